@@ -1,0 +1,56 @@
+"""Packaging for spacy-globalpointer.
+
+Every factory, architecture, scorer and misc function is registered through entry
+points, so `spacy.load` and `nlp.add_pipe("globalpointer")` work in a fresh process
+without importing this package by hand.
+"""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+about: dict = {}
+exec((HERE / "spacy_globalpointer" / "about.py").read_text(encoding="utf8"), about)
+
+setup(
+    name="spacy-globalpointer",
+    version=about["__version__"],
+    description="GlobalPointer span, relation and event extraction as trainable spaCy components",
+    long_description=(HERE / "README.md").read_text(encoding="utf8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    packages=find_packages(include=["spacy_globalpointer", "spacy_globalpointer.*"]),
+    package_data={"spacy_globalpointer": ["py.typed"]},
+    install_requires=[
+        "spacy>=3.8,<3.9",
+        "thinc>=8.3,<8.4",
+        "torch>=2.0",
+        "numpy>=1.19",
+        "srsly>=2.4",
+        "typer>=0.9",
+        "wasabi>=0.9",
+    ],
+    extras_require={
+        "transformers": ["spacy-transformers>=1.4,<1.5"],
+        "test": ["pytest>=7", "spacy-transformers>=1.4,<1.5", "matplotlib>=3.5"],
+    },
+    entry_points={
+        "spacy_factories": [
+            "globalpointer = spacy_globalpointer.pipeline.spans:make_globalpointer",
+        ],
+        "spacy_architectures": [
+            "spacy-globalpointer.GlobalPointer.v1 = spacy_globalpointer.ml.models:build_globalpointer",
+            "spacy-globalpointer.EfficientGlobalPointer.v1 = spacy_globalpointer.ml.models:build_efficient_globalpointer",
+        ],
+        "spacy_scorers": [
+            "spacy-globalpointer.spans_scorer.v1 = spacy_globalpointer.pipeline.spans:make_globalpointer_scorer",
+        ],
+        "spacy_misc": [],
+    },
+    classifiers=[
+        "Framework :: spaCy",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

@@ -1,0 +1,2 @@
+__title__ = "spacy-globalpointer"
+__version__ = "0.1.0"

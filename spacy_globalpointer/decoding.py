@@ -1,0 +1,104 @@
+"""Decoding span scores: one parallel threshold, no CRF, no dynamic programming.
+
+Works on the banded layout (labels, n, W) of `ml.torch_modules`, on numpy or
+cupy arrays; only the (few) hits leave the device.
+"""
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy
+from thinc.api import get_array_module
+from thinc.types import Floats3d
+
+
+@dataclass
+class DecodedSpans:
+    """Spans of one document, sorted by (start, end, label). `ends` are exclusive."""
+
+    labels: numpy.ndarray
+    starts: numpy.ndarray
+    ends: numpy.ndarray
+    logits: numpy.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def max_spans_for(n_tokens: int, max_spans_per_token: float) -> int:
+    """Cap on predicted spans in a doc of n tokens: an untrained model can't explode."""
+    return int(math.ceil(max_spans_per_token * n_tokens)) + 4
+
+
+def decode_band(
+    scores: Floats3d,
+    threshold: float,
+    max_spans: Optional[int] = None,
+    boundary_ok: Optional[numpy.ndarray] = None,
+) -> DecodedSpans:
+    """Every cell above `threshold` is a span; keep the `max_spans` best if more.
+
+    scores (Floats3d): (labels, n, W) band of one document.
+    threshold (float): logit threshold (0.0 is the loss's decision boundary).
+    max_spans (Optional[int]): keep at most this many spans, best first.
+    boundary_ok (Optional[numpy.ndarray]): bool (n,); a span may only start
+        and end on tokens marked True (used to keep whitespace tokens out).
+    RETURNS (DecodedSpans): the spans, on the CPU.
+    """
+    xp = get_array_module(scores)
+    n_labels, n_tokens, band_width = scores.shape
+    ends = xp.arange(n_tokens)[:, None] + xp.arange(band_width)[None, :]
+    valid = ends < n_tokens
+    if boundary_ok is not None and n_tokens:
+        ok = xp.asarray(boundary_ok, dtype=bool)
+        valid &= ok[:, None] & ok[xp.minimum(ends, n_tokens - 1)]
+    hits = (scores > threshold) & valid[None, :, :]
+    label_idx, start_idx, offset_idx = xp.nonzero(hits)
+    logits = scores[label_idx, start_idx, offset_idx]
+    if max_spans is not None and logits.shape[0] > max_spans:
+        best = xp.argpartition(-logits, max_spans - 1)[:max_spans]
+        label_idx, start_idx, offset_idx = label_idx[best], start_idx[best], offset_idx[best]
+        logits = logits[best]
+    labels = _to_numpy(label_idx).astype("int64")
+    starts = _to_numpy(start_idx).astype("int64")
+    span_ends = starts + _to_numpy(offset_idx).astype("int64") + 1
+    logits_np = _to_numpy(logits).astype("float32")
+    order = numpy.lexsort((labels, span_ends, starts))
+    return DecodedSpans(labels[order], starts[order], span_ends[order], logits_np[order])
+
+
+def best_non_overlapping(
+    spans: DecodedSpans, occupied: Optional[numpy.ndarray] = None
+) -> numpy.ndarray:
+    """Indices of a greedy best-first set of non-overlapping spans (for doc.ents).
+
+    Spans are taken by descending logit (ties: longer first, then earlier);
+    a span is kept if none of its tokens is taken yet. Tokens marked in
+    `occupied` (entities set earlier in the pipeline) are never taken.
+    """
+    if len(spans) == 0:
+        return numpy.zeros((0,), dtype="int64")
+    lengths = spans.ends - spans.starts
+    order = numpy.lexsort((spans.starts, -lengths, -spans.logits))
+    taken = numpy.zeros((int(spans.ends.max()),), dtype=bool)
+    if occupied is not None:
+        overlap = min(len(occupied), len(taken))
+        taken[:overlap] = occupied[:overlap]
+    keep = []
+    for i in order:
+        start, end = spans.starts[i], spans.ends[i]
+        if not taken[start:end].any():
+            taken[start:end] = True
+            keep.append(i)
+    return numpy.sort(numpy.asarray(keep, dtype="int64"))
+
+
+def span_probability(logits: numpy.ndarray) -> numpy.ndarray:
+    """sigmoid(2 s): the probability consistent with the ZLPR loss (see losses.py)."""
+    return 1.0 / (1.0 + numpy.exp(-2.0 * logits.astype("float64")))
+
+
+def _to_numpy(array) -> numpy.ndarray:
+    if isinstance(array, numpy.ndarray):
+        return array
+    return array.get()  # cupy

@@ -1,0 +1,54 @@
+"""Coded error and warning messages: each says what went wrong and what to do next."""
+
+
+class Errors:
+    E001 = (
+        "spacy-globalpointer needs PyTorch. Install it first, e.g. "
+        "`pip install torch==2.13.0` (CPU) or the CUDA build for your GPU."
+    )
+    E002 = (
+        "[E002] The component '{name}' has no labels. Add them with "
+        "`nlp.get_pipe('{name}').add_label(...)`, pass `labels` to `initialize` "
+        "(what `spacy init labels` produces), or provide training examples with "
+        "spans in `doc.spans['{key}']`."
+    )
+    E003 = (
+        "[E003] The component '{name}' was used before it was initialized. Call "
+        "`nlp.initialize()` (or train it with `spacy train`) before running it, "
+        "or load a trained pipeline with `spacy.load`."
+    )
+    E004 = "[E004] Unknown head kind '{kind}'. Choose one of {options}."
+    E005 = (
+        "[E005] The GlobalPointer head needs its input width (nI) and number of "
+        "labels (nO) before it can be built. Initialize the component first."
+    )
+    E006 = "[E006] The GlobalPointer head was run before it was initialized."
+    E007 = (
+        "[E007] The gold span '{text}' in doc.spans['{key}'] has the label "
+        "'{label}', which the component '{name}' does not know (its labels: "
+        "{labels}). Add the label before training: pass it in "
+        "`initialize(labels=...)` / rerun `spacy init labels` on this data, or "
+        "leave `labels` unset so they are read from the training data."
+    )
+    E008 = (
+        "[E008] Cannot add the label '{label}' to '{name}' after it was "
+        "initialized: the head's size is fixed. Add all labels before "
+        "`nlp.initialize()`."
+    )
+    E009 = "[E009] Labels must be non-empty strings, got {label!r}."
+    E010 = "[E010] max_span_width must be a positive integer or None, got {value!r}."
+    E011 = "[E011] max_spans_per_token must be positive, got {value!r}."
+
+
+class Warnings:
+    W001 = (
+        "[W001] {n_long} of {n_total} gold spans in doc.spans['{key}'] of the "
+        "training data are longer than max_span_width={width} tokens (longest: "
+        "{longest}) and can never be predicted by '{name}'. Raise "
+        "max_span_width (or set it to null) if they matter."
+    )
+    W002 = (
+        "[W002] {n_misaligned} of {n_total} gold spans in doc.spans['{key}'] of the "
+        "initialization data do not align with the predicted tokenization and "
+        "are left out of training (as in spancat). Check the tokenizer."
+    )

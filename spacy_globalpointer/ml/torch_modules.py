@@ -1,0 +1,189 @@
+"""Plain PyTorch modules for the GlobalPointer heads (no spaCy or thinc here).
+
+Scores are produced in a *banded* layout: for a document of n tokens and a band
+of width W, `band[..., i, k]` scores the span that starts at token i and ends at
+token i + k (inclusive). With W = n this holds the whole upper triangle; with a
+bounded span width it grows linearly with n instead of quadratically, and the
+same loss and decoding code serves both.
+"""
+import math
+from typing import Optional
+
+import torch
+from torch import nn
+
+Tensor = torch.Tensor
+
+
+def rotary_position_embedding(x: Tensor, positions: Tensor) -> Tensor:
+    """Rotate pairs of features (2m, 2m+1) by the angle position * 10000^(-2m/d).
+
+    After the rotation, q_i . k_j depends on the positions only through j - i,
+    which is what lets GlobalPointer see span boundaries relative to each other.
+
+    x (Tensor): (..., n, d) with d even.
+    positions (Tensor): (n,) absolute token positions.
+    RETURNS (Tensor): x rotated, same shape and dtype.
+    """
+    dim = x.shape[-1]
+    inv_freq = torch.pow(
+        10000.0,
+        -torch.arange(0, dim, 2, device=x.device, dtype=torch.float32) / dim,
+    )
+    # Angles are computed in float32 even under autocast: positions reach 1e5.
+    angles = positions.to(torch.float32)[:, None] * inv_freq[None, :]
+    cos = torch.cos(angles).repeat_interleave(2, dim=-1)
+    sin = torch.sin(angles).repeat_interleave(2, dim=-1)
+    x32 = x.float()
+    rotated = torch.stack([-x32[..., 1::2], x32[..., 0::2]], dim=-1).reshape(x32.shape)
+    return (x32 * cos + rotated * sin).to(x.dtype)
+
+
+def band_mask(lengths: Tensor, n_tokens: int, band_width: int) -> Tensor:
+    """Valid cells of the band for a padded batch: i + k < length. Shape (B, n, W)."""
+    device = lengths.device
+    starts = torch.arange(n_tokens, device=device)[:, None]
+    ends = starts + torch.arange(band_width, device=device)[None, :]
+    return ends[None, :, :] < lengths[:, None, None]
+
+
+def banded_scores(queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
+    """Inner products q_i . k_{i+k} for 0 <= k < W, in O(n W d) time and memory.
+
+    The sequence is cut into blocks of W tokens; block b's queries meet the
+    keys of blocks b and b + 1 in one batched matmul, and the band is gathered
+    out of that (W x 2W) block. When W covers the whole sequence this is a
+    single dense matmul.
+
+    queries, keys (Tensor): (..., n, d).
+    band_width (int): W >= 1.
+    RETURNS (Tensor): (..., n, W); cells with i + k >= n hold garbage (mask them).
+    """
+    n_tokens, dim = queries.shape[-2], queries.shape[-1]
+    lead = queries.shape[:-2]
+    if band_width >= n_tokens:
+        dense = torch.matmul(queries, keys.transpose(-1, -2))  # (..., n, n)
+        if band_width > n_tokens:
+            dense = nn.functional.pad(dense, (0, band_width - n_tokens))
+        index = (
+            torch.arange(n_tokens, device=dense.device)[:, None]
+            + torch.arange(band_width, device=dense.device)[None, :]
+        ).clamp(max=dense.shape[-1] - 1)
+        return torch.gather(dense, -1, index.expand(lead + index.shape))
+    n_blocks = -(-n_tokens // band_width)
+    padded = n_blocks * band_width
+    q = nn.functional.pad(queries, (0, 0, 0, padded - n_tokens))
+    k = nn.functional.pad(keys, (0, 0, 0, padded + band_width - n_tokens))
+    q_blocks = q.reshape(lead + (n_blocks, band_width, dim))
+    k_blocks = k.reshape(lead + (n_blocks + 1, band_width, dim))
+    k_pairs = torch.cat([k_blocks[..., :-1, :, :], k_blocks[..., 1:, :, :]], dim=-2)
+    block_scores = torch.matmul(q_blocks, k_pairs.transpose(-1, -2))  # (..., nb, W, 2W)
+    rows = torch.arange(band_width, device=queries.device)
+    index = rows[:, None] + rows[None, :]  # row r, offset k -> column r + k
+    band = torch.gather(block_scores, -1, index.expand(block_scores.shape[:-1] + (band_width,)))
+    return band.reshape(lead + (padded, band_width))[..., :n_tokens, :]
+
+
+def band_to_dense(band: Tensor) -> Tensor:
+    """Expand a band (..., n, W) into the (..., n, n) start/end matrix (for tests and plots).
+
+    Cells outside the band (j < i or j - i >= W) are -inf.
+    """
+    n_tokens, band_width = band.shape[-2], band.shape[-1]
+    dense = band.new_full(band.shape[:-1] + (n_tokens,), float("-inf"))
+    starts = torch.arange(n_tokens, device=band.device)[:, None]
+    ends = starts + torch.arange(band_width, device=band.device)[None, :]
+    inside = ends < n_tokens
+    i_idx = starts.expand_as(ends)[inside]
+    j_idx = ends[inside]
+    dense[..., i_idx, j_idx] = band[..., inside]
+    return dense
+
+
+class GlobalPointerHead(nn.Module):
+    """Per label, a start and an end projection; span score = q_i . k_j / sqrt(d)."""
+
+    def __init__(
+        self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
+    ) -> None:
+        super().__init__()
+        if head_size % 2 and use_rope:
+            raise ValueError(f"head_size must be even for RoPE, got {head_size}")
+        self.n_labels = n_labels
+        self.head_size = head_size
+        self.use_rope = use_rope
+        self.projection = nn.Linear(n_inputs, n_labels * head_size * 2)
+
+    def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
+        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4."""
+        batch, n_tokens, _ = inputs.shape
+        proj = self.projection(inputs).view(batch, n_tokens, self.n_labels, 2, self.head_size)
+        queries = proj[..., 0, :].transpose(1, 2)  # (B, L, n, d)
+        keys = proj[..., 1, :].transpose(1, 2)
+        if self.use_rope:
+            positions = torch.arange(n_tokens, device=inputs.device)
+            queries = rotary_position_embedding(queries, positions)
+            keys = rotary_position_embedding(keys, positions)
+        band = banded_scores(queries, keys, band_width).float() / math.sqrt(self.head_size)
+        return _mask_band(band, lengths)
+
+
+class EfficientGlobalPointerHead(nn.Module):
+    """Shared start/end projections; each label adds only a start and an end bias.
+
+    s[l, i, j] = q_i . k_j / sqrt(d) + b_start[l, i] + b_end[l, j], where the
+    biases come from a small dense layer over the shared projection (Su, 2022).
+    """
+
+    def __init__(
+        self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
+    ) -> None:
+        super().__init__()
+        if head_size % 2 and use_rope:
+            raise ValueError(f"head_size must be even for RoPE, got {head_size}")
+        self.n_labels = n_labels
+        self.head_size = head_size
+        self.use_rope = use_rope
+        self.projection = nn.Linear(n_inputs, head_size * 2)
+        self.label_bias = nn.Linear(head_size * 2, n_labels * 2)
+
+    def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
+        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4."""
+        batch, n_tokens, _ = inputs.shape
+        proj = self.projection(inputs)  # (B, n, 2d)
+        queries, keys = proj[..., 0::2], proj[..., 1::2]
+        if self.use_rope:
+            positions = torch.arange(n_tokens, device=inputs.device)
+            queries = rotary_position_embedding(queries, positions)
+            keys = rotary_position_embedding(keys, positions)
+        shared = banded_scores(queries, keys, band_width).float() / math.sqrt(self.head_size)
+        bias = self.label_bias(proj).float().view(batch, n_tokens, self.n_labels, 2) / 2
+        start_bias = bias[..., 0].transpose(1, 2)  # (B, L, n)
+        end_bias = bias[..., 1].transpose(1, 2)
+        end_bias_band = _shift_into_band(end_bias, band_width)  # (B, L, n, W)
+        band = shared[:, None, :, :] + start_bias[..., None] + end_bias_band
+        return _mask_band(band, lengths)
+
+
+def _shift_into_band(per_token: Tensor, band_width: int) -> Tensor:
+    """Lay a per-token value out along the band: out[..., i, k] = x[..., i + k] (0 past the end)."""
+    n_tokens = per_token.shape[-1]
+    padded = nn.functional.pad(per_token, (0, band_width))
+    return padded.unfold(-1, band_width, 1)[..., :n_tokens, :]
+
+
+# A finite fill value: exp(-1e4) is 0 in float32, and it is never produced in
+# float16 (scores are cast to float32 before masking).
+MASKED_SCORE = -1e4
+
+
+def _mask_band(band: Tensor, lengths: Tensor) -> Tensor:
+    mask = band_mask(lengths, band.shape[-2], band.shape[-1])
+    return band.masked_fill(~mask[:, None, :, :], MASKED_SCORE)
+
+
+def head_band_width(n_tokens: int, max_span_width: Optional[int]) -> int:
+    """The band a padded batch of n tokens needs: all of it, or the span width bound."""
+    if max_span_width is None:
+        return max(n_tokens, 1)
+    return max(min(n_tokens, max_span_width), 1)

@@ -1,0 +1,411 @@
+"""The `globalpointer` component: nested and flat span prediction with GlobalPointer."""
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+
+import numpy
+import srsly
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.scorer import Scorer, get_ner_prf
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.util import registry
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, set_dropout_rate
+from thinc.types import Floats3d
+
+from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_probability
+from ..errors import Errors, Warnings
+from ..ml.models import ensure_head_built
+from ..ml.span_loss import banded_span_loss
+
+DEFAULT_SPANS_KEY = "sc"
+DEFAULT_MAX_SPAN_WIDTH = 64
+
+default_model_config = """
+[model]
+@architectures = "spacy-globalpointer.GlobalPointer.v1"
+head_size = 64
+use_rope = true
+
+[model.tok2vec]
+@architectures = "spacy.Tok2Vec.v2"
+
+[model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 96
+rows = [5000, 1000, 2500, 1000]
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+include_static_vectors = false
+
+[model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = ${model.tok2vec.embed.width}
+window_size = 1
+maxout_pieces = 3
+depth = 4
+"""
+DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
+
+
+@Language.factory(
+    "globalpointer",
+    assigns=["doc.spans", "doc.ents"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "spans_key": DEFAULT_SPANS_KEY,
+        "threshold": 0.0,
+        "max_span_width": DEFAULT_MAX_SPAN_WIDTH,
+        "max_spans_per_token": 1.0,
+        "ents": False,
+        "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
+    },
+    default_score_weights={
+        f"spans_{DEFAULT_SPANS_KEY}_f": 1.0,
+        f"spans_{DEFAULT_SPANS_KEY}_p": 0.0,
+        f"spans_{DEFAULT_SPANS_KEY}_r": 0.0,
+    },
+)
+def make_globalpointer(
+    nlp: Language,
+    name: str,
+    model: Model[List[Doc], List[Floats3d]],
+    spans_key: str,
+    threshold: float,
+    max_span_width: Optional[int],
+    max_spans_per_token: float,
+    ents: bool,
+    scorer: Optional[Callable],
+) -> "GlobalPointer":
+    """Create a GlobalPointer span predictor (nested or flat NER).
+
+    model (Model[List[Doc], List[Floats3d]]): tok2vec >> GlobalPointer head.
+    spans_key (str): the key of doc.spans to read gold spans from and write to.
+    threshold (float): a span is predicted where its logit exceeds this.
+    max_span_width (Optional[int]): longest span in tokens; None = unbounded
+        (cost then grows with the square of the document length).
+    max_spans_per_token (float): at most ceil(this * n) + 4 spans are kept per
+        doc of n tokens (the best-scoring ones).
+    ents (bool): also write the best non-overlapping spans to doc.ents.
+    scorer (Optional[Callable]): the scoring method.
+    """
+    return GlobalPointer(
+        nlp.vocab,
+        model,
+        name,
+        spans_key=spans_key,
+        threshold=threshold,
+        max_span_width=max_span_width,
+        max_spans_per_token=max_spans_per_token,
+        ents=ents,
+        scorer=scorer,
+    )
+
+
+def score_globalpointer(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
+    """spans_{key}_p/r/f/per_type like spancat, plus ents_* when `ents` is on."""
+    key = kwargs.get("spans_key", DEFAULT_SPANS_KEY)
+    examples = list(examples)
+    scores = Scorer.score_spans(
+        examples,
+        f"spans_{key}",
+        getter=lambda doc, attr: doc.spans.get(key, []),
+        has_annotation=lambda doc: key in doc.spans,
+        allow_overlap=True,
+        labeled=True,
+    )
+    if kwargs.get("ents"):
+        scores.update(get_ner_prf(examples))
+    return scores
+
+
+@registry.scorers("spacy-globalpointer.spans_scorer.v1")
+def make_globalpointer_scorer() -> Callable[..., Dict[str, Any]]:
+    return score_globalpointer
+
+
+class GlobalPointer(TrainablePipe):
+    """Predict labelled spans, nested or flat, by scoring every (start, end) pair.
+
+    Spans go to doc.spans[spans_key] with attrs["scores"] = sigmoid(2 * logit),
+    the probability the ZLPR loss is calibrated to (0.5 at the default
+    threshold of 0.0).
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[List[Doc], List[Floats3d]],
+        name: str = "globalpointer",
+        *,
+        spans_key: str = DEFAULT_SPANS_KEY,
+        threshold: float = 0.0,
+        max_span_width: Optional[int] = DEFAULT_MAX_SPAN_WIDTH,
+        max_spans_per_token: float = 1.0,
+        ents: bool = False,
+        scorer: Optional[Callable] = score_globalpointer,
+    ) -> None:
+        if max_span_width is not None and (
+            not isinstance(max_span_width, int) or max_span_width < 1
+        ):
+            raise ValueError(Errors.E010.format(value=max_span_width))
+        if not max_spans_per_token > 0:
+            raise ValueError(Errors.E011.format(value=max_spans_per_token))
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "labels": [],
+            "spans_key": spans_key,
+            "threshold": threshold,
+            "max_span_width": max_span_width,
+            "max_spans_per_token": max_spans_per_token,
+            "ents": ents,
+            "nI": None,
+        }
+        self._sync_head()
+
+    @property
+    def key(self) -> str:
+        return str(self.cfg["spans_key"])
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> List[str]:
+        return list(self.labels)
+
+    @property
+    def _label_map(self) -> Dict[str, int]:
+        return {label: i for i, label in enumerate(self.labels)}
+
+    @property
+    def _head(self) -> Model:
+        return self.model.get_ref("head")
+
+    @property
+    def is_initialized(self) -> bool:
+        return bool(self._head.layers)
+
+    def _sync_head(self) -> None:
+        """The head computes only the band it needs; tell it the span width."""
+        self._head.attrs["max_span_width"] = self.cfg["max_span_width"]
+
+    def add_label(self, label: str) -> int:
+        """Add a label before initialization. RETURNS (int): 0 if present, else 1."""
+        if not isinstance(label, str) or not label:
+            raise ValueError(Errors.E009.format(label=label))
+        if label in self.labels:
+            return 0
+        if self.is_initialized:
+            raise ValueError(Errors.E008.format(label=label, name=self.name))
+        self.cfg["labels"].append(label)
+        self.vocab.strings.add(label)
+        return 1
+
+    def _require_initialized(self) -> None:
+        if not self.is_initialized:
+            raise ValueError(Errors.E003.format(name=self.name))
+
+    def _require_labels(self) -> None:
+        if not self.labels:
+            raise ValueError(Errors.E002.format(name=self.name, key=self.key))
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Read labels (from `labels` or the data), check the data, build the head.
+
+        Every example is read once to count gold spans that the settings can
+        never predict (longer than max_span_width, or misaligned with the
+        tokenizer) and warn about them with counts.
+        """
+        validate_get_examples(get_examples, "GlobalPointer.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        width = self.cfg["max_span_width"]
+        n_total = n_long = n_misaligned = longest = 0
+        sample: List[Example] = []
+        for eg in get_examples():
+            gold = eg.reference.spans.get(self.key, [])
+            if labels is None:
+                for span in gold:
+                    self.add_label(span.label_)
+            aligned = self._get_aligned_spans(eg)
+            n_total += len(gold)
+            n_misaligned += len(gold) - len(aligned)
+            for span in aligned:
+                length = span.end - span.start
+                longest = max(longest, length)
+                if width is not None and length > width:
+                    n_long += 1
+            if len(sample) < 10:
+                sample.append(eg)
+        self._require_labels()
+        if n_long:
+            warnings.warn(
+                Warnings.W001.format(
+                    n_long=n_long, n_total=n_total, key=self.key, width=width,
+                    longest=longest, name=self.name,
+                )
+            )
+        if n_misaligned:
+            warnings.warn(
+                Warnings.W002.format(n_misaligned=n_misaligned, n_total=n_total, key=self.key)
+            )
+        head = self._head
+        head.set_dim("nO", len(self.labels))
+        docs = [eg.predicted for eg in sample]
+        if docs:
+            self.model.initialize(X=docs)
+        else:
+            tok2vec = self.model.get_ref("tok2vec")
+            if tok2vec.has_dim("nO"):
+                head.set_dim("nI", tok2vec.get_dim("nO"))
+            self.model.initialize()
+        self.cfg["nI"] = head.get_dim("nI")
+        self._sync_head()
+
+    def predict(self, docs: Iterable[Doc]) -> List[Floats3d]:
+        """Span scores per doc, shape (labels, n, W); no side effects."""
+        self._require_initialized()
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [self.model.ops.alloc3f(len(self.labels), 0, 0) for _ in docs]
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: List[Floats3d]) -> None:
+        """Write doc.spans[key] (with scores) and, with `ents` on, doc.ents."""
+        labels = self.labels
+        threshold = float(self.cfg["threshold"])
+        per_token = float(self.cfg["max_spans_per_token"])
+        for doc, doc_scores in zip(docs, scores):
+            decoded = decode_band(
+                doc_scores,
+                threshold,
+                max_spans_for(len(doc), per_token),
+                boundary_ok=_non_space_tokens(doc),
+            )
+            spans = [
+                Span(doc, int(start), int(end), label=labels[label])
+                for label, start, end in zip(decoded.labels, decoded.starts, decoded.ends)
+            ]
+            group = SpanGroup(doc, name=self.key, spans=spans)
+            group.attrs["scores"] = span_probability(decoded.logits).astype("float32")
+            doc.spans[self.key] = group
+            if self.cfg["ents"]:
+                kept = best_non_overlapping(decoded, occupied=_occupied_by_ents(doc))
+                doc.ents = list(doc.ents) + [spans[i] for i in kept]
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Any] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples (the spancat template)."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "GlobalPointer.update")
+        self._require_initialized()
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        docs = [eg.predicted for eg in examples]
+        set_dropout_rate(self.model, drop)
+        scores, backprop_scores = self.model.begin_update(docs)
+        loss, d_scores = self.get_loss(examples, scores)
+        backprop_scores(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(
+        self, examples: Iterable[Example], scores: List[Floats3d]
+    ) -> Tuple[float, List[Floats3d]]:
+        """ZLPR loss over every valid (start, end) cell, averaged over docs x labels."""
+        examples = list(examples)
+        validate_examples(examples, "GlobalPointer.get_loss")
+        label_map = self._label_map
+        positives: List[List[Tuple[int, int, int]]] = []
+        for eg, doc_scores in zip(examples, scores):
+            band_width = doc_scores.shape[2]
+            cells = []
+            for span in self._get_aligned_spans(eg):
+                label = label_map.get(span.label_)
+                if label is None:
+                    raise ValueError(
+                        Errors.E007.format(
+                            text=span.text, key=self.key, label=span.label_,
+                            name=self.name, labels=list(self.labels),
+                        )
+                    )
+                width = span.end - span.start
+                # Wider spans were counted and reported in initialize (W001).
+                if width <= band_width:
+                    cells.append((label, span.start, width - 1))
+            positives.append(cells)
+        return banded_span_loss(scores, positives)
+
+    def _get_aligned_spans(self, eg: Example) -> List[Span]:
+        return list(
+            eg.get_aligned_spans_y2x(eg.reference.spans.get(self.key, []), allow_overlap=True)
+        )
+
+    # Serialization: the torch head is built lazily (its size depends on the
+    # labels), so it must exist before weights are loaded into a fresh pipe.
+
+    def _restore_head(self, cfg: Dict[str, Any]) -> None:
+        self.cfg.update(cfg)
+        self._sync_head()
+        head = self._head
+        if self.cfg.get("nI") and self.labels and not head.layers:
+            head.set_dim("nI", int(self.cfg["nI"]))
+            head.set_dim("nO", len(self.labels))
+            ensure_head_built(head)
+
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+    ) -> "GlobalPointer":
+        cfg_path = Path(path) / "cfg"
+        if "cfg" not in exclude and cfg_path.exists():
+            self._restore_head(srsly.read_json(cfg_path))
+        super().from_disk(path, exclude=exclude)
+        self._sync_head()
+        return self
+
+    def from_bytes(
+        self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
+    ) -> "GlobalPointer":
+        msg = srsly.msgpack_loads(bytes_data)
+        if "cfg" not in exclude and "cfg" in msg:
+            self._restore_head(srsly.json_loads(msg["cfg"]))
+        super().from_bytes(bytes_data, exclude=exclude)
+        self._sync_head()
+        return self
+
+
+def _non_space_tokens(doc: Doc) -> numpy.ndarray:
+    """Spans never start or end on a whitespace token (as in spaCy's ner)."""
+    return numpy.asarray([not token.is_space for token in doc], dtype=bool)
+
+
+def _occupied_by_ents(doc: Doc) -> numpy.ndarray:
+    occupied = numpy.zeros((len(doc),), dtype=bool)
+    for ent in doc.ents:
+        occupied[ent.start : ent.end] = True
+    return occupied
+

@@ -1,0 +1,294 @@
+"""The `globalpointer` component: API, training, serialization, bad input."""
+import pickle
+import warnings
+
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+from thinc.api import fix_random_seed
+
+from conftest import LABELS, NESTED_DATA, build_nlp, make_examples, span_tuples, train
+
+
+def gold_tuples(nlp, data=NESTED_DATA):
+    out = []
+    for text, spans in data:
+        doc = nlp.make_doc(text)
+        out.append(sorted(
+            (sp.start, sp.end, sp.label_) for sp in (doc.char_span(s, e, label=l) for s, e, l in spans)
+        ))
+    return out
+
+
+def test_add_pipe_by_name_without_import_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import spacy, sys; nlp = spacy.blank('en'); gp = nlp.add_pipe('globalpointer');"
+        "assert 'spacy_globalpointer' in type(gp).__module__; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    ["spacy-globalpointer.GlobalPointer.v1", "spacy-globalpointer.EfficientGlobalPointer.v1"],
+)
+def test_overfits_nested_data_to_f1_1(architecture):
+    nlp = build_nlp(architecture)
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=80)
+    scores = nlp.evaluate(examples)
+    assert scores["spans_sc_f"] == 1.0
+    assert set(scores["spans_sc_per_type"]) == set(LABELS)
+    predicted = [span_tuples(doc) for doc in nlp.pipe(text for text, _ in NESTED_DATA)]
+    assert predicted == gold_tuples(nlp)
+    # Nested spans really are predicted: a LOC inside a PER inside one doc.
+    assert (3, 6, "PER") in predicted[0] and (5, 6, "LOC") in predicted[0]
+
+
+def test_scores_are_probabilities(trained_nlp):
+    doc = trained_nlp(NESTED_DATA[1][0])
+    scores = doc.spans["sc"].attrs["scores"]
+    assert len(scores) == len(doc.spans["sc"]) > 0
+    assert ((scores > 0.5) & (scores <= 1.0)).all()  # logit > 0 <=> sigmoid(2 s) > 0.5
+
+
+def test_labels_from_data_and_explicit_labels():
+    nlp = build_nlp()
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    assert nlp.get_pipe("globalpointer").labels == ("PER", "LOC", "ORG")
+    nlp = build_nlp()
+    nlp.config["initialize"]["components"]["globalpointer"] = {
+        "labels": ["ORG", "LOC", "PER", "DATE"]
+    }
+    nlp.initialize(lambda: examples)
+    gp = nlp.get_pipe("globalpointer")
+    assert gp.labels == ("ORG", "LOC", "PER", "DATE")
+    assert gp.label_data == list(gp.labels)  # what `spacy init labels` writes
+
+
+def test_no_labels_is_a_clear_error():
+    nlp = build_nlp()
+    examples = make_examples(nlp, data=[("Nothing here", [])])
+    with pytest.raises(ValueError, match=r"E002.*has no labels"):
+        nlp.initialize(lambda: examples)
+
+
+def test_use_before_initialize_is_a_clear_error():
+    nlp = build_nlp()
+    with pytest.raises(ValueError, match=r"E003.*before it was initialized"):
+        nlp("Some text")
+    with pytest.raises(ValueError, match="E003"):
+        nlp.update(make_examples(nlp), losses={})
+
+
+def test_unknown_gold_label_names_the_label_and_the_fix():
+    nlp = build_nlp()
+    examples = make_examples(nlp)
+    nlp.config["initialize"]["components"]["globalpointer"] = {"labels": ["LOC", "ORG"]}
+    nlp.initialize(lambda: examples)
+    with pytest.raises(ValueError, match=r"E007.*'PER'.*initialize\(labels=...\)"):
+        nlp.update(examples, losses={})
+
+
+def test_add_label_after_initialize_is_refused(trained_nlp):
+    gp = trained_nlp.get_pipe("globalpointer")
+    assert gp.add_label("LOC") == 0
+    with pytest.raises(ValueError, match="E008"):
+        gp.add_label("NEW")
+    with pytest.raises(ValueError, match="E009"):
+        build_nlp().get_pipe("globalpointer").add_label("")
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="E010"):
+        build_nlp(max_span_width=0)
+    with pytest.raises(ValueError, match="E011"):
+        build_nlp(max_spans_per_token=0)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n", "Paris", "x y"])
+def test_degenerate_docs(trained_nlp, text):
+    doc = trained_nlp(text)
+    assert "sc" in doc.spans
+    for span in doc.spans["sc"]:
+        assert not span[0].is_space and not span[-1].is_space
+    assert len(doc.spans["sc"].attrs["scores"]) == len(doc.spans["sc"])
+
+
+def test_update_with_empty_docs_and_docs_without_spans(trained_nlp):
+    nlp = trained_nlp
+    data = [("", []), ("   ", []), ("Nothing here at all", []), ("Paris", [(0, 5, "LOC")])]
+    losses = nlp.update(make_examples(nlp, data), losses={})
+    assert numpy.isfinite(losses["globalpointer"])
+    losses = nlp.update(make_examples(nlp, [("", [])]), losses={})
+    assert losses["globalpointer"] == 0.0
+
+
+def test_reference_tokenized_differently_is_aligned():
+    """Gold spans on differently tokenised reference docs are aligned, like spancat."""
+    nlp = build_nlp()
+    examples = []
+    for text, spans in NESTED_DATA:
+        predicted = nlp.make_doc(text)
+        words = []
+        for token in predicted:  # split every token of 6+ chars in two on the reference side
+            if len(token.text) >= 6:
+                words.extend([(token.text[:3], False), (token.text[3:], bool(token.whitespace_))])
+            else:
+                words.append((token.text, bool(token.whitespace_)))
+        reference = Doc(nlp.vocab, words=[w for w, _ in words], spaces=[s for _, s in words])
+        reference.spans["sc"] = [reference.char_span(s, e, label=l) for s, e, l in spans]
+        examples.append(Example(predicted, reference))
+    train(nlp, examples, n_iter=80)
+    predicted = [span_tuples(doc) for doc in nlp.pipe(t for t, _ in NESTED_DATA)]
+    assert predicted == gold_tuples(nlp)
+
+
+def test_misaligned_gold_spans_are_counted_in_a_warning():
+    nlp = build_nlp()
+    text = "The Bank of England raised rates"
+    predicted = nlp.make_doc(text)
+    reference = Doc(nlp.vocab, words=["The", "Ba", "nk", "of", "England", "raised", "rates"],
+                    spaces=[True, False, True, True, True, True, False])
+    # "nk of England" does not start on a token boundary of the predicted doc.
+    reference.spans["sc"] = [Span(reference, 2, 5, label="ORG"), Span(reference, 4, 5, label="LOC")]
+    examples = [Example(predicted, reference)]
+    with pytest.warns(UserWarning, match=r"W002\] 1 of 2 gold spans"):
+        nlp.initialize(lambda: examples)
+
+
+def test_spans_wider_than_max_span_width_are_counted_in_a_warning():
+    nlp = build_nlp(max_span_width=2)
+    examples = make_examples(nlp)
+    with pytest.warns(UserWarning, match=r"W001\] 5 of 12 gold spans.*max_span_width=2"):
+        nlp.initialize(lambda: examples)
+    nlp.update(examples, losses={})  # and training still works
+
+
+def test_max_span_width_bounds_predictions_and_long_docs_run():
+    nlp = build_nlp(max_span_width=3)
+    examples = make_examples(nlp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(nlp, examples, n_iter=30)
+    doc = nlp(" ".join(["Paris"] * 20_000))
+    assert len(doc) == 20_000
+    assert all(len(span) <= 3 for span in doc.spans["sc"])
+    assert len(doc.spans["sc"]) <= 20_000 + 4  # the per-doc cap (1 span per token + 4)
+
+
+FLAT_DATA = [
+    (text, [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)])
+    for text, spans in NESTED_DATA
+]
+
+
+def test_ents_option_writes_non_overlapping_entities_and_scores_them():
+    """On flat data the component can replace `ner`: doc.ents and ents_* scores."""
+    nlp = build_nlp(ents=True)
+    examples = make_examples(nlp, FLAT_DATA)
+    for eg in examples:
+        eg.reference.ents = list(eg.reference.spans["sc"])
+    train(nlp, examples, n_iter=80)
+    scores = nlp.evaluate(examples)
+    assert {"ents_f", "ents_p", "ents_r", "ents_per_type", "spans_sc_f"} <= set(scores)
+    assert scores["ents_f"] == 1.0
+    doc = nlp(NESTED_DATA[5][0])
+    assert [(e.start, e.end, e.label_) for e in doc.ents] == [(1, 4, "PER"), (6, 9, "ORG")]
+
+
+def test_ents_are_non_overlapping_and_respect_earlier_entities(trained_nlp):
+    gp = trained_nlp.get_pipe("globalpointer")
+    gp.cfg["ents"] = True
+    try:
+        doc = trained_nlp(NESTED_DATA[0][0])
+        ents = [(e.start, e.end) for e in doc.ents]
+        assert len(ents) >= 2
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(ents, ents[1:]))
+        # An entity set earlier in the pipeline (e.g. by an entity_ruler) is kept.
+        doc = trained_nlp.make_doc(NESTED_DATA[0][0])
+        doc.ents = [Span(doc, 5, 7, label="CUSTOM")]
+        doc = gp(doc)
+        assert (5, 7, "CUSTOM") in [(e.start, e.end, e.label_) for e in doc.ents]
+        assert all(e.end <= 5 or e.start >= 7 for e in doc.ents if e.label_ != "CUSTOM")
+    finally:
+        gp.cfg["ents"] = False
+
+
+def test_to_disk_and_spacy_load_give_identical_predictions(trained_nlp, tmp_path):
+    texts = [t for t, _ in NESTED_DATA] + ["", "Paris"]
+    expected = [span_tuples(d) for d in trained_nlp.pipe(texts)]
+    expected_scores = [d.spans["sc"].attrs["scores"] for d in trained_nlp.pipe(texts)]
+    trained_nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert [span_tuples(d) for d in loaded.pipe(texts)] == expected
+    for doc, scores in zip(loaded.pipe(texts), expected_scores):
+        assert numpy.allclose(doc.spans["sc"].attrs["scores"], scores)
+    assert loaded.get_pipe("globalpointer").labels == trained_nlp.get_pipe("globalpointer").labels
+
+
+def test_to_bytes_from_bytes_and_pickle(trained_nlp):
+    texts = [t for t, _ in NESTED_DATA]
+    expected = [span_tuples(d) for d in trained_nlp.pipe(texts)]
+    fresh = build_nlp()
+    fresh.from_bytes(trained_nlp.to_bytes())
+    assert [span_tuples(d) for d in fresh.pipe(texts)] == expected
+    gp_bytes = trained_nlp.get_pipe("globalpointer").to_bytes()
+    fresh2 = build_nlp()
+    fresh2.get_pipe("globalpointer").from_bytes(gp_bytes)
+    fresh2.vocab.strings.add("x")
+    unpickled = pickle.loads(pickle.dumps(trained_nlp))
+    assert [span_tuples(d) for d in unpickled.pipe(texts)] == expected
+
+
+def test_predictions_survive_docbin(trained_nlp):
+    docs = list(trained_nlp.pipe(t for t, _ in NESTED_DATA))
+    restored = list(DocBin(docs=docs, store_user_data=True).get_docs(trained_nlp.vocab))
+    for doc, back in zip(docs, restored):
+        assert span_tuples(doc) == span_tuples(back)
+
+
+def test_multiprocess_pipe_equals_single_process(trained_nlp):
+    texts = [t for t, _ in NESTED_DATA] * 3 + [""]
+    single = [span_tuples(trained_nlp(t)) for t in texts]
+    multi = [span_tuples(d) for d in trained_nlp.pipe(texts, n_process=2, batch_size=4)]
+    assert multi == single
+
+
+def test_batch_composition_does_not_change_predictions(trained_nlp):
+    texts = [t for t, _ in NESTED_DATA] + ["Paris " * 60]
+    one_by_one = [span_tuples(trained_nlp(t)) for t in texts]
+    batched = [span_tuples(d) for d in trained_nlp.pipe(texts, batch_size=64)]
+    assert one_by_one == batched
+
+
+def test_threshold_moves_precision_recall(trained_nlp, tmp_path):
+    gp = trained_nlp.get_pipe("globalpointer")
+    text = NESTED_DATA[0][0]
+    n_default = len(trained_nlp(text).spans["sc"])
+    old = gp.cfg["threshold"]
+    try:
+        gp.cfg["threshold"] = -50.0
+        assert len(trained_nlp(text).spans["sc"]) > n_default
+        gp.cfg["threshold"] = 50.0
+        assert len(trained_nlp(text).spans["sc"]) == 0
+    finally:
+        gp.cfg["threshold"] = old
+
+
+def test_custom_spans_key():
+    fix_random_seed(0)
+    nlp = build_nlp(spans_key="entities")
+    examples = make_examples(nlp, key="entities")
+    train(nlp, examples, n_iter=60)
+    scores = nlp.evaluate(examples)
+    assert scores["spans_entities_f"] == 1.0
+    assert "sc" not in nlp("Paris").spans

@@ -1,0 +1,155 @@
+"""The PyTorch heads: RoPE, banded vs dense scores, EGP, fp16 safety, linear cost."""
+import math
+
+import numpy
+import pytest
+import torch
+
+from spacy_globalpointer.ml.models import length_buckets
+from spacy_globalpointer.ml.torch_modules import (
+    MASKED_SCORE,
+    EfficientGlobalPointerHead,
+    GlobalPointerHead,
+    band_to_dense,
+    banded_scores,
+    rotary_position_embedding,
+)
+
+
+def test_rope_score_depends_on_distance_only():
+    torch.manual_seed(0)
+    q = torch.randn(16).expand(30, 16)
+    k = torch.randn(16).expand(30, 16)
+    positions = torch.arange(30)
+    rq = rotary_position_embedding(q, positions)
+    rk = rotary_position_embedding(k, positions)
+    scores = rq @ rk.T
+    for distance in (0, 1, 5, 17):
+        diagonal = torch.diagonal(scores, offset=distance)
+        assert torch.allclose(diagonal, diagonal[0].expand_as(diagonal), atol=1e-4)
+    # ... and RoPE really does depend on the distance.
+    assert not torch.allclose(torch.diagonal(scores, 0)[0], torch.diagonal(scores, 3)[0])
+
+
+def test_rope_is_a_rotation():
+    x = torch.randn(2, 9, 8)
+    y = rotary_position_embedding(x, torch.arange(9))
+    assert torch.allclose(x.norm(dim=-1), y.norm(dim=-1), atol=1e-5)
+    assert torch.allclose(y[:, 0], x[:, 0])  # position 0 is not rotated
+
+
+@pytest.mark.parametrize("n_tokens", [1, 5, 12, 13])
+@pytest.mark.parametrize("band_width", [1, 3, 4, 12, 20])
+def test_banded_scores_equal_dense(n_tokens, band_width):
+    torch.manual_seed(n_tokens * 100 + band_width)
+    q = torch.randn(2, 3, n_tokens, 8)
+    k = torch.randn(2, 3, n_tokens, 8)
+    dense = q @ k.transpose(-1, -2)
+    band = banded_scores(q, k, band_width)
+    assert band.shape == (2, 3, n_tokens, band_width)
+    for i in range(n_tokens):
+        for off in range(band_width):
+            if i + off < n_tokens:
+                assert torch.allclose(band[..., i, off], dense[..., i, i + off], atol=1e-5)
+    expanded = band_to_dense(band)
+    upper = torch.triu(torch.ones(n_tokens, n_tokens, dtype=torch.bool))
+    upper &= ~torch.triu(torch.ones(n_tokens, n_tokens, dtype=torch.bool), diagonal=band_width)
+    assert torch.allclose(expanded[..., upper], dense[..., upper], atol=1e-5)
+    assert torch.isinf(expanded[..., ~upper]).all()
+
+
+@pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])
+def test_head_band_equals_head_dense(head_class):
+    """A bounded width gives exactly the dense scores inside the band."""
+    torch.manual_seed(0)
+    head = head_class(10, 4, head_size=8)
+    x = torch.randn(3, 11, 10)
+    lengths = torch.tensor([11, 7, 1])
+    dense = head(x, lengths, 11)
+    band = head(x, lengths, 4)
+    assert torch.allclose(band, dense[..., :4], atol=1e-5)
+    for b, n in enumerate(lengths.tolist()):
+        for i in range(11):
+            for off in range(11):
+                valid = i + off < n
+                assert (dense[b, :, i, off] == MASKED_SCORE).all() != valid
+
+
+def test_efficient_head_formula():
+    """s[l,i,j] = q_i.k_j / sqrt(d) + b_start[l,i] + b_end[l,j]."""
+    torch.manual_seed(1)
+    head = EfficientGlobalPointerHead(6, 3, head_size=4, use_rope=False)
+    x = torch.randn(1, 5, 6)
+    scores = head(x, torch.tensor([5]), 5)
+    proj = head.projection(x)[0]
+    q, k = proj[:, 0::2], proj[:, 1::2]
+    bias = head.label_bias(proj).view(5, 3, 2) / 2
+    for label in range(3):
+        for i in range(5):
+            for j in range(i, 5):
+                expected = q[i] @ k[j] / 2 + bias[i, label, 0] + bias[j, label, 1]
+                assert scores[0, label, i, j - i].item() == pytest.approx(expected.item(), abs=1e-5)
+
+
+def test_egp_has_far_fewer_parameters():
+    gp = GlobalPointerHead(768, 20, head_size=64)
+    egp = EfficientGlobalPointerHead(768, 20, head_size=64)
+    n_gp = sum(p.numel() for p in gp.parameters())
+    n_egp = sum(p.numel() for p in egp.parameters())
+    assert n_egp * 10 < n_gp
+
+
+@pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])
+def test_half_precision_is_safe(head_class):
+    """Masks are applied in float32: no -1e12 in half precision, no inf/nan."""
+    torch.manual_seed(0)
+    head = head_class(16, 3, head_size=8).half()
+    x = (torch.randn(2, 9, 16) * 4).half()
+    scores = head(x, torch.tensor([9, 4]), 9)
+    assert scores.dtype == torch.float32
+    assert torch.isfinite(scores).all()
+    assert (scores[1, :, 4:, :] == MASKED_SCORE).all()
+    full = head.float()(x.float(), torch.tensor([9, 4]), 9)
+    valid = full != MASKED_SCORE
+    assert torch.allclose(scores[valid], full[valid], atol=0.1, rtol=0.05)
+
+
+def test_rope_can_be_switched_off():
+    torch.manual_seed(0)
+    head = GlobalPointerHead(4, 1, head_size=4, use_rope=False)
+    x = torch.randn(4).expand(1, 6, 4)
+    scores = head(x, torch.tensor([6]), 6)[0, 0]
+    # Without positions identical tokens score alike at every distance.
+    valid = scores[scores != MASKED_SCORE]
+    assert torch.allclose(valid, valid[0].expand_as(valid))
+
+
+def test_long_document_with_bounded_width_never_builds_n_squared(monkeypatch):
+    """20,000 tokens, width 16: no tensor of n^2 cells (let alone n^2 x labels)."""
+    n_tokens, width, n_labels = 20_000, 16, 5
+    biggest = {"cells": 0}
+    real_matmul = torch.matmul
+
+    def recording_matmul(a, b):
+        out = real_matmul(a, b)
+        biggest["cells"] = max(biggest["cells"], out.numel())
+        return out
+
+    monkeypatch.setattr(torch, "matmul", recording_matmul)
+    head = GlobalPointerHead(8, n_labels, head_size=8)
+    with torch.no_grad():
+        scores = head(torch.randn(1, n_tokens, 8), torch.tensor([n_tokens]), width)
+    assert scores.shape == (1, n_labels, n_tokens, width)
+    assert biggest["cells"] <= 2 * n_labels * n_tokens * width
+    assert biggest["cells"] < n_tokens * n_tokens
+
+
+def test_length_buckets_cover_every_doc_once_and_keep_long_docs_alone():
+    lengths = [5, 0, 2000, 7, 6, 40, 41, 3]
+    buckets = length_buckets(lengths, max_span_width=None, max_cells=10_000)
+    flat = sorted(i for bucket in buckets for i in bucket)
+    assert flat == [0, 2, 3, 4, 5, 6, 7]  # the empty doc needs no head call
+    assert [2] in buckets  # the 2,000-token doc is never padded with others
+    for bucket in buckets:
+        ns = [lengths[i] for i in bucket]
+        assert max(ns) <= min(ns) * 1.25 + 8
