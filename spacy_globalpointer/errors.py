@@ -38,6 +38,7 @@ class Errors:
     E009 = "[E009] Labels must be non-empty strings, got {label!r}."
     E010 = "[E010] max_span_width must be a positive integer or None, got {value!r}."
     E011 = "[E011] max_spans_per_token must be positive, got {value!r}."
+    E012 = "[E012] loss_rows must be one of {options}, got {value!r}."
 
 
 class Warnings:

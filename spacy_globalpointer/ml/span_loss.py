@@ -19,19 +19,36 @@ MAX_LOSS_CELLS = 1 << 22
 Positive = Tuple[int, int, int]  # (label, start token, end offset within the band)
 
 
+LOSS_ROWS = ("label", "doc")
+
+
 def banded_span_loss(
-    scores: Sequence[Floats3d], positives: Sequence[Sequence[Positive]]
+    scores: Sequence[Floats3d],
+    positives: Sequence[Sequence[Positive]],
+    rows: str = "label",
 ) -> Tuple[float, List[Floats3d]]:
-    """ZLPR loss summed over (doc, label) rows and divided by their number.
+    """ZLPR loss summed over rows and divided by their number.
+
+    With rows="label" (Su's GlobalPointer) every (doc, label) pair is a row:
+    a label absent from a doc is a row of negatives only. With rows="doc" all
+    labels' cells of a doc form one row, so every doc with an entity weighs
+    its positives against all its negatives at once.
 
     scores (Sequence[Floats3d]): per doc, (labels, n, W) band; cells with
         start + offset >= n are ignored.
     positives (Sequence[Sequence[Positive]]): per doc, the gold cells.
+    rows (str): "label" or "doc".
     RETURNS (Tuple[float, List[Floats3d]]): the mean loss and d(loss)/d(scores).
     """
+    if rows not in LOSS_ROWS:
+        raise ValueError(f"rows must be one of {LOSS_ROWS}, got {rows!r}")
     grads: List[Floats3d] = [_zeros_like(doc_scores) for doc_scores in scores]
     cell_counts = [int(s.shape[1] * s.shape[2]) for s in scores]
-    n_rows = sum(int(s.shape[0]) for s, c in zip(scores, cell_counts) if c > 0)
+    n_rows = sum(
+        int(s.shape[0]) if rows == "label" else 1
+        for s, c in zip(scores, cell_counts)
+        if c > 0
+    )
     if n_rows == 0:
         return 0.0, grads
     total = 0.0
@@ -44,7 +61,7 @@ def banded_span_loss(
         padded = leaves[0].new_zeros((len(bucket), n_labels, width))
         mask = torch.zeros((len(bucket), 1, width), dtype=torch.bool, device=device)
         targets = torch.zeros((len(bucket), n_labels, width), dtype=torch.bool, device=device)
-        rows = []
+        gold_index = []
         for row, (i, leaf) in enumerate(zip(bucket, leaves)):
             _, n_tokens, band_width = leaf.shape
             padded[row, :, : cell_counts[i]] = leaf.reshape(n_labels, -1)
@@ -52,11 +69,14 @@ def banded_span_loss(
             ends = starts + torch.arange(band_width, device=device)[None, :]
             mask[row, 0, : cell_counts[i]] = (ends < n_tokens).reshape(-1)
             for label, start, offset in positives[i]:
-                rows.append((row, label, start * band_width + offset))
-        if rows:
-            index = torch.tensor(rows, dtype=torch.long, device=device)
+                gold_index.append((row, label, start * band_width + offset))
+        if gold_index:
+            index = torch.tensor(gold_index, dtype=torch.long, device=device)
             targets[index[:, 0], index[:, 1], index[:, 2]] = True
-        loss = multilabel_crossentropy(padded, targets, mask.expand_as(targets)).sum() / n_rows
+        mask = mask.expand_as(targets)
+        if rows == "doc":
+            padded, targets, mask = (t.reshape(len(bucket), 1, -1) for t in (padded, targets, mask))
+        loss = multilabel_crossentropy(padded, targets, mask).sum() / n_rows
         loss.backward()
         total += float(loss.item())
         for i, leaf in zip(bucket, leaves):

@@ -18,7 +18,8 @@ from thinc.types import Floats3d
 from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_probability
 from ..errors import Errors, Warnings
 from ..ml.models import ensure_head_built
-from ..ml.span_loss import banded_span_loss
+from ..calibration import ThresholdCalibrator
+from ..ml.span_loss import LOSS_ROWS, banded_span_loss
 
 DEFAULT_SPANS_KEY = "sc"
 DEFAULT_MAX_SPAN_WIDTH = 64
@@ -59,6 +60,8 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "max_span_width": DEFAULT_MAX_SPAN_WIDTH,
         "max_spans_per_token": 1.0,
         "ents": False,
+        "loss_rows": "label",
+        "calibrate_threshold": False,
         "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
     },
     default_score_weights={
@@ -76,6 +79,8 @@ def make_globalpointer(
     max_span_width: Optional[int],
     max_spans_per_token: float,
     ents: bool,
+    loss_rows: str,
+    calibrate_threshold: bool,
     scorer: Optional[Callable],
 ) -> "GlobalPointer":
     """Create a GlobalPointer span predictor (nested or flat NER).
@@ -88,6 +93,11 @@ def make_globalpointer(
     max_spans_per_token (float): at most ceil(this * n) + 4 spans are kept per
         doc of n tokens (the best-scoring ones).
     ents (bool): also write the best non-overlapping spans to doc.ents.
+    loss_rows (str): how the ZLPR loss groups cells: "label" (one row per doc
+        and label, as in the paper) or "doc" (one row per doc).
+    calibrate_threshold (bool): during training, keep moving `threshold` to
+        the value with the best span F1 on the training batches (see
+        calibration.py); the chosen value is saved with the pipeline.
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointer(
@@ -99,6 +109,8 @@ def make_globalpointer(
         max_span_width=max_span_width,
         max_spans_per_token=max_spans_per_token,
         ents=ents,
+        loss_rows=loss_rows,
+        calibrate_threshold=calibrate_threshold,
         scorer=scorer,
     )
 
@@ -144,6 +156,8 @@ class GlobalPointer(TrainablePipe):
         max_span_width: Optional[int] = DEFAULT_MAX_SPAN_WIDTH,
         max_spans_per_token: float = 1.0,
         ents: bool = False,
+        loss_rows: str = "label",
+        calibrate_threshold: bool = False,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
         if max_span_width is not None and (
@@ -152,6 +166,8 @@ class GlobalPointer(TrainablePipe):
             raise ValueError(Errors.E010.format(value=max_span_width))
         if not max_spans_per_token > 0:
             raise ValueError(Errors.E011.format(value=max_spans_per_token))
+        if loss_rows not in LOSS_ROWS:
+            raise ValueError(Errors.E012.format(value=loss_rows, options=list(LOSS_ROWS)))
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -163,8 +179,11 @@ class GlobalPointer(TrainablePipe):
             "max_span_width": max_span_width,
             "max_spans_per_token": max_spans_per_token,
             "ents": ents,
+            "loss_rows": loss_rows,
+            "calibrate_threshold": calibrate_threshold,
             "nI": None,
         }
+        self._calibrator = ThresholdCalibrator()
         self._sync_head()
 
     @property
@@ -326,19 +345,33 @@ class GlobalPointer(TrainablePipe):
         docs = [eg.predicted for eg in examples]
         set_dropout_rate(self.model, drop)
         scores, backprop_scores = self.model.begin_update(docs)
-        loss, d_scores = self.get_loss(examples, scores)
+        gold_cells = self._gold_cells(examples, scores)
+        loss, d_scores = banded_span_loss(scores, gold_cells, rows=self.cfg["loss_rows"])
         backprop_scores(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
+        if self.cfg["calibrate_threshold"]:
+            self._calibrator.observe(scores, gold_cells)
+            threshold = self._calibrator.best_threshold()
+            if threshold is not None:
+                self.cfg["threshold"] = threshold
         losses[self.name] += loss
         return losses
 
     def get_loss(
         self, examples: Iterable[Example], scores: List[Floats3d]
     ) -> Tuple[float, List[Floats3d]]:
-        """ZLPR loss over every valid (start, end) cell, averaged over docs x labels."""
+        """ZLPR loss over every valid (start, end) cell, averaged over rows (loss_rows)."""
         examples = list(examples)
         validate_examples(examples, "GlobalPointer.get_loss")
+        return banded_span_loss(
+            scores, self._gold_cells(examples, scores), rows=self.cfg["loss_rows"]
+        )
+
+    def _gold_cells(
+        self, examples: List[Example], scores: List[Floats3d]
+    ) -> List[List[Tuple[int, int, int]]]:
+        """Per doc, the (label, start, end offset) band cells of the aligned gold spans."""
         label_map = self._label_map
         positives: List[List[Tuple[int, int, int]]] = []
         for eg, doc_scores in zip(examples, scores):
@@ -358,7 +391,7 @@ class GlobalPointer(TrainablePipe):
                 if width <= band_width:
                     cells.append((label, span.start, width - 1))
             positives.append(cells)
-        return banded_span_loss(scores, positives)
+        return positives
 
     def _get_aligned_spans(self, eg: Example) -> List[Span]:
         return list(

@@ -1,0 +1,210 @@
+"""Measure a trained pipeline on a DocBin: span P/R/F (overall, per type, by gold
+span length), inference words/s (nlp.pipe, batch 64, after a warm-up) and the
+throughput of its tok2vec alone.
+
+    python measure.py MODEL_DIR DEV.spacy [--spans-key sc] [--json out.json]
+        [--score spans] [--score ents] [--repeats 3] [--gpu-id -1]
+
+--score picks what is scored: "spans" (doc.spans[spans_key], the default) and/or
+"ents" (doc.ents, e.g. for spaCy's ner or globalpointer with ents = true). The
+top-level "overall"/"by_length"/"per_type" fields hold the first target's
+scores; "scores" holds every target's. "suggesters" gives, per span component,
+the share of gold spans (unlabelled) its candidates can reach on this data.
+"""
+import json
+import time
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import spacy
+import typer
+from spacy.language import Language
+from spacy.pipeline import SpanCategorizer
+from spacy.tokens import Doc, DocBin
+from wasabi import msg
+
+LENGTH_BUCKETS = [(1, 3), (4, 8), (9, 10**9)]
+TARGETS = ("spans", "ents")
+
+SpanTuple = Tuple[int, int, str]
+
+
+def bucket_name(low: int, high: int) -> str:
+    return f"{low}+" if high >= 10**9 else f"{low}-{high}"
+
+
+def span_sets(docs: Iterable[Doc], key: str) -> List[Set[SpanTuple]]:
+    return [{(s.start, s.end, s.label_) for s in doc.spans.get(key, [])} for doc in docs]
+
+
+def ent_sets(docs: Iterable[Doc]) -> List[Set[SpanTuple]]:
+    return [{(s.start, s.end, s.label_) for s in doc.ents} for doc in docs]
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"p": p, "r": r, "f": f, "n_gold": n_gold, "n_pred": n_pred}
+
+
+def by_length(gold: List[set], pred: List[set]) -> Dict[str, Dict[str, float]]:
+    """P/R/F restricted to spans of each length bucket (gold and predicted alike)."""
+    out = {}
+    for low, high in LENGTH_BUCKETS:
+        inside = lambda s: low <= s[1] - s[0] <= high
+        g = [{s for s in d if inside(s)} for d in gold]
+        p = [{s for s in d if inside(s)} for d in pred]
+        tp = sum(len(a & b) for a, b in zip(g, p))
+        out[bucket_name(low, high)] = prf(tp, sum(map(len, p)), sum(map(len, g)))
+    return out
+
+
+def score_sets(gold: List[Set[SpanTuple]], pred: List[Set[SpanTuple]]) -> Dict:
+    """Micro P/R/F, the same by gold span length and per label."""
+    tp = sum(len(a & b) for a, b in zip(gold, pred))
+    labels = sorted({s[2] for d in gold for s in d})
+    per_type = {}
+    for label in labels:
+        g = [{s for s in d if s[2] == label} for d in gold]
+        p = [{s for s in d if s[2] == label} for d in pred]
+        per_type[label] = prf(sum(len(a & b) for a, b in zip(g, p)), sum(map(len, p)), sum(map(len, g)))
+    return {
+        "overall": prf(tp, sum(map(len, pred)), sum(map(len, gold))),
+        "by_length": by_length(gold, pred),
+        "per_type": per_type,
+    }
+
+
+def words_per_second(
+    nlp, texts: List[str], n_words: int, batch_size: int = 64, repeats: int = 1
+) -> float:
+    """Words/s of nlp.pipe after a warm-up; the fastest of `repeats` passes
+    (on a shared machine the slower passes measure the neighbours)."""
+    list(nlp.pipe(texts[:200], batch_size=batch_size))  # warm-up
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        for _ in nlp.pipe(texts, batch_size=batch_size):
+            pass
+        best = min(best, time.perf_counter() - start)
+    return n_words / best
+
+
+def suggester_reach(nlp: Language, texts: List[str], gold_docs: List[Doc], spans_key: str) -> Dict:
+    """Per span component: which share of the gold spans (ignoring labels) it
+    could predict at all. spancat: the spans its suggester proposes, with the
+    pipes before it run (so a span_finder's candidates count); globalpointer:
+    the spans no wider than max_span_width."""
+    gold = [{(s.start, s.end) for s in doc.spans.get(spans_key, [])} for doc in gold_docs]
+    n_gold = sum(map(len, gold))
+    n_tokens = sum(len(doc) for doc in gold_docs)
+    out = {}
+    for i, (name, pipe) in enumerate(nlp.pipeline):
+        if isinstance(pipe, SpanCategorizer):
+            with nlp.select_pipes(enable=nlp.pipe_names[:i]):
+                docs = list(nlp.pipe(texts, batch_size=64))
+            candidates = pipe.suggester(docs, ops=pipe.model.ops)
+            pairs = candidates.dataXd.tolist()
+            found, offset = 0, 0
+            for doc_gold, length in zip(gold, candidates.lengths.tolist()):
+                suggested = {tuple(pair) for pair in pairs[offset : offset + int(length)]}
+                found += len(doc_gold & suggested)
+                offset += int(length)
+            out[name] = {
+                "kind": "suggester",
+                "recall": found / n_gold if n_gold else 0.0,
+                "candidates": len(pairs),
+                "candidates_per_token": len(pairs) / n_tokens if n_tokens else 0.0,
+            }
+        elif "max_span_width" in getattr(pipe, "cfg", {}):
+            width = pipe.cfg["max_span_width"]
+            reach = sum(1 for d in gold for s in d if width is None or s[1] - s[0] <= width)
+            out[name] = {
+                "kind": "max_span_width",
+                "max_span_width": width,
+                "recall": reach / n_gold if n_gold else 0.0,
+            }
+    return out
+
+
+def measure(
+    model_dir: Path,
+    dev_path: Path,
+    spans_key: str = "sc",
+    targets: Sequence[str] = ("spans",),
+    repeats: int = 1,
+) -> Dict:
+    nlp = spacy.load(model_dir)
+    gold_docs = list(DocBin().from_disk(dev_path).get_docs(nlp.vocab))
+    texts = [d.text for d in gold_docs]
+    made = [nlp.make_doc(t) for t in texts]
+    n_words = sum(len(d) for d in made)
+    # Scores compare token offsets: count docs the pipeline tokenizes differently.
+    mismatched = sum(
+        1 for m, g in zip(made, gold_docs) if [t.text for t in m] != [t.text for t in g]
+    )
+    wps = words_per_second(nlp, texts, n_words, repeats=repeats)
+    pred_docs = list(nlp.pipe(texts, batch_size=64))
+    scores = {}
+    for target in targets:
+        if target == "spans":
+            scores[target] = score_sets(span_sets(gold_docs, spans_key), span_sets(pred_docs, spans_key))
+        elif target == "ents":
+            scores[target] = score_sets(ent_sets(gold_docs), ent_sets(pred_docs))
+        else:
+            raise ValueError(f"Unknown score target '{target}': use one of {TARGETS}")
+    first = scores[targets[0]]
+    result = {
+        "model": str(model_dir),
+        "overall": first["overall"],
+        "by_length": first["by_length"],
+        "per_type": first["per_type"],
+        "scores": scores,
+        "words": n_words,
+        "docs": len(gold_docs),
+        "tokenization_mismatches": mismatched,
+        "words_per_second": wps,
+        "suggesters": suggester_reach(nlp, texts, gold_docs, spans_key),
+    }
+    if "tok2vec" in nlp.pipe_names:
+        with nlp.select_pipes(enable=["tok2vec"]):
+            result["tok2vec_words_per_second"] = words_per_second(nlp, texts, n_words, repeats=repeats)
+        result["head_cost"] = result["words_per_second"] / result["tok2vec_words_per_second"]
+    return result
+
+
+def main(
+    # fmt: off
+    model_dir: Path,
+    dev_path: Path,
+    spans_key: str = typer.Option("sc", help="doc.spans key to score"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write the result here"),
+    score: List[str] = typer.Option(["spans"], "--score", help="what to score: spans (doc.spans[key]) and/or ents (doc.ents); repeat the option for both"),
+    repeats: int = typer.Option(1, "--repeats", help="timed passes per throughput figure (the fastest is kept)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
+    # fmt: on
+) -> None:
+    for target in score:
+        if target not in TARGETS:
+            msg.fail(f"--score {target}: use one of {', '.join(TARGETS)}", exits=1)
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    result = measure(model_dir, dev_path, spans_key, targets=score, repeats=repeats)
+    for target, scores in result["scores"].items():
+        o = scores["overall"]
+        msg.info(f"{model_dir} [{target}]: P {o['p']:.4f} R {o['r']:.4f} F {o['f']:.4f}")
+        for name, row in scores["by_length"].items():
+            msg.text(f"  length {name}: F {row['f']:.4f} (P {row['p']:.4f} R {row['r']:.4f}, {row['n_gold']} gold)")
+    msg.text(f"  words/s {result['words_per_second']:.0f}" + (
+        f", tok2vec alone {result['tok2vec_words_per_second']:.0f}" if "tok2vec_words_per_second" in result else ""))
+    for name, reach in result["suggesters"].items():
+        msg.text(f"  {name}: reaches {reach['recall']:.2%} of the gold spans ({reach['kind']})")
+    if result["tokenization_mismatches"]:
+        msg.warn(f"{result['tokenization_mismatches']} docs tokenized differently from the gold docs: their spans cannot match")
+    if json_path:
+        json_path.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    typer.run(main)
