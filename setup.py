@@ -33,7 +33,8 @@ setup(
     ],
     extras_require={
         "transformers": ["spacy-transformers>=1.4,<1.5"],
-        "test": ["pytest>=7", "spacy-transformers>=1.4,<1.5", "matplotlib>=3.5"],
+        # build: `spacy package --build wheel` in the project smoke test.
+        "test": ["pytest>=7", "spacy-transformers>=1.4,<1.5", "matplotlib>=3.5", "build>=1.0"],
     },
     entry_points={
         "spacy_factories": [

@@ -292,3 +292,34 @@ def test_custom_spans_key():
     scores = nlp.evaluate(examples)
     assert scores["spans_entities_f"] == 1.0
     assert "sc" not in nlp("Paris").spans
+
+
+def test_initialize_again_with_more_labels_rebuilds_the_head():
+    nlp = build_nlp()
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=5)
+    more = make_examples(nlp, NESTED_DATA + [("Monday came", [(0, 6, "DATE")])])
+    train(nlp, more, n_iter=60)
+    gp = nlp.get_pipe("globalpointer")
+    assert "DATE" in gp.labels
+    assert nlp.evaluate(more)["spans_sc_f"] == 1.0
+
+
+def test_calibrated_threshold_is_learned_saved_and_loaded(tmp_path):
+    nlp = build_nlp(calibrate_threshold=True)
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=80)
+    gp = nlp.get_pipe("globalpointer")
+    assert gp.cfg["threshold"] != 0.0  # moved off the default by the training batches
+    assert nlp.evaluate(examples)["spans_sc_f"] == 1.0
+    nlp.to_disk(tmp_path / "m")
+    assert spacy.load(tmp_path / "m").get_pipe("globalpointer").cfg["threshold"] == gp.cfg["threshold"]
+
+
+def test_doc_loss_rows_overfit():
+    nlp = build_nlp(loss_rows="doc")
+    examples = make_examples(nlp)
+    train(nlp, examples, n_iter=80)
+    assert nlp.evaluate(examples)["spans_sc_f"] == 1.0
+    with pytest.raises(ValueError, match="E012"):
+        build_nlp(loss_rows="cells")

@@ -248,6 +248,9 @@ class GlobalPointer(TrainablePipe):
         tokenizer) and warn about them with counts.
         """
         validate_get_examples(get_examples, "GlobalPointer.initialize")
+        # Initializing again starts from fresh weights, possibly with more labels.
+        self._head._layers = []
+        self._calibrator = ThresholdCalibrator()
         if labels is not None:
             for label in labels:
                 self.add_label(label)
@@ -282,7 +285,7 @@ class GlobalPointer(TrainablePipe):
                 Warnings.W002.format(n_misaligned=n_misaligned, n_total=n_total, key=self.key)
             )
         head = self._head
-        head.set_dim("nO", len(self.labels))
+        head.set_dim("nO", len(self.labels), force=True)
         docs = [eg.predicted for eg in sample]
         if docs:
             self.model.initialize(X=docs)

@@ -1,0 +1,720 @@
+"""Benchmark globalpointer against spaCy's spancat, span_finder + spancat and ner.
+
+Every system trains with `python -m spacy train` on the same CNN tok2vec, seed,
+step count, optimizer, batcher and split (the configs differ only in the
+component, see configs/), then measure.py scores the trained model-best on the
+dev split in a fresh process. One JSON per data set and system goes to
+OUT_DIR/results/<dataset>/<system>.json; after every run results.md and
+f1_vs_train_time.png are rebuilt from all JSONs there, so systems can be
+(re-)run one at a time with --systems.
+
+    python run_benchmark.py nested --data-dir /tmp/data            # CMeEE
+    python run_benchmark.py flat --data-dir /tmp/data              # CLUENER, People's Daily
+    python run_benchmark.py nested --systems gp,egp --data-dir /tmp/data
+    python run_benchmark.py scale --data-dir /tmp/data             # 1k/10k/100k-token docs
+    python run_benchmark.py smoke                                  # shipped sample, 20 steps
+    python run_benchmark.py nested --report-only                   # rebuild results.md + PNG
+
+Data: DATA_DIR/<dataset>_train.spacy and <dataset>_dev.spacy (datasets cmeee,
+cluener, pd; spans in doc.spans["sc"], flat sets also with doc.ents). The smoke
+suite converts the shipped project/assets/sample_*.jsonl itself.
+
+Add a GlobalPointer variant with one line in NESTED_GP_VARIANTS or
+FLAT_GP_VARIANTS (name -> config overrides); it joins that suite.
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import typer
+from wasabi import msg
+
+HERE = Path(__file__).resolve().parent
+PROJECT_DIR = HERE.parent
+GP_CONFIG = PROJECT_DIR / "configs" / "cnn.cfg"
+CONFIG_DIR = HERE / "configs"
+MEASURE = HERE / "measure.py"
+SPANS_KEY = "sc"
+COVERAGE = 0.99  # the spancat n-gram range reaches this share of train gold spans
+
+# GlobalPointer variants: name -> overrides of project/configs/cnn.cfg.
+NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
+    "gp": {},
+    "egp": {"components.globalpointer.model.@architectures": "spacy-globalpointer.EfficientGlobalPointer.v1"},
+    "gp_norope": {"components.globalpointer.model.use_rope": False},
+}
+FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
+    "gp_ents": {"components.globalpointer.ents": True},
+}
+
+
+@dataclass(frozen=True)
+class System:
+    config: Path
+    overrides: Dict[str, Any] = field(default_factory=dict)
+    # What measure.py scores: "spans" (doc.spans["sc"]) and/or "ents"; the
+    # first is the system's headline score.
+    targets: Tuple[str, ...] = ("spans",)
+    # Config keys that get the data set's n-gram range (COVERAGE of train spans).
+    length_keys: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    title: str
+    lang: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    datasets: Tuple[str, ...]
+    systems: Tuple[str, ...]
+    max_steps: int
+
+
+BASELINES: Dict[str, System] = {
+    "spancat": System(
+        CONFIG_DIR / "spancat.cfg", length_keys=("components.spancat.suggester.max_size",)
+    ),
+    "span_finder_spancat": System(
+        CONFIG_DIR / "span_finder_spancat.cfg", length_keys=("components.span_finder.max_length",)
+    ),
+    "ner": System(CONFIG_DIR / "ner.cfg", targets=("ents",)),
+}
+SYSTEMS: Dict[str, System] = {
+    **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
+    **{
+        name: System(GP_CONFIG, overrides, targets=("spans", "ents"))
+        for name, overrides in FLAT_GP_VARIANTS.items()
+    },
+    **BASELINES,
+}
+DATASETS: Dict[str, Dataset] = {
+    "cmeee": Dataset("CMeEE (nested)", "zh", "CMeEE_dev.json records 0-3,999 train, 4,000-4,999 dev"),
+    "cluener": Dataset("CLUENER (flat)", "zh", "train.json / dev.json"),
+    "pd": Dataset("People's Daily (flat)", "zh", "trained on example.test, evaluated on example.dev"),
+    "sample": Dataset("Shipped sample (smoke)", "en", "project/assets/sample_{train,dev}.jsonl"),
+}
+SUITES: Dict[str, Suite] = {
+    "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat"), 3000),
+    "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
+    "smoke": Suite(("sample",), ("gp", "spancat"), 20),
+}
+
+
+class SuiteName(str, Enum):
+    nested = "nested"
+    flat = "flat"
+    smoke = "smoke"
+    scale = "scale"
+
+
+# ---------------------------------------------------------------- processes
+
+
+def child_env(threads: int) -> Dict[str, str]:
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["MKL_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_measured(cmd: Sequence[str], log_path: Path, env: Dict[str, str]) -> Tuple[int, float, float]:
+    """Run cmd with stdout+stderr to log_path. RETURNS (returncode, wall
+    seconds, peak RSS in MB of that child) — wait4 reports the rusage of this
+    one child, unlike RUSAGE_CHILDREN, which keeps the maximum over all."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf8") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, seconds, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def log_tail(path: Path, n: int = 15) -> str:
+    return "\n".join(path.read_text(encoding="utf8", errors="replace").splitlines()[-n:])
+
+
+def parse_training_log(path: Path) -> Dict[str, Any]:
+    """Steps and dev scores from spaCy's ConsoleLogger table."""
+    curve = []
+    for line in path.read_text(encoding="utf8", errors="replace").splitlines():
+        match = re.match(r"^\s*(\d+)\s+(\d+)\s+.*\s(\d+\.\d+)\s*$", line)
+        if match:
+            curve.append((int(match.group(2)), float(match.group(3))))
+    if not curve:
+        return {"curve": [], "best_step": None, "last_step": None}
+    best = max(score for _, score in curve)
+    best_step = [step for step, score in curve if score == best][-1]
+    return {"curve": curve, "best_step": best_step, "last_step": curve[-1][0], "best_score": best}
+
+
+# --------------------------------------------------------------------- data
+
+
+def machine_info() -> Dict[str, Any]:
+    import spacy
+    import thinc
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    mem_gb = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = round(int(line.split()[1]) / 1024**2, 1)
+                break
+    except OSError:  # not Linux: keep platform's answer
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": mem_gb,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "spacy": spacy.__version__,
+        "thinc": thinc.__version__,
+    }
+
+
+def span_lengths(path: Path, lang: str) -> Tuple[Counter, Dict[str, int]]:
+    import spacy
+    from spacy.tokens import DocBin
+
+    nlp = spacy.blank(lang)
+    lengths: Counter = Counter()
+    n_docs = n_tokens = n_ents = 0
+    for doc in DocBin().from_disk(path).get_docs(nlp.vocab):
+        n_docs += 1
+        n_tokens += len(doc)
+        n_ents += len(doc.ents)
+        lengths.update(len(span) for span in doc.spans.get(SPANS_KEY, []))
+    return lengths, {"docs": n_docs, "tokens": n_tokens, "spans": sum(lengths.values()), "ents": n_ents}
+
+
+def covering_length(lengths: Counter, share: float) -> int:
+    """The smallest max length that reaches `share` of the spans."""
+    total = sum(lengths.values())
+    seen = 0
+    for length in sorted(lengths):
+        seen += lengths[length]
+        if seen >= share * total:
+            return length
+    return max(lengths, default=1)
+
+
+def coverage(lengths: Counter, max_length: int) -> float:
+    total = sum(lengths.values())
+    return sum(n for length, n in lengths.items() if length <= max_length) / total if total else 0.0
+
+
+def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, Path]:
+    if name == "sample":
+        from spacy_globalpointer.convert import convert
+
+        paths = []
+        for split in ("train", "dev"):
+            out = training_dir / "corpus" / f"sample_{split}.spacy"
+            convert(PROJECT_DIR / "assets" / f"sample_{split}.jsonl", out, format="jsonl", lang="en", spans_key=SPANS_KEY)
+            paths.append(out)
+        return paths[0], paths[1]
+    train, dev = data_dir / f"{name}_train.spacy", data_dir / f"{name}_dev.spacy"
+    for path in (train, dev):
+        if not path.exists():
+            msg.fail(
+                f"{path} not found",
+                f"Convert {DATASETS[name].title} first ({DATASETS[name].note}) or point --data-dir at the .spacy files",
+                exits=1,
+            )
+    return train, dev
+
+
+def describe_data(name: str, train: Path, dev: Path) -> Dict[str, Any]:
+    lang = DATASETS[name].lang
+    train_lengths, train_stats = span_lengths(train, lang)
+    dev_lengths, dev_stats = span_lengths(dev, lang)
+    max_size = covering_length(train_lengths, COVERAGE)
+    return {
+        "train_path": str(train),
+        "dev_path": str(dev),
+        "lang": lang,
+        "train": train_stats,
+        "dev": dev_stats,
+        "longest_train_span": max(train_lengths, default=0),
+        "longest_dev_span": max(dev_lengths, default=0),
+        "ngram_max_size": max_size,
+        "ngram_train_coverage": coverage(train_lengths, max_size),
+        "ngram_dev_coverage": coverage(dev_lengths, max_size),
+        "dev_span_lengths": {str(k): v for k, v in sorted(dev_lengths.items())},
+    }
+
+
+# -------------------------------------------------------------- train/measure
+
+
+def run_system(
+    dataset: str,
+    system_name: str,
+    data: Dict[str, Any],
+    *,
+    results_dir: Path,
+    training_dir: Path,
+    max_steps: int,
+    seed: int,
+    patience: int,
+    gpu_id: int,
+    threads: int,
+    repeats: int,
+    model: str,
+) -> bool:
+    system = SYSTEMS[system_name]
+    out = training_dir / dataset / system_name
+    overrides: Dict[str, Any] = {
+        "paths.train": data["train_path"],
+        "paths.dev": data["dev_path"],
+        "nlp.lang": data["lang"],
+        "system.seed": seed,
+        "training.max_steps": max_steps,
+        "training.patience": patience,
+        **{key: data["ngram_max_size"] for key in system.length_keys},
+        **system.overrides,
+    }
+    cmd: List[Any] = [sys.executable, "-m", "spacy", "train", system.config, "--output", out, "--gpu-id", gpu_id]
+    for key, value in overrides.items():
+        cmd += [f"--{key}", json.dumps(value) if isinstance(value, bool) else value]
+    env = child_env(threads)
+    msg.divider(f"{dataset} / {system_name}")
+    msg.text(" ".join(str(c) for c in cmd))
+    rc, train_seconds, train_rss = run_measured(cmd, out / "train.log", env)
+    if rc != 0:
+        msg.fail(f"Training failed (exit {rc}), see {out / 'train.log'}", log_tail(out / "train.log"))
+        return False
+    log = parse_training_log(out / "train.log")
+    msg.good(f"Trained in {train_seconds:.0f}s, peak RSS {train_rss:.0f} MB, best step {log['best_step']}")
+    measure_json = out / "measure.json"
+    measure_cmd: List[Any] = [
+        sys.executable, MEASURE, out / f"model-{model}", data["dev_path"],
+        "--spans-key", SPANS_KEY, "--json", measure_json, "--repeats", repeats, "--gpu-id", gpu_id,
+    ]
+    for target in system.targets:
+        measure_cmd += ["--score", target]
+    rc, measure_seconds, measure_rss = run_measured(measure_cmd, out / "measure.log", env)
+    if rc != 0:
+        msg.fail(f"Measuring failed (exit {rc}), see {out / 'measure.log'}", log_tail(out / "measure.log"))
+        return False
+    measured = json.loads(measure_json.read_text(encoding="utf8"))
+    result = {
+        "dataset": dataset,
+        "system": system_name,
+        "targets": list(system.targets),
+        "config": str(system.config.relative_to(PROJECT_DIR)),
+        "overrides": {k: v for k, v in overrides.items() if not k.startswith("paths.")},
+        "command": [str(c) for c in cmd],
+        "max_steps": max_steps,
+        "seed": seed,
+        "patience": patience,
+        "threads": threads,
+        "gpu_id": gpu_id,
+        "model": f"model-{model}",
+        "data": data,
+        "train": {"seconds": train_seconds, "peak_rss_mb": train_rss, **log},
+        "measure": {**measured, "peak_rss_mb": measure_rss, "seconds": measure_seconds,
+                    "load_average": os.getloadavg()},
+        "machine": machine_info(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    path = results_dir / dataset / f"{system_name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2), encoding="utf8")
+    for target in system.targets:
+        o = measured["scores"][target]["overall"]
+        msg.good(f"{system_name} [{target}]: P {o['p']:.4f} R {o['r']:.4f} F {o['f']:.4f}")
+    msg.text(f"words/s {measured['words_per_second']:.0f}, head cost {measured.get('head_cost', 0):.2f}, "
+             f"inference peak RSS {measure_rss:.0f} MB -> {path}")
+    return True
+
+
+# -------------------------------------------------------------------- scale
+
+SCALE_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from measure import scale_probe
+print(json.dumps(scale_probe(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))))
+"""
+
+
+def run_scale(
+    *,
+    model_dir: Optional[Path],
+    dataset: str,
+    data_dir: Path,
+    results_dir: Path,
+    training_dir: Path,
+    sizes: List[int],
+    width: int,
+    steps: int,
+    seed: int,
+    threads: int,
+    repeats: int,
+) -> bool:
+    train, dev = dataset_paths(dataset, data_dir, training_dir)
+    env = child_env(threads)
+    if model_dir is None:
+        out = training_dir / "scale" / f"gp_w{width}"
+        cmd: List[Any] = [
+            sys.executable, "-m", "spacy", "train", GP_CONFIG, "--output", out,
+            "--paths.train", train, "--paths.dev", dev, "--nlp.lang", DATASETS[dataset].lang,
+            "--system.seed", seed, "--training.max_steps", steps, "--training.eval_frequency", steps,
+            "--components.globalpointer.max_span_width", width,
+        ]
+        msg.divider(f"scale: train gp ({steps} steps, max_span_width {width})")
+        rc, seconds, _ = run_measured(cmd, out / "train.log", env)
+        if rc != 0:
+            msg.fail(f"Training failed (exit {rc}), see {out / 'train.log'}", log_tail(out / "train.log"))
+            return False
+        model_dir = out / "model-last"
+    rows = []
+    for n_tokens in sizes:
+        log = training_dir / "scale" / f"probe_{n_tokens}.log"
+        cmd = [sys.executable, "-c", SCALE_PROBE, HERE, model_dir, dev, n_tokens, repeats]
+        with log.open("w", encoding="utf8") as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=err, env=env, text=True)
+            stdout, _ = proc.communicate()
+        if proc.returncode != 0:
+            msg.fail(f"Scale probe with {n_tokens} tokens failed (exit {proc.returncode}), see {log}", log_tail(log))
+            return False
+        row = json.loads(stdout.strip().splitlines()[-1])
+        row["process_seconds"] = time.perf_counter() - start
+        rows.append(row)
+        msg.good(
+            f"{n_tokens} tokens: {row['seconds']:.2f}s ({row['seconds'] / n_tokens * 1000:.3f} s/1k tokens), "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB (+{row['peak_rss_mb'] - row['rss_before_mb']:.0f} MB)"
+        )
+    per_token = [row["seconds"] / row["tokens"] for row in rows]
+    result = {
+        "model": str(model_dir),
+        "dataset": dataset,
+        "max_span_width": rows[0]["max_span_width"] if rows else width,
+        "threads": threads,
+        "rows": rows,
+        "time_per_token_ratio": max(per_token) / min(per_token) if per_token else None,
+        "machine": machine_info(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "scale.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    return True
+
+
+# ------------------------------------------------------------------- report
+
+
+def load_results(results_dir: Path) -> Dict[str, List[Dict[str, Any]]]:
+    by_dataset: Dict[str, List[Dict[str, Any]]] = {}
+    order = list(SYSTEMS)
+    for path in sorted(results_dir.glob("*/*.json")):
+        result = json.loads(path.read_text(encoding="utf8"))
+        by_dataset.setdefault(result["dataset"], []).append(result)
+    for rows in by_dataset.values():
+        rows.sort(key=lambda r: (order.index(r["system"]) if r["system"] in order else len(order), r["system"]))
+    known = list(DATASETS)
+    return dict(sorted(by_dataset.items(), key=lambda kv: known.index(kv[0]) if kv[0] in known else len(known)))
+
+
+def pct(value: Optional[float]) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def label(result: Dict[str, Any], target: str) -> str:
+    return result["system"] if len(result["targets"]) == 1 else f"{result['system']} ({target})"
+
+
+def reach(result: Dict[str, Any]) -> Optional[float]:
+    """Share of dev gold spans the system can output at all (its last span
+    component's suggester or max_span_width)."""
+    suggesters = result["measure"].get("suggesters") or {}
+    return list(suggesters.values())[-1]["recall"] if suggesters else None
+
+
+def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
+    data = rows[0]["data"]
+    title = DATASETS[name].title if name in DATASETS else name
+    lines = [
+        f"## {title}",
+        "",
+        f"{DATASETS[name].note if name in DATASETS else ''}. Train: {data['train']['docs']:,} docs, "
+        f"{data['train']['tokens']:,} tokens, {data['train']['spans']:,} gold spans; dev: "
+        f"{data['dev']['docs']:,} docs, {data['dev']['tokens']:,} tokens, {data['dev']['spans']:,} gold spans "
+        f"(longest {data['longest_dev_span']} tokens). spancat n-grams 1–{data['ngram_max_size']} "
+        f"(the smallest range that reaches {COVERAGE:.0%} of train gold spans): reaches "
+        f"{pct(data['ngram_train_coverage'])}% of train and {pct(data['ngram_dev_coverage'])}% of dev gold spans.",
+        "",
+        "| system | P | R | F1 | reach | train time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | inference peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        m, t = r["measure"], r["train"]
+        for target in r["targets"]:
+            o = m["scores"][target]["overall"]
+            lines.append(
+                f"| {label(r, target)} | {pct(o['p'])} | {pct(o['r'])} | **{pct(o['f'])}** | {pct(reach(r))} | "
+                f"{t['seconds'] / 60:.1f} min | {t.get('last_step')} ({t.get('best_step')}) | {t['peak_rss_mb']:.0f} MB | "
+                f"{m['words_per_second']:,.0f} | {m.get('tok2vec_words_per_second', 0):,.0f} | "
+                f"{m.get('head_cost', 0):.2f} | {m['peak_rss_mb']:.0f} MB |"
+            )
+    buckets = list(rows[0]["measure"]["by_length"])
+    gold_counts = rows[0]["measure"]["scores"][rows[0]["targets"][0]]["by_length"]
+    lines += [
+        "",
+        f"F1 by gold span length ({title}; in brackets: dev gold spans of that length)",
+        "",
+        "| system | " + " | ".join(f"{b} tokens ({gold_counts[b]['n_gold']:,})" for b in buckets) + " |",
+        "|---|" + "---:|" * len(buckets),
+    ]
+    for r in rows:
+        for target in r["targets"]:
+            bl = r["measure"]["scores"][target]["by_length"]
+            lines.append(f"| {label(r, target)} | " + " | ".join(pct(bl[b]["f"]) for b in buckets) + " |")
+    columns = [(r, target) for r in rows for target in r["targets"]]
+    types = sorted({t for r, target in columns for t in r["measure"]["scores"][target]["per_type"]})
+    gold_by_type = {}
+    for r, target in columns:
+        for t, s in r["measure"]["scores"][target]["per_type"].items():
+            gold_by_type.setdefault(t, s["n_gold"])
+    lines += [
+        "",
+        f"F1 per type ({title})",
+        "",
+        "| type | dev gold | " + " | ".join(label(r, target) for r, target in columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
+    for t in types:
+        cells = []
+        for r, target in columns:
+            s = r["measure"]["scores"][target]["per_type"].get(t)
+            cells.append(pct(s["f"]) if s else "–")
+        lines.append(f"| {t} | {gold_by_type.get(t, 0):,} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def scale_table(scale: Dict[str, Any]) -> List[str]:
+    ratio = scale.get("time_per_token_ratio")
+    verdict = (
+        "linear: time per token stays within a factor {:.2f} from the smallest to the largest document".format(ratio)
+        if ratio is not None and ratio <= 1.5
+        else f"NOT linear: time per token varies by a factor {ratio:.2f}" if ratio is not None else ""
+    )
+    lines = [
+        "## Scale: one long document",
+        "",
+        f"globalpointer with max_span_width = {scale['max_span_width']} ({scale['model']}), one synthetic document "
+        f"of dev text from {scale['dataset']} repeated to the size, each size in a fresh process, "
+        f"{scale['threads']} thread(s). Time: fastest of the timed `nlp(doc)` calls after a warm-up; peak RSS of "
+        "the process, and its growth during inference over the RSS after loading and warm-up. "
+        f"Growth is {verdict}.",
+        "",
+        "| tokens | seconds | s / 1k tokens | tokens/s | tok2vec alone (s) | spans predicted | peak RSS | growth during inference |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in scale["rows"]:
+        lines.append(
+            f"| {row['tokens']:,} | {row['seconds']:.2f} | {row['seconds'] / row['tokens'] * 1000:.3f} | "
+            f"{row['tokens'] / row['seconds']:,.0f} | {row['tok2vec_seconds']:.2f} | {row['spans']:,} | "
+            f"{row['peak_rss_mb']:.0f} MB | +{row['peak_rss_mb'] - row['rss_before_mb']:.0f} MB |"
+        )
+    lines.append("")
+    return lines
+
+
+def machine_lines(results: Dict[str, List[Dict[str, Any]]], scale: Optional[Dict[str, Any]]) -> List[str]:
+    machines: Dict[str, List[str]] = {}
+    dates: List[str] = []
+    for name, rows in results.items():
+        for r in rows:
+            key = json.dumps(r["machine"], sort_keys=True)
+            machines.setdefault(key, []).append(f"{name}/{r['system']}")
+            dates.append(r["date"])
+    if scale:
+        machines.setdefault(json.dumps(scale["machine"], sort_keys=True), []).append("scale")
+        dates.append(scale["date"])
+    lines = ["## Machine", ""]
+    for key, runs in machines.items():
+        m = json.loads(key)
+        lines.append(
+            f"- {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; {m['platform']}; Python {m['python']}, "
+            f"torch {m['torch']}, spaCy {m['spacy']}, thinc {m['thinc']}"
+            + (f" — runs: {', '.join(runs)}" if len(machines) > 1 else "")
+        )
+    if dates:
+        lines.append(f"- Runs dated {min(dates)[:10]} to {max(dates)[:10]} (UTC).")
+    lines.append("")
+    return lines
+
+
+def write_report(out_dir: Path) -> None:
+    results_dir = out_dir / "results"
+    results = load_results(results_dir)
+    scale_path = results_dir / "scale.json"
+    scale = json.loads(scale_path.read_text(encoding="utf8")) if scale_path.exists() else None
+    settings = sorted({(r["max_steps"], r["seed"], r["threads"], r["model"], r["patience"]) for rows in results.values() for r in rows})
+    lines = [
+        "# Benchmarks: globalpointer vs spaCy's spancat, span_finder + spancat and ner",
+        "",
+        "Generated by `run_benchmark.py` from the JSON files in `results/`; do not edit by hand.",
+        "Every system trains with `spacy train` on the same CNN tok2vec (MultiHashEmbed 96, rows "
+        "[5000, 1000, 2500, 2500], MaxoutWindowEncoder depth 4, shared through a listener), optimizer "
+        "(Adam 0.001, L2 0.01, grad clip 1), batcher (batch_by_words, compounding 100→1000), dropout 0.1 "
+        "and split: the configs differ only in the component. "
+        + "; ".join(
+            f"{steps:,} steps, seed {seed}, patience {patience or 'off'}, {threads} thread(s), scored: {model}"
+            for steps, seed, threads, model, patience in settings
+        )
+        + ".",
+        "",
+        "P/R/F1 are exact-match micro scores (start, end, label) on the dev split, in %. **reach**: share of dev "
+        "gold spans the system can output at all (spancat: spans its suggester proposes; globalpointer: spans no "
+        "wider than max_span_width). **train time**: wall time of `spacy train` (init, 15 evaluations included). "
+        "**words/s**: `nlp.pipe(texts, batch_size=64)` after a warm-up, fastest of the timed passes. **head cost**: "
+        "full-pipeline words/s divided by tok2vec-only words/s (1.0 = the head is free). Peak RSS: maximum resident "
+        "memory of the training process and of the measuring process (model, dev docs, inference).",
+        "",
+    ]
+    for name, rows in results.items():
+        lines += dataset_tables(name, rows)
+    if results:
+        lines += ["![F1 against training time](f1_vs_train_time.png)", ""]
+    if scale:
+        lines += scale_table(scale)
+    lines += machine_lines(results, scale)
+    (out_dir / "results.md").write_text("\n".join(lines), encoding="utf8")
+    if results:
+        write_plot(results, out_dir / "f1_vs_train_time.png")
+    msg.good(f"Wrote {out_dir / 'results.md'}" + (f" and {out_dir / 'f1_vs_train_time.png'}" if results else ""))
+
+
+def write_plot(results: Dict[str, List[Dict[str, Any]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    markers = "osD^v<>pP*hX"
+    names = list(dict.fromkeys(r["system"] for rows in results.values() for r in rows))
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.2), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], results.items()):
+        for r in rows:
+            i = names.index(r["system"])
+            target = r["targets"][0]
+            f1 = 100 * r["measure"]["scores"][target]["overall"]["f"]
+            ax.plot(r["train"]["seconds"] / 60, f1, linestyle="none", marker=markers[i % len(markers)],
+                    color=f"C{i % 10}", markersize=9, label=label(r, target) if len(r["targets"]) == 1 else f"{r['system']} ({target})")
+        ax.set_title(DATASETS[name].title if name in DATASETS else name)
+        ax.set_xlabel("training time (min)")
+        ax.set_ylabel("dev F1 (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------- main
+
+
+def main(
+    # fmt: off
+    suite: SuiteName = typer.Argument(..., help="nested (CMeEE), flat (CLUENER, People's Daily), smoke (shipped sample, 20 steps) or scale"),
+    systems: Optional[str] = typer.Option(None, "--systems", "-s", help=f"Comma-separated systems to run (default: the suite's). Known: {', '.join(SYSTEMS)}"),
+    data_dir: Path = typer.Option(PROJECT_DIR / "corpus", "--data-dir", "-d", help="Folder with <dataset>_train.spacy and <dataset>_dev.spacy"),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-o", help="Where results/, results.md and the PNG go (default: project/benchmarks; smoke: project/training/benchmark-smoke)"),
+    training_dir: Optional[Path] = typer.Option(None, "--training-dir", help="Where trained models and logs go (default: project/training/benchmarks; smoke: OUT_DIR/training)"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Training steps (default: 3000; smoke: 20)"),
+    seed: int = typer.Option(0, "--seed", help="system.seed for every system"),
+    patience: int = typer.Option(0, "--patience", help="training.patience for every system (0: always train max_steps)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id for training and measuring, -1 for CPU"),
+    threads: int = typer.Option(1, "--threads", help="OMP_NUM_THREADS/MKL_NUM_THREADS of the training and measuring processes"),
+    repeats: int = typer.Option(3, "--repeats", help="Timed passes per throughput figure (the fastest counts)"),
+    model: str = typer.Option("best", "--model", help="Which trained model to measure: best or last"),
+    report_only: bool = typer.Option(False, "--report-only", help="Only rebuild results.md and the PNG from the JSONs"),
+    scale_model: Optional[Path] = typer.Option(None, "--scale-model", help="scale: a trained globalpointer pipeline (default: train gp for --scale-steps steps)"),
+    scale_dataset: str = typer.Option("cmeee", "--scale-dataset", help="scale: data set to train on and take dev text from"),
+    scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale: document sizes in tokens"),
+    scale_width: int = typer.Option(32, "--scale-width", help="scale: max_span_width of the trained gp"),
+    scale_steps: int = typer.Option(100, "--scale-steps", help="scale: training steps of the gp"),
+    # fmt: on
+) -> None:
+    """Train and measure each system of a suite; rebuild results.md and the plot."""
+    smoke = suite == SuiteName.smoke
+    if out_dir is None:
+        out_dir = PROJECT_DIR / "training" / "benchmark-smoke" if smoke else HERE
+    if training_dir is None:
+        training_dir = out_dir / "training" if smoke else PROJECT_DIR / "training" / "benchmarks"
+    if model not in ("best", "last"):
+        msg.fail("--model: best or last", exits=1)
+    results_dir = out_dir / "results"
+    ok = True
+    if report_only:
+        pass
+    elif suite == SuiteName.scale:
+        ok = run_scale(
+            model_dir=scale_model, dataset=scale_dataset, data_dir=data_dir, results_dir=results_dir,
+            training_dir=training_dir, sizes=[int(s) for s in scale_sizes.split(",")], width=scale_width,
+            steps=scale_steps, seed=seed, threads=threads, repeats=repeats,
+        )
+    else:
+        spec = SUITES[suite.value]
+        names = [s.strip() for s in systems.split(",")] if systems else list(spec.systems)
+        unknown = [s for s in names if s not in SYSTEMS]
+        if unknown:
+            msg.fail(f"Unknown systems: {', '.join(unknown)}", f"Known: {', '.join(SYSTEMS)}", exits=1)
+        failed = []
+        for dataset in spec.datasets:
+            train, dev = dataset_paths(dataset, data_dir, training_dir)
+            data = describe_data(dataset, train, dev)
+            msg.info(
+                f"{dataset}: spancat n-grams 1-{data['ngram_max_size']} reach "
+                f"{data['ngram_train_coverage']:.2%} of train, {data['ngram_dev_coverage']:.2%} of dev gold spans"
+            )
+            for name in names:
+                if not run_system(
+                    dataset, name, data, results_dir=results_dir, training_dir=training_dir,
+                    max_steps=max_steps or spec.max_steps, seed=seed, patience=patience, gpu_id=gpu_id,
+                    threads=threads, repeats=repeats, model=model,
+                ):
+                    failed.append(f"{dataset}/{name}")
+        if failed:
+            msg.fail(f"Failed: {', '.join(failed)}")
+            ok = False
+    write_report(out_dir)
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    typer.run(main)

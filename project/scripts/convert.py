@@ -1,0 +1,66 @@
+"""Convert an NER corpus into a `.spacy` file (thin CLI over spacy_globalpointer.convert)."""
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from wasabi import msg
+
+from spacy_globalpointer.convert import ConversionError, convert, print_stats
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    cmeee = "cmeee"
+    cluener = "cluener"
+    bio = "bio"
+    genia = "genia"
+
+
+class Alignment(str, Enum):
+    strict = "strict"
+    expand = "expand"
+
+
+def main(
+    # fmt: off
+    input_path: Path = typer.Argument(..., help="Corpus file to convert", exists=True, dir_okay=False),
+    output_path: Path = typer.Argument(..., help="Output .spacy file"),
+    format: Format = typer.Option(Format.jsonl, "--format", "-f", help="Input format"),
+    lang: str = typer.Option("zh", "--lang", "-l", help="Language code for spacy.blank (zh splits per character)"),
+    spans_key: str = typer.Option("sc", "--spans-key", "-k", help="Key in doc.spans for the spans"),
+    alignment: Alignment = typer.Option(Alignment.strict, "--alignment", "-a", help="strict: skip spans off token boundaries; expand: widen them"),
+    ents: bool = typer.Option(False, "--ents/--no-ents", help="Also set doc.ents (non-overlapping subset, longest first)"),
+    start: int = typer.Option(0, "--start", help="First record index to convert (0-based, inclusive)"),
+    end: Optional[int] = typer.Option(None, "--end", help="Record index to stop before (exclusive); default: to the end"),
+    stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the counts as JSON here"),
+    # fmt: on
+) -> None:
+    """Convert INPUT_PATH to OUTPUT_PATH and print what was written, changed and skipped.
+
+    Example: CMeEE_dev.json records 0-3,999 as train:
+    python scripts/convert.py CMeEE_dev.json train.spacy --format cmeee --end 4000
+    """
+    try:
+        stats = convert(
+            input_path,
+            output_path,
+            format=format.value,
+            lang=lang,
+            spans_key=spans_key,
+            alignment=alignment.value,
+            ents=ents,
+            start=start,
+            end=end,
+        )
+    except ConversionError as err:
+        msg.fail(str(err), exits=1)
+    print_stats(stats)
+    if stats_json is not None:
+        stats_json.parent.mkdir(parents=True, exist_ok=True)
+        stats_json.write_text(json.dumps(stats.to_dict(), indent=2, ensure_ascii=False), encoding="utf8")
+
+
+if __name__ == "__main__":
+    typer.run(main)

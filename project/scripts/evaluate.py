@@ -1,0 +1,118 @@
+"""Score a trained pipeline on a .spacy file: all scores as JSON, plus a per-label table.
+
+The JSON holds the scores `nlp.evaluate` returns (as `spacy evaluate` does), so the
+component's own score keys (`spans_<key>_f/p/r/per_type`) are there. The Markdown
+table adds gold and predicted counts per label, which the scores alone hide.
+"""
+import json
+from collections import Counter
+from pathlib import Path
+from timeit import default_timer as timer
+from typing import Any, Dict, List
+
+import spacy
+import typer
+from spacy.scorer import Scorer
+from spacy.tokens import DocBin
+from spacy.training import Example
+from wasabi import msg
+
+
+def per_type_scores(examples: List[Example], scores: Dict[str, Any], spans_key: str) -> Dict[str, Dict[str, float]]:
+    """The component's per-label scores, or spaCy's span scorer if it reported none."""
+    per_type = scores.get(f"spans_{spans_key}_per_type")
+    if per_type is not None:
+        return per_type
+    msg.warn(f"No 'spans_{spans_key}_per_type' in the pipeline's scores: scoring doc.spans['{spans_key}'] directly")
+    fallback = Scorer.score_spans(
+        examples,
+        f"spans_{spans_key}",
+        getter=lambda doc, attr: doc.spans.get(spans_key, []),
+        has_annotation=lambda doc: spans_key in doc.spans,
+        allow_overlap=True,
+    )
+    return fallback.get(f"spans_{spans_key}_per_type") or {}
+
+
+def label_counts(examples: List[Example], spans_key: str) -> Dict[str, Counter]:
+    counts = {"gold": Counter(), "pred": Counter()}
+    for eg in examples:
+        counts["gold"].update(sp.label_ for sp in eg.reference.spans.get(spans_key, []))
+        counts["pred"].update(sp.label_ for sp in eg.predicted.spans.get(spans_key, []))
+    return counts
+
+
+def markdown_table(
+    per_type: Dict[str, Dict[str, float]], counts: Dict[str, Counter], scores: Dict[str, Any], spans_key: str
+) -> str:
+    labels = sorted(set(per_type) | set(counts["gold"]) | set(counts["pred"]))
+    lines = [
+        f"# Per-label scores (doc.spans['{spans_key}'])",
+        "",
+        "| label | gold | predicted | P | R | F |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def pct(value: Any) -> str:
+        return "-" if value is None else f"{100 * value:.1f}"
+
+    for label in labels:
+        prf = per_type.get(label, {})
+        lines.append(
+            f"| {label} | {counts['gold'][label]} | {counts['pred'][label]} | "
+            f"{pct(prf.get('p'))} | {pct(prf.get('r'))} | {pct(prf.get('f'))} |"
+        )
+    lines.append(
+        f"| **all (micro)** | {sum(counts['gold'].values())} | {sum(counts['pred'].values())} | "
+        f"{pct(scores.get(f'spans_{spans_key}_p'))} | {pct(scores.get(f'spans_{spans_key}_r'))} | "
+        f"{pct(scores.get(f'spans_{spans_key}_f'))} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main(
+    # fmt: off
+    model: Path = typer.Argument(..., help="Trained pipeline directory", exists=True, file_okay=False),
+    data: Path = typer.Argument(..., help="Gold .spacy file", exists=True, dir_okay=False),
+    metrics_path: Path = typer.Argument(..., help="Output JSON with all scores"),
+    table_path: Path = typer.Argument(..., help="Output Markdown table with P/R/F per label"),
+    spans_key: str = typer.Option("sc", "--spans-key", "-k", help="Key in doc.spans to score"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
+    # fmt: on
+) -> None:
+    """Evaluate MODEL on DATA and write METRICS_PATH and TABLE_PATH."""
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model)
+    gold_docs = list(DocBin().from_disk(data).get_docs(nlp.vocab))
+    if not gold_docs:
+        msg.fail(f"{data} holds no docs", exits=1)
+    # What nlp.evaluate does, but keeping the predicted docs for the label counts.
+    start_time = timer()
+    predicted = list(nlp.pipe(doc.text for doc in gold_docs))
+    seconds = timer() - start_time
+    examples = [Example(pred, gold) for pred, gold in zip(predicted, gold_docs)]
+    scores = Scorer(nlp=nlp).score(examples)
+    scores["speed"] = sum(len(doc) for doc in predicted) / max(seconds, 1e-9)
+    missing = [k for k in ("f", "p", "r") if f"spans_{spans_key}_{k}" not in scores]
+    if missing:
+        msg.warn(f"The pipeline reported no spans_{spans_key}_{{f,p,r}}: is '{spans_key}' its spans key?")
+    per_type = per_type_scores(examples, scores, spans_key)
+    counts = label_counts(examples, spans_key)
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(scores, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
+    table_path.parent.mkdir(parents=True, exist_ok=True)
+    table_path.write_text(markdown_table(per_type, counts, scores, spans_key), encoding="utf8")
+    rows = [
+        (label, counts["gold"][label], counts["pred"][label],
+         *(f"{100 * per_type.get(label, {}).get(k, 0.0):.1f}" for k in ("p", "r", "f")))
+        for label in sorted(set(per_type) | set(counts["gold"]))
+    ]
+    msg.table(rows, header=("label", "gold", "pred", "P", "R", "F"), aligns=("l", "r", "r", "r", "r", "r"))
+    f_score = scores.get(f"spans_{spans_key}_f")
+    summary = "n/a" if f_score is None else f"{100 * f_score:.1f}"
+    msg.good(f"{len(examples)} docs, span F {summary}; wrote {metrics_path} and {table_path}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,318 @@
+"""Write the shipped sample corpus: short English docs with nested entities.
+
+The sentences are generated from our own templates and invented names, so the
+sample can ship with the project. Patterns repeat on purpose: a small CNN must be
+able to learn them in a few hundred steps, so the `all` workflow shows real
+scores. Nesting follows one consistent rule, so it is learnable too: a name that
+is an entity on its own is also annotated inside a longer entity
+("University of Lisbon Medical School" is ORG and contains ORG "University of
+Lisbon", which contains LOC "Lisbon").
+
+Every offset is checked against spaCy's English tokenizer before writing.
+"""
+import json
+import random
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import spacy
+import typer
+from wasabi import msg
+
+Entity = Tuple[int, int, str]
+Piece = Tuple[str, List[Entity]]  # text with entities relative to it
+
+LABELS = ("ORG", "LOC", "PER", "DATE", "PRODUCT")
+MIN_TOKENS, MAX_TOKENS = 5, 40
+NESTED_SHARE = 0.25  # share of docs that get a nested entity
+PLAIN_SHARE = 0.07  # share of docs without any entity
+
+FIRST = ["Anna", "Tomas", "Priya", "Kwame", "Elena", "Marcus", "Sofia", "Daniel", "Yara",
+         "Lukas", "Amara", "Jonah", "Mei", "Oskar", "Leila", "Rafael", "Ingrid", "Samuel",
+         "Nadia", "Felix", "Hana", "Victor"]
+LAST = ["Lindqvist", "Okafor", "Marlow", "Brennan", "Castell", "Novak", "Haddad",
+        "Ferreira", "Kowalski", "Ashdown", "Tanaka", "Moreau", "Oduya", "Whitcombe",
+        "Varga", "Quill", "Rosen", "Achebe", "Dunmore", "Salas"]
+# Single-token places: these are also the ones nested inside ORG and PER names.
+PLACES = ["Edinburgh", "Lisbon", "England", "Ontario", "Bergen", "Porto", "Kyoto",
+          "Nairobi", "Galway", "Dundee", "Krakow", "Malaga", "Quebec", "Tasmania",
+          "Bavaria", "Texas", "Valencia", "Oslo", "Cork", "Adelaide"]
+MULTI_PLACES = ["New Harbour", "Port Elwood", "Lake Marrow", "East Calder", "North Vale",
+                "San Aurelio"]
+FLAT_ORGS = ["Northwind Logistics", "Greyline Media", "Oakridge Partners", "Meridian Freight",
+             "Bluefen Analytics", "Harlow Foods", "Stillwater Trust", "Copperleaf Studios",
+             "Red Fern Bakery", "Alder Health"]
+BRANDS = ["Corvane", "Kestrel", "Brightwater", "Solvantis", "Veltro", "Ardent", "Lumio"]
+MODELS = ["Pulse 3", "Aero 5", "Nova 10", "Drift 200", "Halo Mini", "Atlas 12", "Vista Pro",
+          "Echo 7", "Orbit Max"]
+# "{L}" is a nested LOC; the ORG around it is annotated as a whole.
+ORG_PATTERNS = ["University of {L}", "Bank of {L}", "{L} City Council", "{L} General Hospital",
+                "{L} Chamber of Commerce", "{L} Institute of Technology", "{L} Football Club",
+                "Royal {L} Orchestra", "Port of {L} Authority"]
+TITLES = ["Mayor of {L}", "Governor of {L}", "Ambassador to {L}", "Bishop of {L}"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+# Slots: {PER} {ORG} {LOC} {PRODUCT} {DAY} ("on ..."), {MONTH} ("in ..."), {YEAR}.
+TEMPLATES = [
+    "{PER} joined {ORG} in {MONTH}.",
+    "{ORG} opened a new office in {LOC} on {DAY}.",
+    "{PER} was born in {LOC} in {YEAR}.",
+    "According to {PER}, the {PRODUCT} sold out within a week.",
+    "{ORG} will release the {PRODUCT} in {MONTH}.",
+    "Researchers at {ORG} studied rainfall in {LOC} for three years.",
+    "{PER} and {PER} met in {LOC} to discuss the merger.",
+    "Shares in {ORG} rose sharply after the announcement on {DAY}.",
+    "The {PRODUCT} is assembled in {LOC} and shipped all over the world.",
+    "{PER} told reporters that {ORG} had no plans to leave {LOC}.",
+    "On {DAY}, {PER} visited {LOC} for the first time.",
+    "A spokesperson for {ORG} declined to comment.",
+    "{PER} reviewed the {PRODUCT} and called it reliable but expensive.",
+    "The conference in {LOC} ended on {DAY}.",
+    "{ORG} has hired {PER} as its new director.",
+    "Flights between {LOC} and {LOC} were cancelled on {DAY}.",
+    "{PER} spent ten years at {ORG} before moving to {LOC}.",
+    "Customers in {LOC} can order the {PRODUCT} from {DAY}.",
+    "The exhibition organised by {ORG} runs until {DAY}.",
+    "{PER} thanked the staff of {ORG} for their support.",
+    "Local officials in {LOC} approved the plan in {MONTH}.",
+    "{ORG} and {ORG} announced a joint research programme.",
+    "The {PRODUCT} replaced the older model in {YEAR}.",
+    "{PER} lives near {LOC} with two dogs and a cat.",
+    "In {YEAR}, {ORG} moved its headquarters to {LOC}.",
+    "{PER} has written three books about {LOC}.",
+    "Engineers at {ORG} tested the {PRODUCT} in {LOC}.",
+    "{PER} will give a talk at {ORG} on {DAY}.",
+    "Heavy snow closed the roads around {LOC} on {DAY}.",
+    "{PER} bought a {PRODUCT} as a birthday present.",
+    "Students from {ORG} volunteered in {LOC} over the summer.",
+    "{PER} confirmed that the {PRODUCT} would be cheaper than its predecessor.",
+    "The number of visitors to {LOC} rose by ten percent in {YEAR}.",
+    "{ORG} reported record profits for {YEAR}.",
+    "{PER}, who grew up in {LOC}, now works for {ORG}.",
+    "Is the {PRODUCT} really worth the price?",
+    "{PER} met {PER} at a small cafe in {LOC}.",
+    "The board of {ORG} will meet again in {MONTH}.",
+    "{PER} left {ORG} in {YEAR} to start a company in {LOC}.",
+    "Police in {LOC} are looking for a stolen {PRODUCT}.",
+    "My sister works for {ORG} and loves her job.",
+    "{PER} was appointed chair of {ORG} on {DAY}.",
+    "The festival in {LOC} attracted thousands of people in {MONTH}.",
+    "Why did {ORG} stop selling the {PRODUCT}?",
+    "{PER} said the new rules would take effect on {DAY}.",
+    "We drove from {LOC} to {LOC} in one long day.",
+]
+# Sentences without entities: some docs have none at all.
+PLAIN = [
+    "The meeting was postponed because of the weather.",
+    "Nobody expected the results to be so close.",
+    "Prices for fresh vegetables have gone up again.",
+    "Most of the volunteers arrived early and stayed late.",
+    "The committee will publish its findings soon.",
+    "It rained all afternoon, so the match was called off.",
+    "Several readers wrote in to complain about the changes.",
+    "The train was delayed for almost an hour.",
+    "Our team finished the project ahead of schedule.",
+    "Please remember to bring a pen and some paper.",
+    "The old library is closed for repairs.",
+    "Two people were slightly injured in the accident.",
+]
+
+
+class Generator:
+    """Fill templates with entities; `nested` asks for one slot to hold a nested entity."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def person(self) -> Piece:
+        text = f"{self.rng.choice(FIRST)} {self.rng.choice(LAST)}"
+        return text, [(0, len(text), "PER")]
+
+    def place(self, single: bool = False) -> Piece:
+        pool = PLACES if single or self.rng.random() < 0.75 else MULTI_PLACES
+        text = self.rng.choice(pool)
+        return text, [(0, len(text), "LOC")]
+
+    def flat_org(self) -> Piece:
+        text = self.rng.choice(FLAT_ORGS + BRANDS)
+        return text, [(0, len(text), "ORG")]
+
+    def nested_org(self) -> Piece:
+        pattern = self.rng.choice(ORG_PATTERNS)
+        place = self.rng.choice(PLACES)
+        text = pattern.replace("{L}", place)
+        loc_start = pattern.index("{L}")
+        ents = [(0, len(text), "ORG"), (loc_start, loc_start + len(place), "LOC")]
+        if pattern == "University of {L}" and self.rng.random() < 0.5:
+            school = " Medical School"
+            ents.append((0, len(text) + len(school), "ORG"))
+            text += school
+        return text, ents
+
+    def titled_person(self) -> Piece:
+        title = self.rng.choice(TITLES)
+        place = self.rng.choice(PLACES)
+        name, _ = self.person()
+        prefix = title.replace("{L}", place) + " "
+        loc_start = title.index("{L}")
+        text = prefix + name
+        return text, [
+            (0, len(text), "PER"),
+            (loc_start, loc_start + len(place), "LOC"),
+            (len(prefix), len(text), "PER"),
+        ]
+
+    def product(self, branded: bool) -> Piece:
+        model = self.rng.choice(MODELS)
+        if not branded:
+            return model, [(0, len(model), "PRODUCT")]
+        brand = self.rng.choice(BRANDS)
+        text = f"{brand} {model}"
+        return text, [(0, len(text), "PRODUCT"), (0, len(brand), "ORG")]
+
+    def date(self, kind: str) -> Piece:
+        year = str(self.rng.randint(1998, 2024))
+        if kind == "YEAR":
+            text = year
+        elif kind == "MONTH":
+            month = self.rng.choice(MONTHS)
+            text = f"{month} {year}" if self.rng.random() < 0.7 else month
+        else:
+            roll = self.rng.random()
+            if roll < 0.5:
+                text = f"{self.rng.randint(1, 28)} {self.rng.choice(MONTHS)} {year}"
+            elif roll < 0.8:
+                text = self.rng.choice(WEEKDAYS)
+            else:
+                text = f"{self.rng.choice(MONTHS)} {self.rng.randint(1, 28)}"
+        return text, [(0, len(text), "DATE")]
+
+    def fill(self, slot: str, nested: bool) -> Piece:
+        if slot == "PER":
+            return self.titled_person() if nested else self.person()
+        if slot == "ORG":
+            return self.nested_org() if nested else self.flat_org()
+        if slot == "PRODUCT":
+            return self.product(branded=nested)
+        if slot == "LOC":
+            return self.place()
+        return self.date(slot)
+
+    def sentence(self, template: str, nested: bool) -> Piece:
+        """Fill the template; if `nested`, one nestable slot gets a nested entity."""
+        parts = template.replace("}", "{").split("{")
+        slots = [i for i in range(1, len(parts), 2)]
+        nestable = [i for i in slots if parts[i] in ("PER", "ORG", "PRODUCT")]
+        chosen = self.rng.choice(nestable) if nested and nestable else None
+        text, ents = "", []
+        used: set = set()
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                text += part
+                continue
+            piece, piece_ents = self.fill(part, nested=(i == chosen))
+            while piece in used:  # no "between Oslo and Oslo"
+                piece, piece_ents = self.fill(part, nested=(i == chosen))
+            used.add(piece)
+            ents.extend((s + len(text), e + len(text), label) for s, e, label in piece_ents)
+            text += piece
+        return text[0].upper() + text[1:], ents
+
+    def doc(self, nested: bool, plain: bool) -> Piece:
+        if plain:
+            text = self.rng.choice(PLAIN)
+            if self.rng.random() < 0.3:
+                text += " " + self.rng.choice([p for p in PLAIN if p != text])
+            return text, []
+        nestable = [t for t in TEMPLATES if any(s in t for s in ("{PER}", "{ORG}", "{PRODUCT}"))]
+        first = self.sentence(self.rng.choice(nestable if nested else TEMPLATES), nested)
+        if self.rng.random() >= 0.3:
+            return first
+        second = (
+            (self.rng.choice(PLAIN), [])
+            if self.rng.random() < 0.4
+            else self.sentence(self.rng.choice(TEMPLATES), nested=False)
+        )
+        offset = len(first[0]) + 1
+        ents = first[1] + [(s + offset, e + offset, label) for s, e, label in second[1]]
+        return first[0] + " " + second[0], ents
+
+
+def has_nesting(ents: List[Entity]) -> bool:
+    return any(
+        a != b and a[0] <= b[0] and b[1] <= a[1] for a in ents for b in ents
+    )
+
+
+def make_split(gen: Generator, n: int, seen: set) -> List[Dict]:
+    """Exact shares of nested and entity-free docs, in shuffled order."""
+    n_nested, n_plain = round(n * NESTED_SHARE), round(n * PLAIN_SHARE)
+    kinds = ["nested"] * n_nested + ["plain"] * n_plain + ["flat"] * (n - n_nested - n_plain)
+    gen.rng.shuffle(kinds)
+    records: List[Dict] = []
+    while len(records) < n:
+        kind = kinds[len(records)]
+        text, ents = gen.doc(nested=kind == "nested", plain=kind == "plain")
+        if text in seen:
+            continue
+        seen.add(text)
+        spans = [{"start": s, "end": e, "label": label} for s, e, label in sorted(
+            set(ents), key=lambda x: (x[0], -x[1], x[2]))]
+        records.append({"text": text, "spans": spans})
+    return records
+
+
+def check(records: List[Dict], name: str, nlp) -> Dict[str, float]:
+    """Assert that offsets match token boundaries and the sample has the intended shape."""
+    n_nested = n_empty = 0
+    labels = set()
+    for i, rec in enumerate(records):
+        doc = nlp.make_doc(rec["text"])
+        assert MIN_TOKENS <= len(doc) <= MAX_TOKENS, f"{name}[{i}]: {len(doc)} tokens"
+        ents = [(sp["start"], sp["end"], sp["label"]) for sp in rec["spans"]]
+        for start, end, label in ents:
+            span = doc.char_span(start, end, label=label, alignment_mode="strict")
+            assert span is not None, f"{name}[{i}]: {rec['text'][start:end]!r} off token boundaries"
+            assert span.text == span.text.strip(), f"{name}[{i}]: whitespace in {span.text!r}"
+            labels.add(label)
+        n_nested += has_nesting(ents)
+        n_empty += not ents
+    share = n_nested / len(records)
+    assert 0.2 <= share <= 0.3, f"{name}: {share:.0%} of docs have nesting, want 20-30%"
+    assert n_empty > 0, f"{name}: no doc without entities"
+    assert labels == set(LABELS), f"{name}: labels {sorted(labels)}"
+    return {"docs": len(records), "nested": n_nested, "no entities": n_empty}
+
+
+def write_jsonl(records: List[Dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf8", newline="\n") as file_:
+        for rec in records:
+            file_.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def main(
+    # fmt: off
+    train_path: Path = typer.Argument(Path("assets/sample_train.jsonl"), help="Output train JSONL"),
+    dev_path: Path = typer.Argument(Path("assets/sample_dev.jsonl"), help="Output dev JSONL"),
+    n_train: int = typer.Option(200, "--n-train", help="Number of train docs"),
+    n_dev: int = typer.Option(60, "--n-dev", help="Number of dev docs"),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the shipped files use 0)"),
+    # fmt: on
+) -> None:
+    """Generate the sample train/dev files (deterministic for a given seed)."""
+    gen = Generator(seed)
+    seen: set = set()
+    train = make_split(gen, n_train, seen)
+    dev = make_split(gen, n_dev, seen)
+    nlp = spacy.blank("en")
+    for records, path in ((train, train_path), (dev, dev_path)):
+        counts = check(records, path.name, nlp)
+        write_jsonl(records, path)
+        msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,127 @@
+"""Project smoke test: the `all` workflow on the shipped sample, and the sample itself.
+
+The workflow runs once per module in a copy of project/ (so the repo's project
+folder gets no outputs), with 10 training steps: it checks that every command runs
+and writes what it promises, not the scores.
+"""
+import hashlib
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+from spacy.cli.project.run import project_run
+from weasel.util import load_project_config
+
+from spacy_globalpointer.convert import convert
+
+PROJECT_DIR = Path(__file__).parent.parent / "project"
+GENERATED = ("corpus", "training", "training-trf", "metrics", "visualize", "packages")
+LABELS = ("DATE", "LOC", "ORG", "PER", "PRODUCT")
+SAMPLE_FILES = ("sample_train.jsonl", "sample_dev.jsonl")
+
+
+def copy_project(dest: Path) -> Path:
+    root = dest / "project"
+    shutil.copytree(
+        PROJECT_DIR, root, ignore=shutil.ignore_patterns(*GENERATED, "project.lock", "__pycache__")
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def project_root(tmp_path_factory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def ran_all(project_root) -> Path:
+    assert importlib.util.find_spec("build") or importlib.util.find_spec("wheel"), (
+        "`spacy package --build wheel` needs the 'build' package: pip install build"
+    )
+    project_run(project_root, "all", overrides={"vars.max_steps": 10}, capture=True)
+    return project_root
+
+
+def test_all_writes_metrics_with_span_scores(ran_all):
+    metrics = json.loads((ran_all / "metrics" / "metrics.json").read_text(encoding="utf8"))
+    for key in ("spans_sc_f", "spans_sc_p", "spans_sc_r"):
+        assert isinstance(metrics[key], float), key
+    assert set(metrics["spans_sc_per_type"]) <= set(LABELS)
+    table = (ran_all / "metrics" / "per_label.md").read_text(encoding="utf8")
+    assert "| label | gold | predicted | P | R | F |" in table
+    for label in LABELS:
+        assert f"| {label} |" in table
+    assert "**all (micro)**" in table
+
+
+def test_all_writes_span_html_with_nested_gold(ran_all):
+    html = (ran_all / "visualize" / "dev.html").read_text(encoding="utf8")
+    assert 'class="spans"' in html
+    assert "Doc 1: gold" in html and "Doc 1: predicted" in html
+    # Docs with nested gold spans come first: displaCy draws the first gold doc's
+    # span bars at two or more heights.
+    first_gold = html.split("Doc 1: gold")[1].split("Doc 2:")[0]
+    levels = set(re.findall(r"top: (\d+)px; height: 4px", first_gold))
+    assert len(levels) >= 2, levels
+
+
+def test_all_builds_wheel_requiring_our_package(ran_all):
+    package_dir = ran_all / "packages" / "en_globalpointer_sample-0.0.1"
+    wheels = list((package_dir / "dist").glob("*.whl"))
+    assert [w.name for w in wheels] == ["en_globalpointer_sample-0.0.1-py3-none-any.whl"]
+    requirements = srsly.read_json(package_dir / "meta.json")["requirements"]
+    assert any(req.startswith("spacy-globalpointer") for req in requirements), requirements
+    # The packaged data loads (the venv install is the check-package command).
+    data_dir = package_dir / "en_globalpointer_sample" / "en_globalpointer_sample-0.0.1"
+    nlp = spacy.load(data_dir)
+    assert nlp.pipe_names == ["tok2vec", "globalpointer"]
+    doc = nlp("Mayor of Lisbon Ana Ferreira visited Oslo.")
+    assert "sc" in doc.spans
+
+
+def test_project_yml_resolves(project_root):
+    config = load_project_config(project_root, overrides={"vars.max_steps": 10})
+    commands = {cmd["name"]: cmd for cmd in config["commands"]}
+    for name in config["workflows"]["all"] + config["workflows"]["all-gpu"]:
+        assert name in commands, name
+    for cmd in commands.values():
+        for path in cmd.get("deps", []) + cmd.get("outputs", []) + cmd.get("outputs_no_cache", []):
+            # thinc's interpolation merges adjacent "${...}"-only list items into "a, b".
+            assert ", " not in path and "${" not in path, (cmd["name"], path)
+        for line in cmd["script"]:
+            if line.startswith("python scripts/"):
+                assert (project_root / line.split()[1]).exists(), line
+    assert "--training.max_steps 10" in commands["train"]["script"][0]
+    shipped = {a["dest"]: a.get("checksum") for a in config["assets"] if not a.get("extra")}
+    for name in SAMPLE_FILES:
+        data = (project_root / "assets" / name).read_bytes()
+        assert shipped[f"assets/{name}"] == hashlib.md5(data).hexdigest(), name
+
+
+def test_sample_is_reproducible(tmp_path):
+    script = PROJECT_DIR / "scripts" / "make_sample.py"
+    out = [tmp_path / name for name in SAMPLE_FILES]
+    result = subprocess.run(
+        [sys.executable, str(script), *map(str, out), "--seed", "0"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in out:
+        assert path.read_bytes() == (PROJECT_DIR / "assets" / path.name).read_bytes(), path.name
+
+
+@pytest.mark.parametrize("name,n_docs", [("sample_train.jsonl", 200), ("sample_dev.jsonl", 60)])
+def test_sample_converts_cleanly_with_nesting(tmp_path, name, n_docs):
+    stats = convert(PROJECT_DIR / "assets" / name, tmp_path / "out.spacy", format="jsonl", lang="en")
+    assert stats.docs_written == n_docs
+    assert stats.spans_skipped_total == 0 and stats.spans_expanded == 0
+    assert 0.2 <= stats.docs_with_overlap / n_docs <= 0.3
+    assert stats.crossing_pairs == 0
+    assert set(stats.spans_by_label) == set(LABELS)
+    assert 5 <= stats.tokens / n_docs <= 40
