@@ -33,7 +33,9 @@ setup(
     ],
     extras_require={
         "transformers": ["spacy-transformers>=1.4,<1.5"],
-        # build: `spacy package --build wheel` in the project smoke test.
+        # What the spaCy project needs beyond the component: `spacy package
+        # --build wheel` runs `build`; the benchmark draws its plot with matplotlib.
+        "project": ["build>=1.0", "matplotlib>=3.5"],
         "test": ["pytest>=7", "spacy-transformers>=1.4,<1.5", "matplotlib>=3.5", "build>=1.0"],
     },
     entry_points={

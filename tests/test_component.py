@@ -314,6 +314,8 @@ def test_calibrated_threshold_is_learned_saved_and_loaded(tmp_path):
     assert nlp.evaluate(examples)["spans_sc_f"] == 1.0
     nlp.to_disk(tmp_path / "m")
     assert spacy.load(tmp_path / "m").get_pipe("globalpointer").cfg["threshold"] == gp.cfg["threshold"]
+    fixed = train(build_nlp(calibrate_threshold=False), examples, n_iter=5)
+    assert fixed.get_pipe("globalpointer").cfg["threshold"] == 0.0
 
 
 def test_doc_loss_rows_overfit():

@@ -124,7 +124,9 @@ class GlobalPointerHead(nn.Module):
             positions = torch.arange(n_tokens, device=inputs.device)
             queries = rotary_position_embedding(queries, positions)
             keys = rotary_position_embedding(keys, positions)
-        band = banded_scores(queries, keys, band_width).float() / math.sqrt(self.head_size)
+        # Scale before the product: under fp16 autocast the matmul itself is half precision.
+        queries = queries / math.sqrt(self.head_size)
+        band = banded_scores(queries, keys, band_width).float()
         return _mask_band(band, lengths)
 
 
@@ -156,7 +158,8 @@ class EfficientGlobalPointerHead(nn.Module):
             positions = torch.arange(n_tokens, device=inputs.device)
             queries = rotary_position_embedding(queries, positions)
             keys = rotary_position_embedding(keys, positions)
-        shared = banded_scores(queries, keys, band_width).float() / math.sqrt(self.head_size)
+        queries = queries / math.sqrt(self.head_size)  # before the (possibly fp16) matmul
+        shared = banded_scores(queries, keys, band_width).float()
         bias = self.label_bias(proj).float().view(batch, n_tokens, self.n_labels, 2) / 2
         start_bias = bias[..., 0].transpose(1, 2)  # (B, L, n)
         end_bias = bias[..., 1].transpose(1, 2)

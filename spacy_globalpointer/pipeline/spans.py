@@ -61,7 +61,7 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "max_spans_per_token": 1.0,
         "ents": False,
         "loss_rows": "label",
-        "calibrate_threshold": False,
+        "calibrate_threshold": True,
         "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
     },
     default_score_weights={
@@ -157,7 +157,7 @@ class GlobalPointer(TrainablePipe):
         max_spans_per_token: float = 1.0,
         ents: bool = False,
         loss_rows: str = "label",
-        calibrate_threshold: bool = False,
+        calibrate_threshold: bool = True,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
         if max_span_width is not None and (
