@@ -364,36 +364,31 @@ def _read_json_lines(path: Path) -> Iterator[Tuple[int, str, Dict[str, Any]]]:
             index += 1
 
 
-def _read_jsonl(path: Path, stats: ConversionStats) -> Iterator[RawRecord]:
+def _read_offset_json_lines(
+    path: Path, stats: ConversionStats, spans_field: str, label_fields: Tuple[str, ...]
+) -> Iterator[RawRecord]:
+    """JSON lines with character-offset spans (end exclusive): our jsonl and GENIA-style."""
     for index, where, obj in _read_json_lines(path):
         text = _get_text(obj, where)
-        _note_ignored_keys(obj, ("text", "spans"), stats)
-        record = RawRecord(index, where, text=text, labelled="spans" in obj)
-        for i, span in enumerate(_get_list(obj, "spans", where)):
-            desc = f"spans[{i}]"
+        _note_ignored_keys(obj, ("text", spans_field), stats)
+        record = RawRecord(index, where, text=text, labelled=spans_field in obj)
+        for i, span in enumerate(_get_list(obj, spans_field, where)):
+            desc = f"{spans_field}[{i}]"
             span = _as_dict(span, where, desc)
             start = _get_int(span, "start", where, desc)
             end = _get_int(span, "end", where, desc)
-            label = _get_label(span, ("label",), where, desc)
+            label = _get_label(span, label_fields, where, desc)
             _check_offsets(start, end, text, where, f"{desc} (start={start}, end={end})")
             record.spans.append((start, end, label))
         yield record
+
+
+def _read_jsonl(path: Path, stats: ConversionStats) -> Iterator[RawRecord]:
+    return _read_offset_json_lines(path, stats, "spans", ("label",))
 
 
 def _read_genia(path: Path, stats: ConversionStats) -> Iterator[RawRecord]:
-    for index, where, obj in _read_json_lines(path):
-        text = _get_text(obj, where)
-        _note_ignored_keys(obj, ("text", "entities"), stats)
-        record = RawRecord(index, where, text=text, labelled="entities" in obj)
-        for i, ent in enumerate(_get_list(obj, "entities", where)):
-            desc = f"entities[{i}]"
-            ent = _as_dict(ent, where, desc)
-            start = _get_int(ent, "start", where, desc)
-            end = _get_int(ent, "end", where, desc)
-            label = _get_label(ent, ("type", "label"), where, desc)
-            _check_offsets(start, end, text, where, f"{desc} (start={start}, end={end})")
-            record.spans.append((start, end, label))
-        yield record
+    return _read_offset_json_lines(path, stats, "entities", ("type", "label"))
 
 
 def _read_cluener(path: Path, stats: ConversionStats) -> Iterator[RawRecord]:

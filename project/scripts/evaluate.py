@@ -12,10 +12,11 @@ from typing import Any, Dict, List
 
 import spacy
 import typer
-from spacy.scorer import Scorer
 from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
+
+from spacy_globalpointer.pipeline.spans import score_globalpointer
 
 
 def per_type_scores(examples: List[Example], scores: Dict[str, Any], spans_key: str) -> Dict[str, Dict[str, float]]:
@@ -24,13 +25,7 @@ def per_type_scores(examples: List[Example], scores: Dict[str, Any], spans_key: 
     if per_type is not None:
         return per_type
     msg.warn(f"No 'spans_{spans_key}_per_type' in the pipeline's scores: scoring doc.spans['{spans_key}'] directly")
-    fallback = Scorer.score_spans(
-        examples,
-        f"spans_{spans_key}",
-        getter=lambda doc, attr: doc.spans.get(spans_key, []),
-        has_annotation=lambda doc: spans_key in doc.spans,
-        allow_overlap=True,
-    )
+    fallback = score_globalpointer(examples, spans_key=spans_key)
     return fallback.get(f"spans_{spans_key}_per_type") or {}
 
 

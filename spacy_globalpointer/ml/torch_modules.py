@@ -100,18 +100,35 @@ def band_to_dense(band: Tensor) -> Tensor:
     return dense
 
 
-class GlobalPointerHead(nn.Module):
-    """Per label, a start and an end projection; span score = q_i . k_j / sqrt(d)."""
+class _PointerHead(nn.Module):
+    """What both heads share: settings, RoPE, scaling and the fp16-safe mask."""
 
-    def __init__(
-        self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
-    ) -> None:
+    def __init__(self, n_labels: int, head_size: int, use_rope: bool) -> None:
         super().__init__()
         if head_size % 2 and use_rope:
             raise ValueError(f"head_size must be even for RoPE, got {head_size}")
         self.n_labels = n_labels
         self.head_size = head_size
         self.use_rope = use_rope
+
+    def _pair_scores(self, queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
+        """RoPE, then q . k / sqrt(d) over the band, returned in float32."""
+        if self.use_rope:
+            positions = torch.arange(queries.shape[-2], device=queries.device)
+            queries = rotary_position_embedding(queries, positions)
+            keys = rotary_position_embedding(keys, positions)
+        # Scale before the product: under fp16 autocast the matmul itself is half precision.
+        queries = queries / math.sqrt(self.head_size)
+        return banded_scores(queries, keys, band_width).float()
+
+
+class GlobalPointerHead(_PointerHead):
+    """Per label, a start and an end projection; span score = q_i . k_j / sqrt(d)."""
+
+    def __init__(
+        self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
+    ) -> None:
+        super().__init__(n_labels, head_size, use_rope)
         self.projection = nn.Linear(n_inputs, n_labels * head_size * 2)
 
     def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
@@ -120,17 +137,10 @@ class GlobalPointerHead(nn.Module):
         proj = self.projection(inputs).view(batch, n_tokens, self.n_labels, 2, self.head_size)
         queries = proj[..., 0, :].transpose(1, 2)  # (B, L, n, d)
         keys = proj[..., 1, :].transpose(1, 2)
-        if self.use_rope:
-            positions = torch.arange(n_tokens, device=inputs.device)
-            queries = rotary_position_embedding(queries, positions)
-            keys = rotary_position_embedding(keys, positions)
-        # Scale before the product: under fp16 autocast the matmul itself is half precision.
-        queries = queries / math.sqrt(self.head_size)
-        band = banded_scores(queries, keys, band_width).float()
-        return _mask_band(band, lengths)
+        return _mask_band(self._pair_scores(queries, keys, band_width), lengths)
 
 
-class EfficientGlobalPointerHead(nn.Module):
+class EfficientGlobalPointerHead(_PointerHead):
     """Shared start/end projections; each label adds only a start and an end bias.
 
     s[l, i, j] = q_i . k_j / sqrt(d) + b_start[l, i] + b_end[l, j], where the
@@ -140,12 +150,7 @@ class EfficientGlobalPointerHead(nn.Module):
     def __init__(
         self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
     ) -> None:
-        super().__init__()
-        if head_size % 2 and use_rope:
-            raise ValueError(f"head_size must be even for RoPE, got {head_size}")
-        self.n_labels = n_labels
-        self.head_size = head_size
-        self.use_rope = use_rope
+        super().__init__(n_labels, head_size, use_rope)
         self.projection = nn.Linear(n_inputs, head_size * 2)
         self.label_bias = nn.Linear(head_size * 2, n_labels * 2)
 
@@ -153,17 +158,10 @@ class EfficientGlobalPointerHead(nn.Module):
         """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4."""
         batch, n_tokens, _ = inputs.shape
         proj = self.projection(inputs)  # (B, n, 2d)
-        queries, keys = proj[..., 0::2], proj[..., 1::2]
-        if self.use_rope:
-            positions = torch.arange(n_tokens, device=inputs.device)
-            queries = rotary_position_embedding(queries, positions)
-            keys = rotary_position_embedding(keys, positions)
-        queries = queries / math.sqrt(self.head_size)  # before the (possibly fp16) matmul
-        shared = banded_scores(queries, keys, band_width).float()
+        shared = self._pair_scores(proj[..., 0::2], proj[..., 1::2], band_width)
         bias = self.label_bias(proj).float().view(batch, n_tokens, self.n_labels, 2) / 2
         start_bias = bias[..., 0].transpose(1, 2)  # (B, L, n)
-        end_bias = bias[..., 1].transpose(1, 2)
-        end_bias_band = _shift_into_band(end_bias, band_width)  # (B, L, n, W)
+        end_bias_band = _shift_into_band(bias[..., 1].transpose(1, 2), band_width)
         band = shared[:, None, :, :] + start_bias[..., None] + end_bias_band
         return _mask_band(band, lengths)
 
