@@ -42,6 +42,10 @@ class Errors:
 
 
 class Warnings:
+    W003 = (
+        "[W003] mixed_precision is only used on a GPU (torch autocast and "
+        "gradient scaling need CUDA); the GlobalPointer head runs in float32 on the CPU."
+    )
     W001 = (
         "[W001] {n_long} of {n_total} gold spans in doc.spans['{key}'] of the "
         "training data are longer than max_span_width={width} tokens (longest: "

@@ -9,7 +9,7 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from conftest import LABELS, NESTED_DATA, build_nlp, make_examples, span_tuples, train
+from conftest import LABELS, NESTED_DATA, TINY_CNN, build_nlp, make_examples, span_tuples, train
 
 
 def gold_tuples(nlp, data=NESTED_DATA):
@@ -325,3 +325,14 @@ def test_doc_loss_rows_overfit():
     assert nlp.evaluate(examples)["spans_sc_f"] == 1.0
     with pytest.raises(ValueError, match="E012"):
         build_nlp(loss_rows="cells")
+
+
+def test_mixed_precision_on_cpu_falls_back_to_float32_with_a_warning():
+    nlp = spacy.blank("en")
+    config = {"model": {"@architectures": "spacy-globalpointer.GlobalPointer.v1", "head_size": 16,
+                        "mixed_precision": True, "tok2vec": dict(TINY_CNN)}}
+    nlp.add_pipe("globalpointer", config=config)
+    examples = make_examples(nlp)
+    with pytest.warns(UserWarning, match="W003"):
+        train(nlp, examples, n_iter=60)
+    assert nlp.evaluate(examples)["spans_sc_f"] == 1.0

@@ -5,16 +5,25 @@ The head's output for a document of n tokens is a float32 array of shape
 of label l from token i to token i + k inclusive (see `torch_modules`). Cells
 past the end of the document hold `MASKED_SCORE`.
 """
+import warnings
 from functools import partial
 from typing import Callable, List, Optional, Sequence, Tuple, Type, cast
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, chain, torch2xp, xp2torch
+from thinc.api import (
+    ArgsKwargs,
+    CupyOps,
+    Model,
+    PyTorchWrapper_v2,
+    chain,
+    torch2xp,
+    xp2torch,
+)
 from thinc.shims import PyTorchGradScaler
 from thinc.types import Floats2d, Floats3d, Floats4d, Ints1d
 
-from ..errors import Errors
+from ..errors import Errors, Warnings
 from .fork_safety import use_one_thread_in_forked_children
 from .torch_modules import EfficientGlobalPointerHead, GlobalPointerHead, head_band_width
 
@@ -153,11 +162,16 @@ def _head_init(
         head_size=model.attrs["head_size"],
         use_rope=model.attrs["use_rope"],
     )
+    mixed_precision = bool(model.attrs["mixed_precision"])
+    if mixed_precision and not isinstance(model.ops, CupyOps):
+        # torch autocast and gradient scaling here are CUDA-only.
+        warnings.warn(Warnings.W003)
+        mixed_precision = False
     wrapper = PyTorchWrapper_v2(
         module,
         convert_inputs=_convert_inputs,
-        mixed_precision=model.attrs["mixed_precision"],
-        grad_scaler=grad_scaler,
+        mixed_precision=mixed_precision,
+        grad_scaler=grad_scaler if mixed_precision else None,
     )
     model._layers = [wrapper]
 
