@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 
 import spacy
 import typer
+from spacy.scorer import Scorer
 from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
