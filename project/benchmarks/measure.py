@@ -80,7 +80,18 @@ def words_per_second(
     nlp, texts: List[str], n_words: int, batch_size: int = 64, repeats: int = 1
 ) -> float:
     """Words/s of nlp.pipe after a warm-up; the fastest of `repeats` passes
-    (on a shared machine the slower passes measure the neighbours)."""
+    (on a shared machine the slower passes measure the neighbours).
+
+    Torch runs on one intra-op thread here, like spaCy's own CPU ops (blis, one
+    thread), so every system gets the same compute; with more threads than
+    free cores OpenMP's spin-waiting made the torch head up to 20x slower.
+    """
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - spaCy-only systems
+        pass
     list(nlp.pipe(texts[:200], batch_size=batch_size))  # warm-up
     best = float("inf")
     for _ in range(max(1, repeats)):
@@ -172,6 +183,56 @@ def measure(
             result["tok2vec_words_per_second"] = words_per_second(nlp, texts, n_words, repeats=repeats)
         result["head_cost"] = result["words_per_second"] / result["tok2vec_words_per_second"]
     return result
+
+
+def scale_probe(model_dir: str, text_path: str, n_tokens: int, repeats: int = 1) -> Dict:
+    """Run the pipeline on ONE document of n_tokens tokens (the docs of
+    text_path, a DocBin, joined and repeated). Meant for a fresh process per
+    size: peak RSS is the process's. RETURNS (Dict): seconds (fastest of
+    `repeats` calls after a warm-up), tok2vec_seconds, peak and pre-inference
+    RSS in MB, spans predicted, max_span_width."""
+    import resource
+
+    nlp = spacy.load(model_dir)
+    words: List[str] = []
+    spaces: List[bool] = []
+    source = list(DocBin().from_disk(text_path).get_docs(nlp.vocab))
+    while len(words) < n_tokens:
+        for doc in source:
+            words.extend(t.text for t in doc)
+            spaces.extend(bool(t.whitespace_) for t in doc)
+            if len(words) >= n_tokens:
+                break
+    words, spaces = words[:n_tokens], spaces[:n_tokens]
+    make = lambda n=n_tokens: Doc(nlp.vocab, words=words[:n], spaces=spaces[:n])
+    nlp(make(min(n_tokens, 500)))  # warm-up
+    peak_mb = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_before = peak_mb()
+    timings, tok2vec_timings = [], []
+    for _ in range(max(1, repeats)):
+        doc = make()
+        start = time.perf_counter()
+        doc = nlp(doc)
+        timings.append(time.perf_counter() - start)
+    peak = peak_mb()
+    if "tok2vec" in nlp.pipe_names:
+        with nlp.select_pipes(enable=["tok2vec"]):
+            for _ in range(max(1, repeats)):
+                tok2vec_doc = make()
+                start = time.perf_counter()
+                nlp(tok2vec_doc)
+                tok2vec_timings.append(time.perf_counter() - start)
+    widths = [p.cfg["max_span_width"] for _, p in nlp.pipeline if "max_span_width" in getattr(p, "cfg", {})]
+    return {
+        "tokens": len(doc),
+        "seconds": min(timings),
+        "all_seconds": timings,
+        "tok2vec_seconds": min(tok2vec_timings) if tok2vec_timings else None,
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": peak,
+        "spans": sum(len(group) for group in doc.spans.values()),
+        "max_span_width": widths[0] if widths else None,
+    }
 
 
 def main(

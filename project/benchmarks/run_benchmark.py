@@ -52,6 +52,8 @@ NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp": {},
     "egp": {"components.globalpointer.model.@architectures": "spacy-globalpointer.EfficientGlobalPointer.v1"},
     "gp_norope": {"components.globalpointer.model.use_rope": False},
+    # Ablation: the threshold fixed at logit 0 instead of calibrated on training batches.
+    "gp_nocalib": {"components.globalpointer.calibrate_threshold": False},
 }
 FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp_ents": {"components.globalpointer.ents": True},
@@ -81,6 +83,8 @@ class Suite:
     datasets: Tuple[str, ...]
     systems: Tuple[str, ...]
     max_steps: int
+    # Overrides for every system of the suite.
+    overrides: Dict[str, Any] = field(default_factory=dict)
 
 
 BASELINES: Dict[str, System] = {
@@ -109,7 +113,8 @@ DATASETS: Dict[str, Dataset] = {
 SUITES: Dict[str, Suite] = {
     "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat"), 3000),
     "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
-    "smoke": Suite(("sample",), ("gp", "spancat"), 20),
+    # Evaluate at step 10 and 20 too, so that model-best has been trained.
+    "smoke": Suite(("sample",), ("gp", "spancat"), 20, {"training.eval_frequency": 10}),
 }
 
 
@@ -127,13 +132,16 @@ def child_env(threads: int) -> Dict[str, str]:
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
     env["MKL_NUM_THREADS"] = str(threads)
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
     return env
 
 
-def run_measured(cmd: Sequence[str], log_path: Path, env: Dict[str, str]) -> Tuple[int, float, float]:
+def run_measured(cmd: Sequence[str], log_path: Path, env: Dict[str, str]) -> Tuple[int, float, float, float]:
     """Run cmd with stdout+stderr to log_path. RETURNS (returncode, wall
-    seconds, peak RSS in MB of that child) — wait4 reports the rusage of this
-    one child, unlike RUSAGE_CHILDREN, which keeps the maximum over all."""
+    seconds, peak RSS in MB, CPU seconds) of that child: wait4 reports the
+    rusage of this one child, unlike RUSAGE_CHILDREN, which keeps the maximum
+    over all. CPU time (user + sys) hardly depends on other processes sharing
+    the cores; wall time does."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf8") as log:
         start = time.perf_counter()
@@ -146,25 +154,44 @@ def run_measured(cmd: Sequence[str], log_path: Path, env: Dict[str, str]) -> Tup
             raise
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, seconds, usage.ru_maxrss / 1024  # KiB on Linux
+    return proc.returncode, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # KiB on Linux
 
 
 def log_tail(path: Path, n: int = 15) -> str:
     return "\n".join(path.read_text(encoding="utf8", errors="replace").splitlines()[-n:])
 
 
-def parse_training_log(path: Path) -> Dict[str, Any]:
-    """Steps and dev scores from spaCy's ConsoleLogger table."""
+def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[str, Any]:
+    """Steps and dev scores from spaCy's ConsoleLogger table.
+
+    curve: (step, score) per evaluation, score from the first F column
+    (SPANS_SC_F or ENTS_F, printed with 4 decimals; the SCORE column has 2).
+    best_step: the step model-best was saved at: the last evaluation whose F
+    matches model-best/meta.json (spaCy keeps the latest of tied scores).
+    """
+    header: List[str] = []
     curve = []
     for line in path.read_text(encoding="utf8", errors="replace").splitlines():
-        match = re.match(r"^\s*(\d+)\s+(\d+)\s+.*\s(\d+\.\d+)\s*$", line)
-        if match:
-            curve.append((int(match.group(2)), float(match.group(3))))
-    if not curve:
-        return {"curve": [], "best_step": None, "last_step": None}
-    best = max(score for _, score in curve)
-    best_step = [step for step, score in curve if score == best][-1]
-    return {"curve": curve, "best_step": best_step, "last_step": curve[-1][0], "best_score": best}
+        if line.startswith("E ") and "#" in line:
+            header = re.split(r"\s{2,}", line.strip())
+            continue
+        cells = line.split()
+        if not header or len(cells) != len(header) or not (cells[0].isdigit() and cells[1].isdigit()):
+            continue
+        column = next((header.index(c) for c in ("SPANS_SC_F", "ENTS_F") if c in header), len(header) - 1)
+        scale = 100.0 if column != len(header) - 1 else 1.0
+        curve.append((int(cells[1]), float(cells[column]) / scale))
+    result: Dict[str, Any] = {"curve": curve, "best_step": None, "last_step": curve[-1][0] if curve else None}
+    meta_path = best_model / "meta.json" if best_model else None
+    if curve and meta_path and meta_path.exists():
+        performance = json.loads(meta_path.read_text(encoding="utf8")).get("performance", {})
+        key = next((k for k in ("spans_sc_f", "ents_f") if k in performance), None)
+        if key is not None:
+            best = float(performance[key])
+            result["best_score"] = best
+            steps = [step for step, score in curve if abs(score - best) < 6e-5]
+            result["best_step"] = steps[-1] if steps else None
+    return result
 
 
 # --------------------------------------------------------------------- data
@@ -289,6 +316,7 @@ def run_system(
     threads: int,
     repeats: int,
     model: str,
+    suite_overrides: Dict[str, Any],
 ) -> bool:
     system = SYSTEMS[system_name]
     out = training_dir / dataset / system_name
@@ -299,6 +327,7 @@ def run_system(
         "system.seed": seed,
         "training.max_steps": max_steps,
         "training.patience": patience,
+        **suite_overrides,
         **{key: data["ngram_max_size"] for key in system.length_keys},
         **system.overrides,
     }
@@ -308,12 +337,12 @@ def run_system(
     env = child_env(threads)
     msg.divider(f"{dataset} / {system_name}")
     msg.text(" ".join(str(c) for c in cmd))
-    rc, train_seconds, train_rss = run_measured(cmd, out / "train.log", env)
+    rc, train_seconds, train_rss, train_cpu = run_measured(cmd, out / "train.log", env)
     if rc != 0:
         msg.fail(f"Training failed (exit {rc}), see {out / 'train.log'}", log_tail(out / "train.log"))
         return False
-    log = parse_training_log(out / "train.log")
-    msg.good(f"Trained in {train_seconds:.0f}s, peak RSS {train_rss:.0f} MB, best step {log['best_step']}")
+    log = parse_training_log(out / "train.log", out / "model-best")
+    msg.good(f"Trained in {train_seconds:.0f}s ({train_cpu:.0f}s CPU), peak RSS {train_rss:.0f} MB, best step {log['best_step']}")
     measure_json = out / "measure.json"
     measure_cmd: List[Any] = [
         sys.executable, MEASURE, out / f"model-{model}", data["dev_path"],
@@ -321,7 +350,7 @@ def run_system(
     ]
     for target in system.targets:
         measure_cmd += ["--score", target]
-    rc, measure_seconds, measure_rss = run_measured(measure_cmd, out / "measure.log", env)
+    rc, measure_seconds, measure_rss, _ = run_measured(measure_cmd, out / "measure.log", env)
     if rc != 0:
         msg.fail(f"Measuring failed (exit {rc}), see {out / 'measure.log'}", log_tail(out / "measure.log"))
         return False
@@ -340,7 +369,8 @@ def run_system(
         "gpu_id": gpu_id,
         "model": f"model-{model}",
         "data": data,
-        "train": {"seconds": train_seconds, "peak_rss_mb": train_rss, **log},
+        "train": {"seconds": train_seconds, "cpu_seconds": train_cpu, "peak_rss_mb": train_rss,
+                  "load_average_after": os.getloadavg(), **log},
         "measure": {**measured, "peak_rss_mb": measure_rss, "seconds": measure_seconds,
                     "load_average": os.getloadavg()},
         "machine": machine_info(),
@@ -392,7 +422,7 @@ def run_scale(
             "--components.globalpointer.max_span_width", width,
         ]
         msg.divider(f"scale: train gp ({steps} steps, max_span_width {width})")
-        rc, seconds, _ = run_measured(cmd, out / "train.log", env)
+        rc, _, _, _ = run_measured(cmd, out / "train.log", env)
         if rc != 0:
             msg.fail(f"Training failed (exit {rc}), see {out / 'train.log'}", log_tail(out / "train.log"))
             return False
@@ -474,8 +504,8 @@ def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
         f"(the smallest range that reaches {COVERAGE:.0%} of train gold spans): reaches "
         f"{pct(data['ngram_train_coverage'])}% of train and {pct(data['ngram_dev_coverage'])}% of dev gold spans.",
         "",
-        "| system | P | R | F1 | reach | train time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | inference peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| system | P | R | F1 | reach | train CPU time | train wall time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | inference peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         m, t = r["measure"], r["train"]
@@ -483,7 +513,7 @@ def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
             o = m["scores"][target]["overall"]
             lines.append(
                 f"| {label(r, target)} | {pct(o['p'])} | {pct(o['r'])} | **{pct(o['f'])}** | {pct(reach(r))} | "
-                f"{t['seconds'] / 60:.1f} min | {t.get('last_step')} ({t.get('best_step')}) | {t['peak_rss_mb']:.0f} MB | "
+                f"{t['cpu_seconds'] / 60:.1f} min | {t['seconds'] / 60:.1f} min | {t.get('last_step')} ({t.get('best_step')}) | {t['peak_rss_mb']:.0f} MB | "
                 f"{m['words_per_second']:,.0f} | {m.get('tok2vec_words_per_second', 0):,.0f} | "
                 f"{m.get('head_cost', 0):.2f} | {m['peak_rss_mb']:.0f} MB |"
             )
@@ -599,10 +629,15 @@ def write_report(out_dir: Path) -> None:
         "",
         "P/R/F1 are exact-match micro scores (start, end, label) on the dev split, in %. **reach**: share of dev "
         "gold spans the system can output at all (spancat: spans its suggester proposes; globalpointer: spans no "
-        "wider than max_span_width). **train time**: wall time of `spacy train` (init, 15 evaluations included). "
+        "wider than max_span_width). **train CPU / wall time**: user + system CPU time and wall time of `spacy train` "
+        "(initialization and the dev evaluations every eval_frequency steps included); with one thread on shared "
+        "cores the CPU time is the comparable figure, the wall time also counts waiting for the neighbours. **steps (best)**: steps trained (the step of the scored "
+        "model-best). "
         "**words/s**: `nlp.pipe(texts, batch_size=64)` after a warm-up, fastest of the timed passes. **head cost**: "
         "full-pipeline words/s divided by tok2vec-only words/s (1.0 = the head is free). Peak RSS: maximum resident "
-        "memory of the training process and of the measuring process (model, dev docs, inference).",
+        "memory of the training process and of the measuring process (model, dev docs, inference). model-best is "
+        "the checkpoint with the best dev F1 among the evaluations every 200 steps, so it is selected on the split "
+        "it is scored on, for every system alike (spaCy's default workflow; use --model last to avoid it).",
         "",
     ]
     for name, rows in results.items():
@@ -632,10 +667,12 @@ def write_plot(results: Dict[str, List[Dict[str, Any]]], path: Path) -> None:
             i = names.index(r["system"])
             target = r["targets"][0]
             f1 = 100 * r["measure"]["scores"][target]["overall"]["f"]
-            ax.plot(r["train"]["seconds"] / 60, f1, linestyle="none", marker=markers[i % len(markers)],
+            ax.plot(r["train"]["cpu_seconds"] / 60, f1, linestyle="none", marker=markers[i % len(markers)],
                     color=f"C{i % 10}", markersize=9, label=label(r, target) if len(r["targets"]) == 1 else f"{r['system']} ({target})")
         ax.set_title(DATASETS[name].title if name in DATASETS else name)
-        ax.set_xlabel("training time (min)")
+        ax.set_xlim(left=0)
+        ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+        ax.set_xlabel("training time (CPU min)")
         ax.set_ylabel("dev F1 (%)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
@@ -653,12 +690,12 @@ def main(
     systems: Optional[str] = typer.Option(None, "--systems", "-s", help=f"Comma-separated systems to run (default: the suite's). Known: {', '.join(SYSTEMS)}"),
     data_dir: Path = typer.Option(PROJECT_DIR / "corpus", "--data-dir", "-d", help="Folder with <dataset>_train.spacy and <dataset>_dev.spacy"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-o", help="Where results/, results.md and the PNG go (default: project/benchmarks; smoke: project/training/benchmark-smoke)"),
-    training_dir: Optional[Path] = typer.Option(None, "--training-dir", help="Where trained models and logs go (default: project/training/benchmarks; smoke: OUT_DIR/training)"),
+    training_dir: Optional[Path] = typer.Option(None, "--training-dir", help="Where trained models and logs go (default: OUT_DIR/training if --out-dir is given, else project/training/benchmarks)"),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Training steps (default: 3000; smoke: 20)"),
     seed: int = typer.Option(0, "--seed", help="system.seed for every system"),
     patience: int = typer.Option(0, "--patience", help="training.patience for every system (0: always train max_steps)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id for training and measuring, -1 for CPU"),
-    threads: int = typer.Option(1, "--threads", help="OMP_NUM_THREADS/MKL_NUM_THREADS of the training and measuring processes"),
+    threads: int = typer.Option(1, "--threads", help="OMP/MKL/OPENBLAS_NUM_THREADS of the training and measuring processes"),
     repeats: int = typer.Option(3, "--repeats", help="Timed passes per throughput figure (the fastest counts)"),
     model: str = typer.Option("best", "--model", help="Which trained model to measure: best or last"),
     report_only: bool = typer.Option(False, "--report-only", help="Only rebuild results.md and the PNG from the JSONs"),
@@ -670,11 +707,11 @@ def main(
     # fmt: on
 ) -> None:
     """Train and measure each system of a suite; rebuild results.md and the plot."""
-    smoke = suite == SuiteName.smoke
-    if out_dir is None:
-        out_dir = PROJECT_DIR / "training" / "benchmark-smoke" if smoke else HERE
     if training_dir is None:
-        training_dir = out_dir / "training" if smoke else PROJECT_DIR / "training" / "benchmarks"
+        # Models stay out of the repo's tracked folders (project/training is ignored).
+        training_dir = PROJECT_DIR / "training" / "benchmarks" if out_dir is None else out_dir / "training"
+    if out_dir is None:
+        out_dir = PROJECT_DIR / "training" / "benchmark-smoke" if suite == SuiteName.smoke else HERE
     if model not in ("best", "last"):
         msg.fail("--model: best or last", exits=1)
     results_dir = out_dir / "results"
@@ -705,9 +742,11 @@ def main(
                 if not run_system(
                     dataset, name, data, results_dir=results_dir, training_dir=training_dir,
                     max_steps=max_steps or spec.max_steps, seed=seed, patience=patience, gpu_id=gpu_id,
-                    threads=threads, repeats=repeats, model=model,
+                    threads=threads, repeats=repeats, model=model, suite_overrides=spec.overrides,
                 ):
                     failed.append(f"{dataset}/{name}")
+                else:
+                    write_report(out_dir)
         if failed:
             msg.fail(f"Failed: {', '.join(failed)}")
             ok = False
