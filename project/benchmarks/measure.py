@@ -10,6 +10,8 @@ throughput of its tok2vec alone.
 top-level "overall"/"by_length"/"per_type" fields hold the first target's
 scores; "scores" holds every target's. "suggesters" gives, per span component,
 the share of gold spans (unlabelled) its candidates can reach on this data.
+scale_probe() (used by run_benchmark.py scale, one fresh process per size) times
+the pipeline on one long document.
 """
 import json
 import time

@@ -106,9 +106,9 @@ SYSTEMS: Dict[str, System] = {
 }
 DATASETS: Dict[str, Dataset] = {
     "cmeee": Dataset("CMeEE (nested)", "zh", "CMeEE_dev.json records 0-3,999 train, 4,000-4,999 dev"),
-    "cluener": Dataset("CLUENER (flat)", "zh", "train.json / dev.json"),
-    "pd": Dataset("People's Daily (flat)", "zh", "trained on example.test, evaluated on example.dev"),
-    "sample": Dataset("Shipped sample (smoke)", "en", "project/assets/sample_{train,dev}.jsonl"),
+    "cluener": Dataset("CLUENER (flat)", "zh", "CLUENER train.json / dev.json"),
+    "pd": Dataset("People's Daily (flat)", "zh", "Trained on example.test, evaluated on example.dev"),
+    "sample": Dataset("Shipped sample (smoke)", "en", "The shipped project/assets/sample_{train,dev}.jsonl"),
 }
 SUITES: Dict[str, Suite] = {
     "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat"), 3000),
@@ -317,9 +317,11 @@ def run_system(
     repeats: int,
     model: str,
     suite_overrides: Dict[str, Any],
+    measure_only: bool = False,
 ) -> bool:
     system = SYSTEMS[system_name]
     out = training_dir / dataset / system_name
+    path = results_dir / dataset / f"{system_name}.json"
     overrides: Dict[str, Any] = {
         "paths.train": data["train_path"],
         "paths.dev": data["dev_path"],
@@ -336,13 +338,22 @@ def run_system(
         cmd += [f"--{key}", json.dumps(value) if isinstance(value, bool) else value]
     env = child_env(threads)
     msg.divider(f"{dataset} / {system_name}")
-    msg.text(" ".join(str(c) for c in cmd))
-    rc, train_seconds, train_rss, train_cpu = run_measured(cmd, out / "train.log", env)
-    if rc != 0:
-        msg.fail(f"Training failed (exit {rc}), see {out / 'train.log'}", log_tail(out / "train.log"))
-        return False
-    log = parse_training_log(out / "train.log", out / "model-best")
-    msg.good(f"Trained in {train_seconds:.0f}s ({train_cpu:.0f}s CPU), peak RSS {train_rss:.0f} MB, best step {log['best_step']}")
+    if measure_only:
+        if not path.exists() or not (out / f"model-{model}").exists():
+            msg.fail(f"--measure-only needs {path} and {out / f'model-{model}'} from an earlier run")
+            return False
+        train = json.loads(path.read_text(encoding="utf8"))["train"]
+        msg.info(f"Measuring {out / f'model-{model}'} again (training figures kept from {path})")
+    else:
+        msg.text(" ".join(str(c) for c in cmd))
+        rc, train_seconds, train_rss, train_cpu = run_measured(cmd, out / "train.log", env)
+        if rc != 0:
+            msg.fail(f"Training failed (exit {rc}), see {out / 'train.log'}", log_tail(out / "train.log"))
+            return False
+        log = parse_training_log(out / "train.log", out / "model-best")
+        msg.good(f"Trained in {train_seconds:.0f}s ({train_cpu:.0f}s CPU), peak RSS {train_rss:.0f} MB, best step {log['best_step']}")
+        train = {"seconds": train_seconds, "cpu_seconds": train_cpu, "peak_rss_mb": train_rss,
+                 "load_average_after": os.getloadavg(), **log}
     measure_json = out / "measure.json"
     measure_cmd: List[Any] = [
         sys.executable, MEASURE, out / f"model-{model}", data["dev_path"],
@@ -369,14 +380,12 @@ def run_system(
         "gpu_id": gpu_id,
         "model": f"model-{model}",
         "data": data,
-        "train": {"seconds": train_seconds, "cpu_seconds": train_cpu, "peak_rss_mb": train_rss,
-                  "load_average_after": os.getloadavg(), **log},
+        "train": train,
         "measure": {**measured, "peak_rss_mb": measure_rss, "seconds": measure_seconds,
                     "load_average": os.getloadavg()},
         "machine": machine_info(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = results_dir / dataset / f"{system_name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2), encoding="utf8")
     for target in system.targets:
@@ -554,29 +563,44 @@ def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
 
 
 def scale_table(scale: Dict[str, Any]) -> List[str]:
-    ratio = scale.get("time_per_token_ratio")
-    verdict = (
-        "linear: time per token stays within a factor {:.2f} from the smallest to the largest document".format(ratio)
-        if ratio is not None and ratio <= 1.5
-        else f"NOT linear: time per token varies by a factor {ratio:.2f}" if ratio is not None else ""
-    )
+    rows = scale["rows"]
+
+    def ratio(seconds) -> Optional[float]:
+        per_token = [seconds(row) / row["tokens"] for row in rows]
+        return max(per_token) / min(per_token) if per_token and min(per_token) > 0 else None
+
+    def verdict(value: Optional[float]) -> str:
+        if value is None:
+            return "not measured"
+        return f"{'linear' if value <= 1.5 else 'NOT linear'} (time per token varies by a factor {value:.2f})"
+
+    full = ratio(lambda row: row["seconds"])
+    tok2vec = ratio(lambda row: row["tok2vec_seconds"]) if all(r.get("tok2vec_seconds") for r in rows) else None
+    head = ratio(lambda row: row["seconds"] - row["tok2vec_seconds"]) if tok2vec is not None else None
     lines = [
         "## Scale: one long document",
         "",
         f"globalpointer with max_span_width = {scale['max_span_width']} ({scale['model']}), one synthetic document "
-        f"of dev text from {scale['dataset']} repeated to the size, each size in a fresh process, "
-        f"{scale['threads']} thread(s). Time: fastest of the timed `nlp(doc)` calls after a warm-up; peak RSS of "
-        "the process, and its growth during inference over the RSS after loading and warm-up. "
-        f"Growth is {verdict}.",
+        f"of {scale['dataset']} dev text repeated to the size, each size in a fresh process, "
+        f"{scale['threads']} thread(s). Time: fastest of the timed `nlp(doc)` calls after a warm-up (head = full "
+        "pipeline minus tok2vec alone); peak RSS of the process, and its growth during inference over the peak "
+        "after loading and warm-up.",
         "",
-        "| tokens | seconds | s / 1k tokens | tokens/s | tok2vec alone (s) | spans predicted | peak RSS | growth during inference |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"- full pipeline: {verdict(full)}",
+        f"- tok2vec alone: {verdict(tok2vec)}",
+        f"- globalpointer head: {verdict(head)}",
+        "",
+        "| tokens | seconds | s / 1k tokens | tok2vec s / 1k tokens | head s / 1k tokens | spans predicted | peak RSS | growth during inference | growth / token |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in scale["rows"]:
+    for row in rows:
+        per_k = lambda seconds: f"{seconds / row['tokens'] * 1000:.4f}"
+        growth = row["peak_rss_mb"] - row["rss_before_mb"]
+        t2v = row.get("tok2vec_seconds")
         lines.append(
-            f"| {row['tokens']:,} | {row['seconds']:.2f} | {row['seconds'] / row['tokens'] * 1000:.3f} | "
-            f"{row['tokens'] / row['seconds']:,.0f} | {row['tok2vec_seconds']:.2f} | {row['spans']:,} | "
-            f"{row['peak_rss_mb']:.0f} MB | +{row['peak_rss_mb'] - row['rss_before_mb']:.0f} MB |"
+            f"| {row['tokens']:,} | {row['seconds']:.2f} | {per_k(row['seconds'])} | "
+            f"{per_k(t2v) if t2v else '–'} | {per_k(row['seconds'] - t2v) if t2v else '–'} | {row['spans']:,} | "
+            f"{row['peak_rss_mb']:.0f} MB | +{growth:.0f} MB | {growth * 1024 / row['tokens']:.1f} KB |"
         )
     lines.append("")
     return lines
@@ -634,7 +658,8 @@ def write_report(out_dir: Path) -> None:
         "cores the CPU time is the comparable figure, the wall time also counts waiting for the neighbours. **steps (best)**: steps trained (the step of the scored "
         "model-best). "
         "**words/s**: `nlp.pipe(texts, batch_size=64)` after a warm-up, fastest of the timed passes. **head cost**: "
-        "full-pipeline words/s divided by tok2vec-only words/s (1.0 = the head is free). Peak RSS: maximum resident "
+        "full-pipeline words/s divided by tok2vec-only words/s (1.0 = the head is free); tok2vec is the same network "
+        "in every system, so its words/s shows how loaded the machine was during that measurement. Peak RSS: maximum resident "
         "memory of the training process and of the measuring process (model, dev docs, inference). model-best is "
         "the checkpoint with the best dev F1 among the evaluations every 200 steps, so it is selected on the split "
         "it is scored on, for every system alike (spaCy's default workflow; use --model last to avoid it).",
@@ -699,6 +724,7 @@ def main(
     repeats: int = typer.Option(3, "--repeats", help="Timed passes per throughput figure (the fastest counts)"),
     model: str = typer.Option("best", "--model", help="Which trained model to measure: best or last"),
     report_only: bool = typer.Option(False, "--report-only", help="Only rebuild results.md and the PNG from the JSONs"),
+    measure_only: bool = typer.Option(False, "--measure-only", help="Measure the already trained models again (e.g. on a quieter machine); keep the training figures"),
     scale_model: Optional[Path] = typer.Option(None, "--scale-model", help="scale: a trained globalpointer pipeline (default: train gp for --scale-steps steps)"),
     scale_dataset: str = typer.Option("cmeee", "--scale-dataset", help="scale: data set to train on and take dev text from"),
     scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale: document sizes in tokens"),
@@ -743,6 +769,7 @@ def main(
                     dataset, name, data, results_dir=results_dir, training_dir=training_dir,
                     max_steps=max_steps or spec.max_steps, seed=seed, patience=patience, gpu_id=gpu_id,
                     threads=threads, repeats=repeats, model=model, suite_overrides=spec.overrides,
+                    measure_only=measure_only,
                 ):
                     failed.append(f"{dataset}/{name}")
                 else:
