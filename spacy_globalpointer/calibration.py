@@ -14,7 +14,7 @@ import numpy
 from thinc.api import get_array_module
 from thinc.types import Floats3d
 
-from .decoding import _to_numpy
+from .decoding import band_ends, to_numpy
 
 
 class ThresholdCalibrator:
@@ -55,12 +55,11 @@ class ThresholdCalibrator:
             if n_tokens == 0:
                 continue
             xp = get_array_module(doc_scores)
-            ends = xp.arange(n_tokens)[:, None] + xp.arange(band_width)[None, :]
-            hits = (doc_scores > low) & (ends < n_tokens)[None, :, :]
-            candidates.append(_to_numpy(doc_scores[hits]))
+            hits = (doc_scores > low) & (band_ends(xp, n_tokens, band_width) < n_tokens)[None, :, :]
+            candidates.append(to_numpy(doc_scores[hits]))
             if cells:
                 index = numpy.asarray(cells, dtype="int64").T
-                golds.append(_to_numpy(doc_scores[tuple(xp.asarray(i) for i in index)]))
+                golds.append(to_numpy(doc_scores[tuple(xp.asarray(i) for i in index)]))
         self.predicted_above += _count_above(candidates, self.grid)
         self.gold_above += _count_above(golds, self.grid)
         self.n_gold += float(sum(len(g) for g in golds))

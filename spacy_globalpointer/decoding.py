@@ -25,6 +25,11 @@ class DecodedSpans:
         return int(self.labels.shape[0])
 
 
+def band_ends(xp, n_tokens: int, band_width: int):
+    """End token of every band cell, shape (n, W); cells with end >= n are padding."""
+    return xp.arange(n_tokens)[:, None] + xp.arange(band_width)[None, :]
+
+
 def max_spans_for(n_tokens: int, max_spans_per_token: float) -> int:
     """Cap on predicted spans in a doc of n tokens: an untrained model can't explode."""
     return int(math.ceil(max_spans_per_token * n_tokens)) + 4
@@ -47,7 +52,7 @@ def decode_band(
     """
     xp = get_array_module(scores)
     n_labels, n_tokens, band_width = scores.shape
-    ends = xp.arange(n_tokens)[:, None] + xp.arange(band_width)[None, :]
+    ends = band_ends(xp, n_tokens, band_width)
     valid = ends < n_tokens
     if boundary_ok is not None and n_tokens:
         ok = xp.asarray(boundary_ok, dtype=bool)
@@ -59,10 +64,10 @@ def decode_band(
         best = xp.argpartition(-logits, max_spans - 1)[:max_spans]
         label_idx, start_idx, offset_idx = label_idx[best], start_idx[best], offset_idx[best]
         logits = logits[best]
-    labels = _to_numpy(label_idx).astype("int64")
-    starts = _to_numpy(start_idx).astype("int64")
-    span_ends = starts + _to_numpy(offset_idx).astype("int64") + 1
-    logits_np = _to_numpy(logits).astype("float32")
+    labels = to_numpy(label_idx).astype("int64")
+    starts = to_numpy(start_idx).astype("int64")
+    span_ends = starts + to_numpy(offset_idx).astype("int64") + 1
+    logits_np = to_numpy(logits).astype("float32")
     order = numpy.lexsort((labels, span_ends, starts))
     return DecodedSpans(labels[order], starts[order], span_ends[order], logits_np[order])
 
@@ -98,7 +103,8 @@ def span_probability(logits: numpy.ndarray) -> numpy.ndarray:
     return 1.0 / (1.0 + numpy.exp(-2.0 * logits.astype("float64")))
 
 
-def _to_numpy(array) -> numpy.ndarray:
+def to_numpy(array) -> numpy.ndarray:
+    """The array on the CPU: numpy as is, cupy copied over (only small results leave the device)."""
     if isinstance(array, numpy.ndarray):
         return array
     return array.get()  # cupy
