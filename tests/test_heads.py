@@ -10,6 +10,8 @@ from spacy_globalpointer.ml.torch_modules import (
     MASKED_SCORE,
     EfficientGlobalPointerHead,
     GlobalPointerHead,
+    band_max,
+    band_mean,
     band_to_dense,
     banded_scores,
     rotary_position_embedding,
@@ -73,6 +75,70 @@ def test_head_band_equals_head_dense(head_class):
             for off in range(11):
                 valid = i + off < n
                 assert (dense[b, :, i, off] == MASKED_SCORE).all() != valid
+
+
+@pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])
+@pytest.mark.parametrize("n_tokens,band_width,chunk", [(50, 4, 8), (50, 7, 16), (37, 5, 5), (20, 6, 3)])
+def test_chunked_band_equals_one_pass(head_class, n_tokens, band_width, chunk):
+    """Long inputs are computed chunk by chunk: same scores and same gradients."""
+    torch.manual_seed(0)
+    head = head_class(10, 3, head_size=8)
+    lengths = torch.tensor([n_tokens, n_tokens - 9, 2])
+    x = torch.randn(3, n_tokens, 10, requires_grad=True)
+    one_pass = head(x, lengths, band_width)
+    (grad_one_pass,) = torch.autograd.grad((one_pass * one_pass.detach().clamp(-5, 5)).sum(), x)
+    head.chunk_size = chunk
+    chunked = head(x, lengths, band_width)
+    (grad_chunked,) = torch.autograd.grad((chunked * chunked.detach().clamp(-5, 5)).sum(), x)
+    assert chunked.shape == one_pass.shape
+    assert torch.allclose(chunked, one_pass, atol=1e-5)
+    assert torch.allclose(grad_chunked, grad_one_pass, atol=1e-4)
+
+
+@pytest.mark.parametrize("band_width", [1, 2, 3, 5, 8, 13, 20])
+def test_band_mean_and_max_pool_each_span(band_width):
+    torch.manual_seed(0)
+    x = torch.randn(2, 13, 3)
+    mean, top = band_mean(x, band_width), band_max(x, band_width)
+    assert mean.shape == top.shape == (2, 13, band_width, 3)
+    assert torch.isfinite(mean).all() and torch.isfinite(top).all()
+    for i in range(13):
+        for k in range(band_width):
+            if i + k < 13:
+                span = x[:, i : i + k + 1]
+                assert torch.allclose(mean[:, i, k], span.mean(1), atol=1e-5)
+                assert torch.equal(top[:, i, k], span.max(1).values)
+
+
+@pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])
+def test_span_pooling_sees_the_middle_of_a_span(head_class):
+    """With pooling, changing a token strictly inside a long span changes its
+    score, even with the ends' features fixed; without it, it cannot."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([12])
+    x = torch.randn(1, 12, 10)
+    changed = x.clone()
+    changed[0, 5] += 3.0
+    for pooling_size, moves in ((0, False), (4, True)):
+        head = head_class(10, 2, head_size=8, pooling_size=pooling_size)
+        before, after = head(x, lengths, 12), head(changed, lengths, 12)
+        assert bool((before[0, :, 0, 11] != after[0, :, 0, 11]).any()) == moves
+        # spans that end before the changed token never move
+        assert torch.equal(before[0, :, 0, :5], after[0, :, 0, :5])
+
+
+@pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])
+def test_span_pooling_gradients_are_finite_and_chunking_is_exact(head_class):
+    torch.manual_seed(0)
+    head = head_class(10, 3, head_size=8, pooling_size=6)
+    lengths = torch.tensor([40, 9])
+    x = torch.randn(2, 40, 10, requires_grad=True)
+    one_pass = head(x, lengths, 7)
+    one_pass.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in head.parameters())
+    assert torch.isfinite(x.grad).all()
+    head.chunk_size = 8
+    assert torch.allclose(head(x, lengths, 7), one_pass, atol=1e-5)
 
 
 def test_efficient_head_formula():

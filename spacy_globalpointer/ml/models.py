@@ -47,6 +47,7 @@ def build_globalpointer(
     tok2vec: Model[List[Doc], List[Floats2d]],
     head_size: int = 64,
     use_rope: bool = True,
+    pooling_size: int = 0,
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
@@ -58,12 +59,17 @@ def build_globalpointer(
     head_size (int): size of each start/end projection.
     use_rope (bool): rotary position embedding on the projections (switch off
         only for the ablation).
+    pooling_size (int): if > 0, add per label a linear score of the mean- and
+        max-pooled (size-dim projection of the) tokens inside the span, so
+        that long spans are judged by their middle too (0: pure GlobalPointer).
     nO (Optional[int]): number of labels; set by the component if None.
     mixed_precision (bool): run the head under torch autocast on GPU.
     grad_scaler (Optional[PyTorchGradScaler]): gradient scaler for mixed precision.
     RETURNS (Model[List[Doc], List[Floats3d]]): per doc, (labels, n, W) span scores.
     """
-    head = pointer_head("GlobalPointer", head_size, use_rope, nO, mixed_precision, grad_scaler)
+    head = pointer_head(
+        "GlobalPointer", head_size, use_rope, nO, mixed_precision, grad_scaler, pooling_size
+    )
     return _with_tok2vec(tok2vec, head)
 
 
@@ -72,6 +78,7 @@ def build_efficient_globalpointer(
     tok2vec: Model[List[Doc], List[Floats2d]],
     head_size: int = 64,
     use_rope: bool = True,
+    pooling_size: int = 0,
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
@@ -82,7 +89,7 @@ def build_efficient_globalpointer(
     per label (2 * 2 * head_size instead of 2 * head_size * nI).
     """
     head = pointer_head(
-        "EfficientGlobalPointer", head_size, use_rope, nO, mixed_precision, grad_scaler
+        "EfficientGlobalPointer", head_size, use_rope, nO, mixed_precision, grad_scaler, pooling_size
     )
     return _with_tok2vec(tok2vec, head)
 
@@ -102,6 +109,7 @@ def pointer_head(
     nO: Optional[int],
     mixed_precision: bool,
     grad_scaler: Optional[PyTorchGradScaler],
+    pooling_size: int = 0,
 ) -> Model[List[Floats2d], List[Floats3d]]:
     """The PyTorch head as a Thinc layer, built once nI and nO are known.
 
@@ -120,6 +128,7 @@ def pointer_head(
             "head_kind": head_kind,
             "head_size": head_size,
             "use_rope": use_rope,
+            "pooling_size": pooling_size,
             "max_span_width": None,
             "max_bucket_cells": DEFAULT_MAX_BUCKET_CELLS,
             "mixed_precision": mixed_precision,
@@ -161,6 +170,7 @@ def _head_init(
         model.get_dim("nO"),
         head_size=model.attrs["head_size"],
         use_rope=model.attrs["use_rope"],
+        pooling_size=model.attrs["pooling_size"],
     )
     mixed_precision = bool(model.attrs["mixed_precision"])
     if mixed_precision and not isinstance(model.ops, CupyOps):

@@ -39,10 +39,13 @@ def rotary_position_embedding(x: Tensor, positions: Tensor) -> Tensor:
     return (x32 * cos + rotated * sin).to(x.dtype)
 
 
-def band_mask(lengths: Tensor, n_tokens: int, band_width: int) -> Tensor:
-    """Valid cells of the band for a padded batch: i + k < length. Shape (B, n, W)."""
+def band_mask(lengths: Tensor, n_tokens: int, band_width: int, first_row: int = 0) -> Tensor:
+    """Valid cells of the band for a padded batch: i + k < length. Shape (B, n, W).
+
+    first_row: the token the band's row 0 stands for (for chunks of a band).
+    """
     device = lengths.device
-    starts = torch.arange(n_tokens, device=device)[:, None]
+    starts = first_row + torch.arange(n_tokens, device=device)[:, None]
     ends = starts + torch.arange(band_width, device=device)[None, :]
     return ends[None, :, :] < lengths[:, None, None]
 
@@ -101,15 +104,57 @@ def band_to_dense(band: Tensor) -> Tensor:
 
 
 class _PointerHead(nn.Module):
-    """What both heads share: settings, RoPE, scaling and the fp16-safe mask."""
+    """What both heads share: settings, RoPE, scaling, chunking and the fp16-safe mask."""
 
-    def __init__(self, n_labels: int, head_size: int, use_rope: bool) -> None:
+    # Rows of the band computed per step on long inputs. Every intermediate
+    # (projections, rotations, block products) then has a fixed size, so the
+    # cost per token stays flat from 1k to 100k tokens instead of growing as
+    # the temporaries fall out of cache.
+    chunk_size: int = 1024
+
+    def __init__(
+        self, n_inputs: int, n_labels: int, head_size: int, use_rope: bool, pooling_size: int
+    ) -> None:
         super().__init__()
         if head_size % 2 and use_rope:
             raise ValueError(f"head_size must be even for RoPE, got {head_size}")
+        if pooling_size < 0:
+            raise ValueError(f"pooling_size must be >= 0, got {pooling_size}")
         self.n_labels = n_labels
         self.head_size = head_size
         self.use_rope = use_rope
+        self.pooling = SpanPooling(n_inputs, n_labels, pooling_size) if pooling_size else None
+
+    def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
+        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4.
+
+        With a bounded band (W < n) the rows are computed `chunk_size` at a
+        time: rows [a, b) only need the tokens [a, b + W - 1). RoPE then runs
+        on chunk-local positions, which changes nothing but rounding, since
+        rotated inner products depend on positions only through j - i.
+        """
+        n_tokens = inputs.shape[1]
+        chunk = max(self.chunk_size, band_width)
+        if band_width >= n_tokens or n_tokens <= chunk:
+            return _mask_band(self._band(inputs, band_width), lengths)
+        pieces = []
+        for start in range(0, n_tokens, chunk):
+            stop = min(start + chunk, n_tokens)
+            window = inputs[:, start : min(stop + band_width - 1, n_tokens)]
+            band = self._band(window, band_width)[:, :, : stop - start]
+            pieces.append(_mask_band(band, lengths, first_row=start))
+        return torch.cat(pieces, dim=2)
+
+    def _band(self, inputs: Tensor, band_width: int) -> Tensor:
+        """Unmasked float32 band (B, labels, n, W) of one stretch of tokens."""
+        band = self._pointer_band(inputs, band_width)
+        if self.pooling is not None:
+            band = band + self.pooling(inputs, band_width)
+        return band
+
+    def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
+        """The start/end pointer scores alone, float32 (B, labels, n, W)."""
+        raise NotImplementedError
 
     def _pair_scores(self, queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
         """RoPE, then q . k / sqrt(d) over the band, returned in float32."""
@@ -126,18 +171,22 @@ class GlobalPointerHead(_PointerHead):
     """Per label, a start and an end projection; span score = q_i . k_j / sqrt(d)."""
 
     def __init__(
-        self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
+        self,
+        n_inputs: int,
+        n_labels: int,
+        head_size: int = 64,
+        use_rope: bool = True,
+        pooling_size: int = 0,
     ) -> None:
-        super().__init__(n_labels, head_size, use_rope)
+        super().__init__(n_inputs, n_labels, head_size, use_rope, pooling_size)
         self.projection = nn.Linear(n_inputs, n_labels * head_size * 2)
 
-    def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
-        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4."""
+    def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
         batch, n_tokens, _ = inputs.shape
         proj = self.projection(inputs).view(batch, n_tokens, self.n_labels, 2, self.head_size)
         queries = proj[..., 0, :].transpose(1, 2)  # (B, L, n, d)
         keys = proj[..., 1, :].transpose(1, 2)
-        return _mask_band(self._pair_scores(queries, keys, band_width), lengths)
+        return self._pair_scores(queries, keys, band_width)
 
 
 class EfficientGlobalPointerHead(_PointerHead):
@@ -148,22 +197,81 @@ class EfficientGlobalPointerHead(_PointerHead):
     """
 
     def __init__(
-        self, n_inputs: int, n_labels: int, head_size: int = 64, use_rope: bool = True
+        self,
+        n_inputs: int,
+        n_labels: int,
+        head_size: int = 64,
+        use_rope: bool = True,
+        pooling_size: int = 0,
     ) -> None:
-        super().__init__(n_labels, head_size, use_rope)
+        super().__init__(n_inputs, n_labels, head_size, use_rope, pooling_size)
         self.projection = nn.Linear(n_inputs, head_size * 2)
         self.label_bias = nn.Linear(head_size * 2, n_labels * 2)
 
-    def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
-        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4."""
+    def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
         batch, n_tokens, _ = inputs.shape
         proj = self.projection(inputs)  # (B, n, 2d)
         shared = self._pair_scores(proj[..., 0::2], proj[..., 1::2], band_width)
         bias = self.label_bias(proj).float().view(batch, n_tokens, self.n_labels, 2) / 2
         start_bias = bias[..., 0].transpose(1, 2)  # (B, L, n)
         end_bias_band = _shift_into_band(bias[..., 1].transpose(1, 2), band_width)
-        band = shared[:, None, :, :] + start_bias[..., None] + end_bias_band
-        return _mask_band(band, lengths)
+        return shared[:, None, :, :] + start_bias[..., None] + end_bias_band
+
+
+class SpanPooling(nn.Module):
+    """What lies between a span's ends: mean and max of a small projection over the span.
+
+    The pointer scores see a span only through its first and last token. On a
+    narrow encoder (spaCy's CNN sees 4 tokens either side) the two ends of a
+    long span know nothing of its middle, which is where spancat, pooling over
+    every token of the span, wins. This adds, per label, a linear score of the
+    span's mean- and max-pooled token features: O(n W size) with prefix sums
+    (mean) and a sparse table (max), so the banded cost stays linear.
+    """
+
+    def __init__(self, n_inputs: int, n_labels: int, size: int) -> None:
+        super().__init__()
+        self.token = nn.Linear(n_inputs, size)
+        self.output = nn.Linear(2 * size, n_labels)
+
+    def forward(self, inputs: Tensor, band_width: int) -> Tensor:
+        """inputs (B, n, nI) -> float32 (B, labels, n, W); cells past the end hold finite garbage."""
+        features = self.token(inputs).float()
+        pooled = torch.cat([band_mean(features, band_width), band_max(features, band_width)], dim=-1)
+        return self.output(pooled.to(inputs.dtype)).float().permute(0, 3, 1, 2)
+
+
+def band_mean(features: Tensor, band_width: int) -> Tensor:
+    """out[b, i, k] = mean of features[b, i : i + k + 1] (B, n, W, D), by prefix sums."""
+    n_tokens = features.shape[1]
+    prefix = nn.functional.pad(torch.cumsum(features, dim=1), (0, 0, 1, band_width))
+    # ends[b, i, :, k] = prefix[b, i + k + 1]
+    ends = prefix[:, 1:].unfold(1, band_width, 1)[:, :n_tokens]
+    sums = ends - prefix[:, :n_tokens, :, None]
+    lengths = torch.arange(1, band_width + 1, device=features.device, dtype=features.dtype)
+    return (sums / lengths).transpose(-1, -2)
+
+
+def band_max(features: Tensor, band_width: int) -> Tensor:
+    """out[b, i, k] = max of features[b, i : i + k + 1] (B, n, W, D), by a sparse table.
+
+    Level l holds the max over 2**l tokens; a span of length m is covered by
+    two (overlapping) level-floor(log2 m) windows. Past the end the input is
+    padded with zeros, so those cells stay finite (they are masked later).
+    """
+    n_tokens = features.shape[1]
+    level = nn.functional.pad(features, (0, 0, 0, band_width))  # (B, n + W, D)
+    pieces = []
+    size = 1
+    while size <= band_width:
+        count = min(2 * size, band_width + 1) - size  # span lengths size .. 2*size - 1
+        # span length m = size + t (t < count): max(level[i], level[i + t])
+        windows = level.unfold(1, count, 1)[:, :n_tokens]  # (B, n, D, count)
+        pieces.append(torch.maximum(level[:, :n_tokens, :, None], windows))
+        if 2 * size <= band_width:
+            level = torch.maximum(level, nn.functional.pad(level[:, size:], (0, 0, 0, size)))
+        size *= 2
+    return torch.cat(pieces, dim=-1).transpose(-1, -2)
 
 
 def _shift_into_band(per_token: Tensor, band_width: int) -> Tensor:
@@ -178,8 +286,8 @@ def _shift_into_band(per_token: Tensor, band_width: int) -> Tensor:
 MASKED_SCORE = -1e4
 
 
-def _mask_band(band: Tensor, lengths: Tensor) -> Tensor:
-    mask = band_mask(lengths, band.shape[-2], band.shape[-1])
+def _mask_band(band: Tensor, lengths: Tensor, first_row: int = 0) -> Tensor:
+    mask = band_mask(lengths, band.shape[-2], band.shape[-1], first_row)
     return band.masked_fill(~mask[:, None, :, :], MASKED_SCORE)
 
 
