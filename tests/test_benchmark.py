@@ -76,3 +76,63 @@ def _without_component(path: Path) -> Config:
 @pytest.mark.parametrize("name", BASELINES)
 def test_baseline_configs_differ_from_gp_config_only_in_the_component(name):
     assert _without_component(BENCHMARKS / "configs" / f"{name}.cfg") == _without_component(GP_CONFIG)
+
+
+def _load_runner():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_benchmark", BENCHMARKS / "run_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RUNNER = _load_runner()
+
+
+@pytest.mark.parametrize("name", sorted(RUNNER.SYSTEMS))
+def test_every_system_builds_from_its_config_and_overrides(name):
+    """A typo in a variant's override (a key or an argument) fails here, not
+    half an hour into the benchmark."""
+    import spacy
+    from spacy.util import load_config
+
+    system = RUNNER.SYSTEMS[name]
+    overrides = {"nlp.lang": "zh", **{key: 5 for key in system.length_keys}, **system.overrides}
+    config = load_config(system.config, overrides=overrides, interpolate=False)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    assert nlp.pipe_names[0] == "tok2vec"
+    for key, value in system.overrides.items():
+        section = config
+        for part in key.split("."):
+            section = section[part]
+        assert section == value, key
+
+
+def test_every_suite_names_known_systems():
+    for suite in RUNNER.SUITES.values():
+        assert set(suite.systems) <= set(RUNNER.SYSTEMS)
+
+
+def _fake_run(system: str, seed: int, f: float, curve) -> dict:
+    return {"system": system, "seed": seed, "targets": ["spans"], "train": {"curve": curve},
+            "measure": {"scores": {"spans": {"overall": {"f": f}}}}}
+
+
+def test_main_tables_keep_the_lowest_seed_and_the_seeds_table_the_spread():
+    rows = [
+        _fake_run("gp", 0, 0.46, [(200, 0.1), (400, 0.40), (600, 0.46)]),
+        _fake_run("gp", 1, 0.44, [(200, 0.2), (400, 0.44)]),
+        _fake_run("spancat", 1, 0.45, [(200, 0.45)]),
+    ]
+    assert [(r["system"], r["seed"]) for r in RUNNER.main_runs(rows)] == [("gp", 0), ("spancat", 1)]
+    table = "\n".join(RUNNER.seeds_table("T", rows))
+    assert "| gp | 0, 1 | 46.0 (32.0), 44.0 (32.0) | **45.0** (1.4) | 32.0 (0.0) |" in table
+    assert "| spancat |" not in table  # one seed: nothing to spread
+    assert RUNNER.seeds_table("T", rows[:1]) == []
+
+
+def test_last_evals_mean_uses_only_the_last_evaluations():
+    curve = [(step, 0.0) for step in range(0, 2000, 200)] + [(2000 + 200 * i, 0.5) for i in range(RUNNER.LAST_EVALS)]
+    assert RUNNER.last_evals_mean(curve) == pytest.approx(0.5)
+    assert RUNNER.last_evals_mean([]) is None

@@ -98,16 +98,16 @@ def test_chunked_band_equals_one_pass(head_class, n_tokens, band_width, chunk):
 @pytest.mark.parametrize("band_width", [1, 2, 3, 5, 8, 13, 20])
 def test_band_mean_and_max_pool_each_span(band_width):
     torch.manual_seed(0)
-    x = torch.randn(2, 13, 3)
+    x = torch.randn(2, 3, 13)
     mean, top = band_mean(x, band_width), band_max(x, band_width)
-    assert mean.shape == top.shape == (2, 13, band_width, 3)
+    assert mean.shape == top.shape == (2, 3, 13, band_width)
     assert torch.isfinite(mean).all() and torch.isfinite(top).all()
     for i in range(13):
         for k in range(band_width):
             if i + k < 13:
-                span = x[:, i : i + k + 1]
-                assert torch.allclose(mean[:, i, k], span.mean(1), atol=1e-5)
-                assert torch.equal(top[:, i, k], span.max(1).values)
+                span = x[..., i : i + k + 1]
+                assert torch.allclose(mean[..., i, k], span.mean(-1), atol=1e-5)
+                assert torch.equal(top[..., i, k], span.max(-1).values)
 
 
 @pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])

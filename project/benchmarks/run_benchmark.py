@@ -48,12 +48,21 @@ SPANS_KEY = "sc"
 COVERAGE = 0.99  # the spancat n-gram range reaches this share of train gold spans
 
 # GlobalPointer variants: name -> overrides of project/configs/cnn.cfg.
+AVERAGES = {"training.optimizer.use_averages": True}
+EGP = {"components.globalpointer.model.@architectures": "spacy-globalpointer.EfficientGlobalPointer.v1"}
 NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp": {},
-    "egp": {"components.globalpointer.model.@architectures": "spacy-globalpointer.EfficientGlobalPointer.v1"},
+    "egp": EGP,
     "gp_norope": {"components.globalpointer.model.use_rope": False},
     # Ablation: the threshold fixed at logit 0 instead of calibrated on training batches.
     "gp_nocalib": {"components.globalpointer.calibrate_threshold": False},
+    # What closes the gap to spancat: one change at a time on top of egp.
+    "egp_doc_rows": {**EGP, "components.globalpointer.loss_rows": "doc"},
+    "egp_lr2x": {**EGP, "training.optimizer.learn_rate": 0.002},
+    "egp_head128": {**EGP, "components.globalpointer.model.head_size": 128},
+    "egp_pool32": {**EGP, "components.globalpointer.model.pooling_size": 32},
+    # Parameter averaging, given to spancat alike (spancat_avg): steadier dev scores.
+    "egp_pool32_avg": {**EGP, "components.globalpointer.model.pooling_size": 32, **AVERAGES},
 }
 FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp_ents": {"components.globalpointer.ents": True},
@@ -95,6 +104,9 @@ BASELINES: Dict[str, System] = {
         CONFIG_DIR / "span_finder_spancat.cfg", length_keys=("components.span_finder.max_length",)
     ),
     "ner": System(CONFIG_DIR / "ner.cfg", targets=("ents",)),
+    "spancat_avg": System(
+        CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=("components.spancat.suggester.max_size",)
+    ),
 }
 SYSTEMS: Dict[str, System] = {
     **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
@@ -320,8 +332,10 @@ def run_system(
     measure_only: bool = False,
 ) -> bool:
     system = SYSTEMS[system_name]
-    out = training_dir / dataset / system_name
-    path = results_dir / dataset / f"{system_name}.json"
+    # Seed 0 is the main run; other seeds sit beside it and feed the seeds table.
+    run_name = system_name if seed == 0 else f"{system_name}.seed{seed}"
+    out = training_dir / dataset / run_name
+    path = results_dir / dataset / f"{run_name}.json"
     overrides: Dict[str, Any] = {
         "paths.train": data["train_path"],
         "paths.dev": data["dev_path"],
@@ -480,7 +494,7 @@ def load_results(results_dir: Path) -> Dict[str, List[Dict[str, Any]]]:
         result = json.loads(path.read_text(encoding="utf8"))
         by_dataset.setdefault(result["dataset"], []).append(result)
     for rows in by_dataset.values():
-        rows.sort(key=lambda r: (order.index(r["system"]) if r["system"] in order else len(order), r["system"]))
+        rows.sort(key=lambda r: (order.index(r["system"]) if r["system"] in order else len(order), r["system"], r["seed"]))
     known = list(DATASETS)
     return dict(sorted(by_dataset.items(), key=lambda kv: known.index(kv[0]) if kv[0] in known else len(known)))
 
@@ -500,7 +514,79 @@ def reach(result: Dict[str, Any]) -> Optional[float]:
     return list(suggesters.values())[-1]["recall"] if suggesters else None
 
 
-def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
+LAST_EVALS = 5
+
+
+def last_evals_mean(curve: Sequence[Sequence[float]]) -> Optional[float]:
+    """Mean dev F1 of the last LAST_EVALS evaluations of the training log:
+    steadier than model-best, whose dev score swings by a few points from one
+    evaluation to the next, and not picked by the score itself."""
+    scores = [score for _, score in curve[-LAST_EVALS:]]
+    return sum(scores) / len(scores) if scores else None
+
+
+def system_lines(results: Dict[str, List[Dict[str, Any]]]) -> List[str]:
+    """What each system is: its config and the overrides that make it differ."""
+    names = list(dict.fromkeys(r["system"] for rows in results.values() for r in rows))
+    lines = ["Systems (config, and overrides on top of it):", ""]
+    for name in names:
+        system = SYSTEMS.get(name)
+        if system is None:
+            continue
+        changes = ", ".join(f"`{k}={json.dumps(v)}`" for k, v in system.overrides.items()) or "as is"
+        lines.append(f"- **{name}**: `{system.config.relative_to(PROJECT_DIR)}`, {changes}")
+    lines.append("")
+    return lines
+
+
+def main_runs(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One run per system for the main tables: the one with the lowest seed."""
+    first: Dict[str, Dict[str, Any]] = {}
+    for r in rows:
+        if r["system"] not in first or r["seed"] < first[r["system"]]["seed"]:
+            first[r["system"]] = r
+    return [r for r in rows if first[r["system"]] is r]
+
+
+def seeds_table(title: str, rows: List[Dict[str, Any]]) -> List[str]:
+    """Every seed of the systems run with more than one: the spread that a
+    single seed's difference has to beat."""
+    by_system: Dict[str, List[Dict[str, Any]]] = {}
+    for r in rows:
+        by_system.setdefault(r["system"], []).append(r)
+    repeated = {name: runs for name, runs in by_system.items() if len(runs) > 1}
+    if not repeated:
+        return []
+    lines = [
+        f"F1 over seeds ({title}; the headline target, model-best and in brackets the mean of the last "
+        f"{LAST_EVALS} evaluations)",
+        "",
+        "| system | seeds | F1 per seed | mean F1 (sd) | mean last-evals F1 (sd) |",
+        "|---|---|---|---:|---:|",
+    ]
+    for name, runs in repeated.items():
+        best = [100 * r["measure"]["scores"][r["targets"][0]]["overall"]["f"] for r in runs]
+        steady = [100 * (last_evals_mean(r["train"].get("curve", [])) or 0.0) for r in runs]
+        per_seed = ", ".join(f"{b:.1f} ({s:.1f})" for b, s in zip(best, steady))
+        lines.append(
+            f"| {name} | {', '.join(str(r['seed']) for r in runs)} | {per_seed} | "
+            f"**{_mean(best):.1f}** ({_sd(best):.1f}) | {_mean(steady):.1f} ({_sd(steady):.1f}) |"
+        )
+    lines.append("")
+    return lines
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _sd(values: Sequence[float]) -> float:
+    mean = _mean(values)
+    return (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
+
+
+def dataset_tables(name: str, all_rows: List[Dict[str, Any]]) -> List[str]:
+    rows = main_runs(all_rows)
     data = rows[0]["data"]
     title = DATASETS[name].title if name in DATASETS else name
     lines = [
@@ -513,15 +599,16 @@ def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
         f"(the smallest range that reaches {COVERAGE:.0%} of train gold spans): reaches "
         f"{pct(data['ngram_train_coverage'])}% of train and {pct(data['ngram_dev_coverage'])}% of dev gold spans.",
         "",
-        "| system | P | R | F1 | reach | train CPU time | train wall time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | inference peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| system | P | R | F1 | last 5 evals F1 | reach | train CPU time | train wall time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | inference peak RSS |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         m, t = r["measure"], r["train"]
-        for target in r["targets"]:
+        for index, target in enumerate(r["targets"]):
             o = m["scores"][target]["overall"]
+            steady = pct(last_evals_mean(t.get("curve", []))) if index == 0 else "–"
             lines.append(
-                f"| {label(r, target)} | {pct(o['p'])} | {pct(o['r'])} | **{pct(o['f'])}** | {pct(reach(r))} | "
+                f"| {label(r, target)} | {pct(o['p'])} | {pct(o['r'])} | **{pct(o['f'])}** | {steady} | {pct(reach(r))} | "
                 f"{t['cpu_seconds'] / 60:.1f} min | {t['seconds'] / 60:.1f} min | {t.get('last_step')} ({t.get('best_step')}) | {t['peak_rss_mb']:.0f} MB | "
                 f"{m['words_per_second']:,.0f} | {m.get('tok2vec_words_per_second', 0):,.0f} | "
                 f"{m.get('head_cost', 0):.2f} | {m['peak_rss_mb']:.0f} MB |"
@@ -559,7 +646,7 @@ def dataset_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
             cells.append(pct(s["f"]) if s else "–")
         lines.append(f"| {t} | {gold_by_type.get(t, 0):,} | " + " | ".join(cells) + " |")
     lines.append("")
-    return lines
+    return lines + seeds_table(title, all_rows)
 
 
 def scale_table(scale: Dict[str, Any]) -> List[str]:
@@ -636,7 +723,7 @@ def write_report(out_dir: Path) -> None:
     results = load_results(results_dir)
     scale_path = results_dir / "scale.json"
     scale = json.loads(scale_path.read_text(encoding="utf8")) if scale_path.exists() else None
-    settings = sorted({(r["max_steps"], r["seed"], r["threads"], r["model"], r["patience"]) for rows in results.values() for r in rows})
+    settings = sorted({(r["max_steps"], r["seed"], r["threads"], r["model"], r["patience"]) for rows in results.values() for r in main_runs(rows)})
     lines = [
         "# Benchmarks: globalpointer vs spaCy's spancat, span_finder + spancat and ner",
         "",
@@ -649,7 +736,7 @@ def write_report(out_dir: Path) -> None:
             f"{steps:,} steps, seed {seed}, patience {patience or 'off'}, {threads} thread(s), scored: {model}"
             for steps, seed, threads, model, patience in settings
         )
-        + ".",
+        + " (runs with other seeds only appear in the tables of F1 over seeds).",
         "",
         "P/R/F1 are exact-match micro scores (start, end, label) on the dev split, in %. **reach**: share of dev "
         "gold spans the system can output at all (spancat: spans its suggester proposes; globalpointer: spans no "
@@ -662,9 +749,12 @@ def write_report(out_dir: Path) -> None:
         "in every system, so its words/s shows how loaded the machine was during that measurement. Peak RSS: maximum resident "
         "memory of the training process and of the measuring process (model, dev docs, inference). model-best is "
         "the checkpoint with the best dev F1 among the evaluations every 200 steps, so it is selected on the split "
-        "it is scored on, for every system alike (spaCy's default workflow; use --model last to avoid it).",
+        "it is scored on, for every system alike (spaCy's default workflow; use --model last to avoid it). "
+        f"**last 5 evals F1**: mean dev F1 of the last {LAST_EVALS} evaluations in the training log (the headline "
+        "target's F; steadier than model-best, and not selected by its own score).",
         "",
     ]
+    lines += system_lines(results)
     for name, rows in results.items():
         lines += dataset_tables(name, rows)
     if results:
@@ -688,7 +778,7 @@ def write_plot(results: Dict[str, List[Dict[str, Any]]], path: Path) -> None:
     names = list(dict.fromkeys(r["system"] for rows in results.values() for r in rows))
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.2), squeeze=False)
     for ax, (name, rows) in zip(axes[0], results.items()):
-        for r in rows:
+        for r in main_runs(rows):
             i = names.index(r["system"])
             target = r["targets"][0]
             f1 = 100 * r["measure"]["scores"][target]["overall"]["f"]

@@ -219,59 +219,74 @@ class EfficientGlobalPointerHead(_PointerHead):
 
 
 class SpanPooling(nn.Module):
-    """What lies between a span's ends: mean and max of a small projection over the span.
+    """What lies between a span's ends: mean and max pooling over the span's tokens.
 
     The pointer scores see a span only through its first and last token. On a
     narrow encoder (spaCy's CNN sees 4 tokens either side) the two ends of a
     long span know nothing of its middle, which is where spancat, pooling over
-    every token of the span, wins. This adds, per label, a linear score of the
-    span's mean- and max-pooled token features: O(n W size) with prefix sums
-    (mean) and a sparse table (max), so the banded cost stays linear.
+    every token of the span, wins. This adds per label
+
+        mean_{t in span} (x_t . a_l)  +  w_l . max_{t in span} (x_t A)
+
+    (the max taken per feature of a `size`-dim projection). A linear map of a
+    mean is the mean of the linear map, so the mean is pooled over one score
+    per label; prefix sums (mean) and a sparse table (max) keep the cost
+    O(n W size), and every tensor is laid out as (batch, channel, n, W) so that
+    no band-sized permute is needed.
     """
 
     def __init__(self, n_inputs: int, n_labels: int, size: int) -> None:
         super().__init__()
-        self.token = nn.Linear(n_inputs, size)
-        self.output = nn.Linear(2 * size, n_labels)
+        self.mean_scores = nn.Linear(n_inputs, n_labels)
+        self.max_features = nn.Linear(n_inputs, size)
+        self.max_output = nn.Linear(size, n_labels)
 
     def forward(self, inputs: Tensor, band_width: int) -> Tensor:
         """inputs (B, n, nI) -> float32 (B, labels, n, W); cells past the end hold finite garbage."""
-        features = self.token(inputs).float()
-        pooled = torch.cat([band_mean(features, band_width), band_max(features, band_width)], dim=-1)
-        return self.output(pooled.to(inputs.dtype)).float().permute(0, 3, 1, 2)
+        batch, n_tokens, _ = inputs.shape
+        token_scores = self.mean_scores(inputs).float().transpose(1, 2)  # (B, L, n)
+        features = self.max_features(inputs).float().transpose(1, 2)  # (B, D, n)
+        pooled = band_max(features, band_width).reshape(batch, features.shape[1], -1)
+        weight = self.max_output.weight.float()  # (L, D)
+        max_scores = torch.matmul(weight, pooled).view(batch, -1, n_tokens, band_width)
+        bias = self.max_output.bias.float()[None, :, None, None]
+        return band_mean(token_scores, band_width) + max_scores + bias
 
 
-def band_mean(features: Tensor, band_width: int) -> Tensor:
-    """out[b, i, k] = mean of features[b, i : i + k + 1] (B, n, W, D), by prefix sums."""
-    n_tokens = features.shape[1]
-    prefix = nn.functional.pad(torch.cumsum(features, dim=1), (0, 0, 1, band_width))
-    # ends[b, i, :, k] = prefix[b, i + k + 1]
-    ends = prefix[:, 1:].unfold(1, band_width, 1)[:, :n_tokens]
-    sums = ends - prefix[:, :n_tokens, :, None]
-    lengths = torch.arange(1, band_width + 1, device=features.device, dtype=features.dtype)
-    return (sums / lengths).transpose(-1, -2)
+def band_mean(values: Tensor, band_width: int) -> Tensor:
+    """out[..., i, k] = mean of values[..., i : i + k + 1], by prefix sums.
+
+    values (Tensor): (..., n). RETURNS (Tensor): (..., n, W).
+    """
+    n_tokens = values.shape[-1]
+    prefix = nn.functional.pad(torch.cumsum(values, dim=-1), (1, band_width))  # (..., n + 1 + W)
+    ends = prefix[..., 1:].unfold(-1, band_width, 1)[..., :n_tokens, :]  # prefix[i + k + 1]
+    lengths = torch.arange(1, band_width + 1, device=values.device, dtype=values.dtype)
+    return (ends - prefix[..., :n_tokens, None]) / lengths
 
 
-def band_max(features: Tensor, band_width: int) -> Tensor:
-    """out[b, i, k] = max of features[b, i : i + k + 1] (B, n, W, D), by a sparse table.
+def band_max(values: Tensor, band_width: int) -> Tensor:
+    """out[..., i, k] = max of values[..., i : i + k + 1], by a sparse table.
 
     Level l holds the max over 2**l tokens; a span of length m is covered by
     two (overlapping) level-floor(log2 m) windows. Past the end the input is
     padded with zeros, so those cells stay finite (they are masked later).
+
+    values (Tensor): (..., n). RETURNS (Tensor): (..., n, W).
     """
-    n_tokens = features.shape[1]
-    level = nn.functional.pad(features, (0, 0, 0, band_width))  # (B, n + W, D)
+    n_tokens = values.shape[-1]
+    level = nn.functional.pad(values, (0, band_width))  # (..., n + W)
     pieces = []
     size = 1
     while size <= band_width:
         count = min(2 * size, band_width + 1) - size  # span lengths size .. 2*size - 1
         # span length m = size + t (t < count): max(level[i], level[i + t])
-        windows = level.unfold(1, count, 1)[:, :n_tokens]  # (B, n, D, count)
-        pieces.append(torch.maximum(level[:, :n_tokens, :, None], windows))
+        windows = level.unfold(-1, count, 1)[..., :n_tokens, :]  # (..., n, count)
+        pieces.append(torch.maximum(level[..., :n_tokens, None], windows))
         if 2 * size <= band_width:
-            level = torch.maximum(level, nn.functional.pad(level[:, size:], (0, 0, 0, size)))
+            level = torch.maximum(level, nn.functional.pad(level[..., size:], (0, size)))
         size *= 2
-    return torch.cat(pieces, dim=-1).transpose(-1, -2)
+    return torch.cat(pieces, dim=-1)
 
 
 def _shift_into_band(per_token: Tensor, band_width: int) -> Tensor:
