@@ -41,12 +41,15 @@ def make_examples(nlp: Language, data=NESTED_DATA, key: str = "sc") -> List[Exam
     return examples
 
 
-def build_nlp(architecture: str = "spacy-globalpointer.GlobalPointer.v1", **component_cfg) -> Language:
+def build_nlp(
+    architecture: str = "spacy-globalpointer.GlobalPointer.v1", pooling_size: int = 0, **component_cfg
+) -> Language:
     nlp = spacy.blank("en")
     config = {
         "model": {
             "@architectures": architecture,
             "head_size": 16,
+            "pooling_size": pooling_size,
             "tok2vec": dict(TINY_CNN),
         },
         **component_cfg,

@@ -36,11 +36,15 @@ def test_add_pipe_by_name_without_import_in_a_fresh_process(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "architecture",
-    ["spacy-globalpointer.GlobalPointer.v1", "spacy-globalpointer.EfficientGlobalPointer.v1"],
+    "architecture,pooling_size",
+    [
+        ("spacy-globalpointer.GlobalPointer.v1", 0),
+        ("spacy-globalpointer.EfficientGlobalPointer.v1", 0),
+        ("spacy-globalpointer.EfficientGlobalPointer.v1", 8),
+    ],
 )
-def test_overfits_nested_data_to_f1_1(architecture):
-    nlp = build_nlp(architecture)
+def test_overfits_nested_data_to_f1_1(architecture, pooling_size):
+    nlp = build_nlp(architecture, pooling_size)
     examples = make_examples(nlp)
     train(nlp, examples, n_iter=80)
     scores = nlp.evaluate(examples)
@@ -247,6 +251,21 @@ def test_to_bytes_from_bytes_and_pickle(trained_nlp):
     fresh2.vocab.strings.add("x")
     unpickled = pickle.loads(pickle.dumps(trained_nlp))
     assert [span_tuples(d) for d in unpickled.pipe(texts)] == expected
+
+
+def test_pooled_efficient_head_round_trips_through_disk(tmp_path):
+    """The lazily built module includes the pooling layers: from_disk into a
+    fresh pipeline must rebuild them before loading the weights."""
+    nlp = build_nlp("spacy-globalpointer.EfficientGlobalPointer.v1", pooling_size=8)
+    train(nlp, make_examples(nlp), n_iter=5)
+    docs = [nlp.make_doc(t) for t, _ in NESTED_DATA]
+    expected = nlp.get_pipe("globalpointer").predict(docs)
+    nlp.to_disk(tmp_path / "pooled")
+    loaded = spacy.load(tmp_path / "pooled")
+    assert loaded.get_pipe("globalpointer").model.get_ref("head").attrs["pooling_size"] == 8
+    for got, scores in zip(loaded.get_pipe("globalpointer").predict(docs), expected):
+        assert got.shape == scores.shape and got.size > 0
+        assert numpy.allclose(got, scores, atol=1e-5)
 
 
 def test_predictions_survive_docbin(trained_nlp):

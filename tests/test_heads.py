@@ -166,10 +166,11 @@ def test_egp_has_far_fewer_parameters():
 
 
 @pytest.mark.parametrize("head_class", [GlobalPointerHead, EfficientGlobalPointerHead])
-def test_half_precision_is_safe(head_class):
+@pytest.mark.parametrize("pooling_size", [0, 4])
+def test_half_precision_is_safe(head_class, pooling_size):
     """Masks are applied in float32: no -1e12 in half precision, no inf/nan."""
     torch.manual_seed(0)
-    head = head_class(16, 3, head_size=8).half()
+    head = head_class(16, 3, head_size=8, pooling_size=pooling_size).half()
     x = (torch.randn(2, 9, 16) * 4).half()
     scores = head(x, torch.tensor([9, 4]), 9)
     assert scores.dtype == torch.float32

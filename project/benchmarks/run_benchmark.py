@@ -66,6 +66,7 @@ NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
 }
 FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp_ents": {"components.globalpointer.ents": True},
+    "egp_pool32_ents": {**EGP, "components.globalpointer.model.pooling_size": 32, "components.globalpointer.ents": True},
 }
 
 
@@ -123,7 +124,7 @@ DATASETS: Dict[str, Dataset] = {
     "sample": Dataset("Shipped sample (smoke)", "en", "The shipped project/assets/sample_{train,dev}.jsonl"),
 }
 SUITES: Dict[str, Suite] = {
-    "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat"), 3000),
+    "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat", "spancat_avg"), 3000),
     "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
     "smoke": Suite(("sample",), ("gp", "spancat"), 20, {"training.eval_frequency": 10}),
