@@ -101,6 +101,8 @@ def test_band_mean_and_max_pool_each_span(band_width):
     x = torch.randn(2, 3, 13)
     mean, top = band_mean(x, band_width), band_max(x, band_width)
     assert mean.shape == top.shape == (2, 3, 13, band_width)
+    # the autograd path (pieces + cat) and the inference path (written in place) agree
+    assert torch.equal(band_max(x.clone().requires_grad_(), band_width).detach(), top)
     assert torch.isfinite(mean).all() and torch.isfinite(top).all()
     for i in range(13):
         for k in range(band_width):
