@@ -47,26 +47,32 @@ MEASURE = HERE / "measure.py"
 SPANS_KEY = "sc"
 COVERAGE = 0.99  # the spancat n-gram range reaches this share of train gold spans
 
-# GlobalPointer variants: name -> overrides of project/configs/cnn.cfg.
+# GlobalPointer variants: name -> overrides of project/configs/cnn.cfg (whose
+# default is EGP with pooling_size 32). Every variant names its head in full,
+# so that a change of the shipped default does not change what a name means.
+ARCH = "components.globalpointer.model.@architectures"
+POOLING = "components.globalpointer.model.pooling_size"
+GP = {ARCH: "spacy-globalpointer.GlobalPointer.v1", POOLING: 0}
+EGP = {ARCH: "spacy-globalpointer.EfficientGlobalPointer.v1", POOLING: 0}
+EGP_POOL32 = {ARCH: "spacy-globalpointer.EfficientGlobalPointer.v1", POOLING: 32}
 AVERAGES = {"training.optimizer.use_averages": True}
-EGP = {"components.globalpointer.model.@architectures": "spacy-globalpointer.EfficientGlobalPointer.v1"}
 NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
-    "gp": {},
+    "gp": GP,  # Su's GlobalPointer as in the paper
     "egp": EGP,
-    "gp_norope": {"components.globalpointer.model.use_rope": False},
+    "gp_norope": {**GP, "components.globalpointer.model.use_rope": False},
     # Ablation: the threshold fixed at logit 0 instead of calibrated on training batches.
-    "gp_nocalib": {"components.globalpointer.calibrate_threshold": False},
+    "gp_nocalib": {**GP, "components.globalpointer.calibrate_threshold": False},
     # What closes the gap to spancat: one change at a time on top of egp.
     "egp_doc_rows": {**EGP, "components.globalpointer.loss_rows": "doc"},
     "egp_lr2x": {**EGP, "training.optimizer.learn_rate": 0.002},
     "egp_head128": {**EGP, "components.globalpointer.model.head_size": 128},
-    "egp_pool32": {**EGP, "components.globalpointer.model.pooling_size": 32},
+    "egp_pool32": EGP_POOL32,  # the shipped default (configs/cnn.cfg)
     # Parameter averaging, given to spancat alike (spancat_avg): steadier dev scores.
-    "egp_pool32_avg": {**EGP, "components.globalpointer.model.pooling_size": 32, **AVERAGES},
+    "egp_pool32_avg": {**EGP_POOL32, **AVERAGES},
 }
 FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
-    "gp_ents": {"components.globalpointer.ents": True},
-    "egp_pool32_ents": {**EGP, "components.globalpointer.model.pooling_size": 32, "components.globalpointer.ents": True},
+    "gp_ents": {**GP, "components.globalpointer.ents": True},
+    "egp_pool32_ents": {**EGP_POOL32, "components.globalpointer.ents": True},
 }
 
 

@@ -26,9 +26,10 @@ DEFAULT_MAX_SPAN_WIDTH = 64
 
 default_model_config = """
 [model]
-@architectures = "spacy-globalpointer.GlobalPointer.v1"
+@architectures = "spacy-globalpointer.EfficientGlobalPointer.v1"
 head_size = 64
 use_rope = true
+pooling_size = 32
 
 [model.tok2vec]
 @architectures = "spacy.Tok2Vec.v2"
