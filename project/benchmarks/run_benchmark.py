@@ -56,6 +56,7 @@ GP = {ARCH: "spacy-globalpointer.GlobalPointer.v1", POOLING: 0}
 EGP = {ARCH: "spacy-globalpointer.EfficientGlobalPointer.v1", POOLING: 0}
 EGP_POOL32 = {ARCH: "spacy-globalpointer.EfficientGlobalPointer.v1", POOLING: 32}
 AVERAGES = {"training.optimizer.use_averages": True}
+WIDE = {"components.tok2vec.model.encode.window_size": 2}
 NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp": GP,  # Su's GlobalPointer as in the paper
     "egp": EGP,
@@ -69,6 +70,8 @@ NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "egp_pool32": EGP_POOL32,  # the shipped default (configs/cnn.cfg)
     # Parameter averaging, given to spancat alike (spancat_avg): steadier dev scores.
     "egp_pool32_avg": {**EGP_POOL32, **AVERAGES},
+    # A wider encoder (CNN window 1 -> 2: 8 instead of 4 tokens either side), given to spancat alike (spancat_wide).
+    "egp_pool32_wide": {**EGP_POOL32, **WIDE},
 }
 FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp_ents": {**GP, "components.globalpointer.ents": True},
@@ -114,6 +117,9 @@ BASELINES: Dict[str, System] = {
     "spancat_avg": System(
         CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=("components.spancat.suggester.max_size",)
     ),
+    "spancat_wide": System(
+        CONFIG_DIR / "spancat.cfg", WIDE, length_keys=("components.spancat.suggester.max_size",)
+    ),
 }
 SYSTEMS: Dict[str, System] = {
     **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
@@ -130,7 +136,7 @@ DATASETS: Dict[str, Dataset] = {
     "sample": Dataset("Shipped sample (smoke)", "en", "The shipped project/assets/sample_{train,dev}.jsonl"),
 }
 SUITES: Dict[str, Suite] = {
-    "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat", "spancat_avg"), 3000),
+    "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat", "spancat_avg", "spancat_wide"), 3000),
     "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
     "smoke": Suite(("sample",), ("gp", "spancat"), 20, {"training.eval_frequency": 10}),
