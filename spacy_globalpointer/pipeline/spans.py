@@ -436,13 +436,20 @@ class GlobalPointer(TrainablePipe):
 
 
 def _non_space_tokens(doc: Doc) -> numpy.ndarray:
-    """Spans never start or end on a whitespace token (as in spaCy's ner)."""
-    return numpy.asarray([not token.is_space for token in doc], dtype=bool)
+    """Spans never start or end on a whitespace token (as in spaCy's ner).
+
+    Read from the Doc's arrays: creating a Token object per token costs more
+    than the whole head on a 100k-token document.
+    """
+    if not len(doc):
+        return numpy.zeros((0,), dtype=bool)
+    return doc.to_array("IS_SPACE") == 0
 
 
 def _occupied_by_ents(doc: Doc) -> numpy.ndarray:
-    occupied = numpy.zeros((len(doc),), dtype=bool)
-    for ent in doc.ents:
-        occupied[ent.start : ent.end] = True
-    return occupied
+    """Tokens inside an entity set earlier in the pipeline (ENT_IOB I or B)."""
+    if not len(doc):
+        return numpy.zeros((0,), dtype=bool)
+    iob = doc.to_array("ENT_IOB")
+    return (iob == 1) | (iob == 3)
 
