@@ -68,6 +68,7 @@ NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "egp_lr2x": {**EGP, "training.optimizer.learn_rate": 0.002},
     "egp_head128": {**EGP, "components.globalpointer.model.head_size": 128},
     "egp_pool32": EGP_POOL32,  # the shipped default (configs/cnn.cfg)
+    "egp_pool64": {**EGP_POOL32, POOLING: 64},
     # Parameter averaging, given to spancat alike (spancat_avg): steadier dev scores.
     "egp_pool32_avg": {**EGP_POOL32, **AVERAGES},
     # A wider encoder (CNN window 1 -> 2: 8 instead of 4 tokens either side), given to spancat alike (spancat_wide).
