@@ -140,7 +140,7 @@ SUITES: Dict[str, Suite] = {
     "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat", "spancat_avg", "spancat_wide"), 3000),
     "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
-    "smoke": Suite(("sample",), ("gp", "spancat"), 20, {"training.eval_frequency": 10}),
+    "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
 }
 
 
