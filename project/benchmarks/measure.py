@@ -199,6 +199,8 @@ def scale_probe(model_dir: str, text_path: str, n_tokens: int, repeats: int = 1)
     words: List[str] = []
     spaces: List[bool] = []
     source = list(DocBin().from_disk(text_path).get_docs(nlp.vocab))
+    if not any(len(doc) for doc in source):
+        raise ValueError(f"{text_path} holds no tokens to build a {n_tokens}-token document from")
     while len(words) < n_tokens:
         for doc in source:
             words.extend(t.text for t in doc)

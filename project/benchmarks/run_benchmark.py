@@ -107,20 +107,15 @@ class Suite:
     overrides: Dict[str, Any] = field(default_factory=dict)
 
 
+SPANCAT_LENGTH_KEYS = ("components.spancat.suggester.max_size",)
 BASELINES: Dict[str, System] = {
-    "spancat": System(
-        CONFIG_DIR / "spancat.cfg", length_keys=("components.spancat.suggester.max_size",)
-    ),
+    "spancat": System(CONFIG_DIR / "spancat.cfg", length_keys=SPANCAT_LENGTH_KEYS),
     "span_finder_spancat": System(
         CONFIG_DIR / "span_finder_spancat.cfg", length_keys=("components.span_finder.max_length",)
     ),
     "ner": System(CONFIG_DIR / "ner.cfg", targets=("ents",)),
-    "spancat_avg": System(
-        CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=("components.spancat.suggester.max_size",)
-    ),
-    "spancat_wide": System(
-        CONFIG_DIR / "spancat.cfg", WIDE, length_keys=("components.spancat.suggester.max_size",)
-    ),
+    "spancat_avg": System(CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=SPANCAT_LENGTH_KEYS),
+    "spancat_wide": System(CONFIG_DIR / "spancat.cfg", WIDE, length_keys=SPANCAT_LENGTH_KEYS),
 }
 SYSTEMS: Dict[str, System] = {
     **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},

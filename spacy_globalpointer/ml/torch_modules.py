@@ -113,7 +113,12 @@ class _PointerHead(nn.Module):
     chunk_size: int = 1024
 
     def __init__(
-        self, n_inputs: int, n_labels: int, head_size: int, use_rope: bool, pooling_size: int
+        self,
+        n_inputs: int,
+        n_labels: int,
+        head_size: int = 64,
+        use_rope: bool = True,
+        pooling_size: int = 0,
     ) -> None:
         super().__init__()
         if head_size % 2 and use_rope:
@@ -124,6 +129,11 @@ class _PointerHead(nn.Module):
         self.head_size = head_size
         self.use_rope = use_rope
         self.pooling = SpanPooling(n_inputs, n_labels, pooling_size) if pooling_size else None
+        self._build_pointer(n_inputs)
+
+    def _build_pointer(self, n_inputs: int) -> None:
+        """Create the start/end projection layers of this kind of head."""
+        raise NotImplementedError
 
     def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
         """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4.
@@ -135,7 +145,7 @@ class _PointerHead(nn.Module):
         """
         n_tokens = inputs.shape[1]
         chunk = max(self.chunk_size, band_width)
-        if band_width >= n_tokens or n_tokens <= chunk:
+        if n_tokens <= chunk:  # also every unbounded band (W >= n)
             return _mask_band(self._band(inputs, band_width), lengths)
         pieces = []
         for start in range(0, n_tokens, chunk):
@@ -170,16 +180,8 @@ class _PointerHead(nn.Module):
 class GlobalPointerHead(_PointerHead):
     """Per label, a start and an end projection; span score = q_i . k_j / sqrt(d)."""
 
-    def __init__(
-        self,
-        n_inputs: int,
-        n_labels: int,
-        head_size: int = 64,
-        use_rope: bool = True,
-        pooling_size: int = 0,
-    ) -> None:
-        super().__init__(n_inputs, n_labels, head_size, use_rope, pooling_size)
-        self.projection = nn.Linear(n_inputs, n_labels * head_size * 2)
+    def _build_pointer(self, n_inputs: int) -> None:
+        self.projection = nn.Linear(n_inputs, self.n_labels * self.head_size * 2)
 
     def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
         batch, n_tokens, _ = inputs.shape
@@ -196,17 +198,9 @@ class EfficientGlobalPointerHead(_PointerHead):
     biases come from a small dense layer over the shared projection (Su, 2022).
     """
 
-    def __init__(
-        self,
-        n_inputs: int,
-        n_labels: int,
-        head_size: int = 64,
-        use_rope: bool = True,
-        pooling_size: int = 0,
-    ) -> None:
-        super().__init__(n_inputs, n_labels, head_size, use_rope, pooling_size)
-        self.projection = nn.Linear(n_inputs, head_size * 2)
-        self.label_bias = nn.Linear(head_size * 2, n_labels * 2)
+    def _build_pointer(self, n_inputs: int) -> None:
+        self.projection = nn.Linear(n_inputs, self.head_size * 2)
+        self.label_bias = nn.Linear(self.head_size * 2, self.n_labels * 2)
 
     def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
         batch, n_tokens, _ = inputs.shape
