@@ -39,6 +39,22 @@ class Errors:
     E010 = "[E010] max_span_width must be a positive integer or None, got {value!r}."
     E011 = "[E011] max_spans_per_token must be positive, got {value!r}."
     E012 = "[E012] loss_rows must be one of {options}, got {value!r}."
+    E013 = (
+        "[E013] Doc._.{attr} is already registered by another package (getter "
+        "{getter!r}) with a meaning spacy-globalpointer cannot share. Remove that "
+        "extension (`Doc.remove_extension('{attr}')`) before loading this plugin."
+    )
+    E014 = "[E014] Expected a {kind} record (from spacy_globalpointer import {kind}), got {value!r}."
+    E015 = "[E015] Event arguments must be (role, Span) pairs, got {value!r}."
+    E016 = "[E016] The {what} must be a spaCy Span, got {value!r}."
+    E017 = (
+        "[E017] The {what} '{text}' belongs to another Doc than {doc}. Make the "
+        "span from this doc, e.g. `doc.char_span(start, end, label=...)`."
+    )
+    E018 = (
+        "[E018] The {what} covers tokens [{start}, {end}), which do not lie inside "
+        "the doc {doc} of {n} tokens. Build it from this doc's own tokens."
+    )
 
 
 class Warnings:
