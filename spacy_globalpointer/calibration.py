@@ -5,8 +5,10 @@ hard spans: on CMeEE the F1-optimal logit threshold was below 0 even on its
 own training data. The calibrator watches the scores that training computes
 anyway (before each update, so a batch is scored by a model that has not yet
 learned from it in this step), keeps decayed counts of how many candidate
-cells and how many gold cells lie above each threshold of a grid, and picks
-the threshold with the best span F1. It costs no extra forward pass.
+decisions and how many gold ones lie above each threshold of a grid, and picks
+the threshold with the best F1. It costs no extra forward pass. A decision is
+a cell (spans) or whatever the decoder thresholds (a relation triple's score is
+the lower of its head-pair and tail-pair cells): callers hand over flat scores.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -14,7 +16,8 @@ import numpy
 from thinc.api import get_array_module
 from thinc.types import Floats3d
 
-from .decoding import band_ends, to_numpy
+from .decoding import to_numpy
+from .layouts import PairLayout
 
 
 class ThresholdCalibrator:
@@ -40,28 +43,34 @@ class ThresholdCalibrator:
         self.gold_above = numpy.zeros_like(self.grid)
         self.n_gold = 0.0
 
+    @property
+    def lowest(self) -> float:
+        """Decisions scored at or below this never matter: leave them out."""
+        return float(self.grid[0])
+
     def observe(
-        self, scores: Sequence[Floats3d], gold_cells: Sequence[Sequence[Tuple[int, int, int]]]
+        self,
+        scores: Sequence[Floats3d],
+        gold_cells: Sequence[Sequence[Tuple[int, int, int]]],
+        layout: PairLayout = PairLayout.band(),
     ) -> None:
-        """Count the batch's cells; gold_cells are (label, start, offset) per doc."""
+        """Count a batch of pair scores; gold_cells are (channel, row, column) per doc."""
+        self.observe_decisions(*cell_decisions(scores, gold_cells, layout, self.lowest))
+
+    def observe_decisions(
+        self, candidates: Sequence[numpy.ndarray], golds: Sequence[numpy.ndarray]
+    ) -> None:
+        """Count one batch of decisions given as flat scores.
+
+        candidates: the score of every decision the decoder would make (gold
+            ones included; those below the grid may be left out).
+        golds: the scores of the gold decisions.
+        """
         self.predicted_above *= self.decay
         self.gold_above *= self.decay
         self.n_gold *= self.decay
-        low = float(self.grid[0])
-        candidates: List[numpy.ndarray] = []
-        golds: List[numpy.ndarray] = []
-        for doc_scores, cells in zip(scores, gold_cells):
-            n_labels, n_tokens, band_width = doc_scores.shape
-            if n_tokens == 0:
-                continue
-            xp = get_array_module(doc_scores)
-            hits = (doc_scores > low) & (band_ends(xp, n_tokens, band_width) < n_tokens)[None, :, :]
-            candidates.append(to_numpy(doc_scores[hits]))
-            if cells:
-                index = numpy.asarray(cells, dtype="int64").T
-                golds.append(to_numpy(doc_scores[tuple(xp.asarray(i) for i in index)]))
-        self.predicted_above += _count_above(candidates, self.grid)
-        self.gold_above += _count_above(golds, self.grid)
+        self.predicted_above += _count_above(list(candidates), self.grid)
+        self.gold_above += _count_above(list(golds), self.grid)
         self.n_gold += float(sum(len(g) for g in golds))
 
     def best_threshold(self) -> Optional[float]:
@@ -72,6 +81,29 @@ class ThresholdCalibrator:
         best = numpy.flatnonzero(f1 >= f1.max() - 1e-12)
         # Among ties, stay closest to the loss's own boundary at 0.
         return float(self.grid[best[numpy.argmin(numpy.abs(self.grid[best]))]])
+
+
+def cell_decisions(
+    scores: Sequence[Floats3d],
+    gold_cells: Sequence[Sequence[Tuple[int, int, int]]],
+    layout: PairLayout,
+    low: float,
+) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
+    """Where every cell is a decision (spans): the valid cells' scores above `low`,
+    and the gold cells' scores, per doc, on the CPU."""
+    candidates: List[numpy.ndarray] = []
+    golds: List[numpy.ndarray] = []
+    for doc_scores, cells in zip(scores, gold_cells):
+        _, n_tokens, n_columns = doc_scores.shape
+        if n_tokens == 0:
+            continue
+        xp = get_array_module(doc_scores)
+        valid = layout.valid(n_tokens, n_tokens, xp.arange, n_columns=n_columns)
+        candidates.append(to_numpy(doc_scores[(doc_scores > low) & valid[None, :, :]]))
+        if cells:
+            index = numpy.asarray(cells, dtype="int64").T
+            golds.append(to_numpy(doc_scores[tuple(xp.asarray(i) for i in index)]))
+    return candidates, golds
 
 
 def _count_above(values: List[numpy.ndarray], grid: numpy.ndarray) -> numpy.ndarray:

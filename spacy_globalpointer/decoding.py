@@ -11,6 +11,8 @@ import numpy
 from thinc.api import get_array_module
 from thinc.types import Floats3d
 
+from .layouts import PairLayout
+
 
 @dataclass
 class DecodedSpans:
@@ -23,11 +25,6 @@ class DecodedSpans:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
-
-
-def band_ends(xp, n_tokens: int, band_width: int):
-    """End token of every band cell, shape (n, W); cells with end >= n are padding."""
-    return xp.arange(n_tokens)[:, None] + xp.arange(band_width)[None, :]
 
 
 def max_spans_for(n_tokens: int, max_spans_per_token: float) -> int:
@@ -52,7 +49,7 @@ def decode_band(
     """
     xp = get_array_module(scores)
     n_labels, n_tokens, band_width = scores.shape
-    ends = band_ends(xp, n_tokens, band_width)
+    ends = PairLayout.band().pair_ends(n_tokens, n_tokens, xp.arange, n_columns=band_width)
     valid = ends < n_tokens
     if boundary_ok is not None and n_tokens:
         ok = xp.asarray(boundary_ok, dtype=bool)

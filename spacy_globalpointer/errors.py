@@ -3,7 +3,7 @@
 
 class Errors:
     E001 = (
-        "spacy-globalpointer needs PyTorch. Install it first, e.g. "
+        "[E001] spacy-globalpointer needs PyTorch. Install it first, e.g. "
         "`pip install torch==2.13.0` (CPU) or the CUDA build for your GPU."
     )
     E002 = (
@@ -55,12 +55,49 @@ class Errors:
         "[E018] The {what} covers tokens [{start}, {end}), which do not lie inside "
         "the doc {doc} of {n} tokens. Build it from this doc's own tokens."
     )
+    E019 = "[E019] {name} must be a positive integer, got {value!r}."
+    E020 = (
+        "[E020] head_size must be even when use_rope is on (RoPE rotates pairs of "
+        "features), got {value!r}. Use an even head_size such as 64."
+    )
+    E021 = "[E021] {name} must be an integer >= 0 (0 switches it off), got {value!r}."
+    E022 = (
+        "[E022] Span pooling (pooling_size > 0) scores spans in the band layout only; "
+        "set pooling_size = 0 for relation or link heads."
+    )
+    E023 = (
+        "[E023] Scores of chosen cells are for inference only: train the pair "
+        "heads on whole documents (call the model with docs, not (docs, cells))."
+    )
+    E024 = "[E024] {name} must be a positive integer{none}, got {value!r}."
+    E025 = "[E025] threshold must be a finite number (a logit; 0.0 is probability 0.5), got {value!r}."
+    E026 = (
+        "[E026] A gold relation has the predicate '{label}', which the component "
+        "'{name}' does not know (its predicates: {labels}). Add it before training: "
+        "pass it in `initialize(labels=...)` / rerun `spacy init labels` on this "
+        "data, or leave `labels` unset so they are read from the training data."
+    )
 
 
 class Warnings:
     W003 = (
         "[W003] mixed_precision is only used on a GPU (torch autocast and "
         "gradient scaling need CUDA); the GlobalPointer head runs in float32 on the CPU."
+    )
+    W004 = (
+        "[W004] {n} of {total} gold relations of the training data join tokens "
+        "max_pair_distance={distance} or more apart and can never be predicted by "
+        "'{name}'. Raise max_pair_distance (or set it to null) if they matter."
+    )
+    W005 = (
+        "[W005] {n} of {total} gold relations of the initialization data have a "
+        "span that does not align with the predicted tokenization and are left out "
+        "of training by '{name}'. Check the tokenizer."
+    )
+    W006 = (
+        "[W006] '{name}' found no doc.spans['{key}'] to link: put a span component "
+        "(globalpointer, spancat) before it, or set use_ents = true after `ner`. "
+        "Docs without those spans get no relations."
     )
     W001 = (
         "[W001] {n_long} of {n_total} gold spans in doc.spans['{key}'] of the "

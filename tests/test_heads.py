@@ -5,7 +5,8 @@ import numpy
 import pytest
 import torch
 
-from spacy_globalpointer.ml.models import length_buckets
+from spacy_globalpointer.ml.bucketing import length_buckets
+from spacy_globalpointer.layouts import PairLayout
 from spacy_globalpointer.ml.torch_modules import (
     MASKED_SCORE,
     EfficientGlobalPointerHead,
@@ -67,8 +68,8 @@ def test_head_band_equals_head_dense(head_class):
     head = head_class(10, 4, head_size=8)
     x = torch.randn(3, 11, 10)
     lengths = torch.tensor([11, 7, 1])
-    dense = head(x, lengths, 11)
-    band = head(x, lengths, 4)
+    dense = head(x, lengths, PairLayout.band(11))
+    band = head(x, lengths, PairLayout.band(4))
     assert torch.allclose(band, dense[..., :4], atol=1e-5)
     for b, n in enumerate(lengths.tolist()):
         for i in range(11):
@@ -85,10 +86,10 @@ def test_chunked_band_equals_one_pass(head_class, n_tokens, band_width, chunk):
     head = head_class(10, 3, head_size=8)
     lengths = torch.tensor([n_tokens, n_tokens - 9, 2])
     x = torch.randn(3, n_tokens, 10, requires_grad=True)
-    one_pass = head(x, lengths, band_width)
+    one_pass = head(x, lengths, PairLayout.band(band_width))
     (grad_one_pass,) = torch.autograd.grad((one_pass * one_pass.detach().clamp(-5, 5)).sum(), x)
     head.chunk_size = chunk
-    chunked = head(x, lengths, band_width)
+    chunked = head(x, lengths, PairLayout.band(band_width))
     (grad_chunked,) = torch.autograd.grad((chunked * chunked.detach().clamp(-5, 5)).sum(), x)
     assert chunked.shape == one_pass.shape
     assert torch.allclose(chunked, one_pass, atol=1e-5)
@@ -123,7 +124,7 @@ def test_span_pooling_sees_the_middle_of_a_span(head_class):
     changed[0, 5] += 3.0
     for pooling_size, moves in ((0, False), (4, True)):
         head = head_class(10, 2, head_size=8, pooling_size=pooling_size)
-        before, after = head(x, lengths, 12), head(changed, lengths, 12)
+        before, after = head(x, lengths, PairLayout.band(12)), head(changed, lengths, PairLayout.band(12))
         assert bool((before[0, :, 0, 11] != after[0, :, 0, 11]).any()) == moves
         # spans that end before the changed token never move
         assert torch.equal(before[0, :, 0, :5], after[0, :, 0, :5])
@@ -135,12 +136,12 @@ def test_span_pooling_gradients_are_finite_and_chunking_is_exact(head_class):
     head = head_class(10, 3, head_size=8, pooling_size=6)
     lengths = torch.tensor([40, 9])
     x = torch.randn(2, 40, 10, requires_grad=True)
-    one_pass = head(x, lengths, 7)
+    one_pass = head(x, lengths, PairLayout.band(7))
     one_pass.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in head.parameters())
     assert torch.isfinite(x.grad).all()
     head.chunk_size = 8
-    assert torch.allclose(head(x, lengths, 7), one_pass, atol=1e-5)
+    assert torch.allclose(head(x, lengths, PairLayout.band(7)), one_pass, atol=1e-5)
 
 
 def test_efficient_head_formula():
@@ -148,7 +149,7 @@ def test_efficient_head_formula():
     torch.manual_seed(1)
     head = EfficientGlobalPointerHead(6, 3, head_size=4, use_rope=False)
     x = torch.randn(1, 5, 6)
-    scores = head(x, torch.tensor([5]), 5)
+    scores = head(x, torch.tensor([5]), PairLayout.band(5))
     proj = head.projection(x)[0]
     q, k = proj[:, 0::2], proj[:, 1::2]
     bias = head.label_bias(proj).view(5, 3, 2) / 2
@@ -174,11 +175,11 @@ def test_half_precision_is_safe(head_class, pooling_size):
     torch.manual_seed(0)
     head = head_class(16, 3, head_size=8, pooling_size=pooling_size).half()
     x = (torch.randn(2, 9, 16) * 4).half()
-    scores = head(x, torch.tensor([9, 4]), 9)
+    scores = head(x, torch.tensor([9, 4]), PairLayout.band(9))
     assert scores.dtype == torch.float32
     assert torch.isfinite(scores).all()
     assert (scores[1, :, 4:, :] == MASKED_SCORE).all()
-    full = head.float()(x.float(), torch.tensor([9, 4]), 9)
+    full = head.float()(x.float(), torch.tensor([9, 4]), PairLayout.band(9))
     valid = full != MASKED_SCORE
     assert torch.allclose(scores[valid], full[valid], atol=0.1, rtol=0.05)
 
@@ -187,7 +188,7 @@ def test_rope_can_be_switched_off():
     torch.manual_seed(0)
     head = GlobalPointerHead(4, 1, head_size=4, use_rope=False)
     x = torch.randn(4).expand(1, 6, 4)
-    scores = head(x, torch.tensor([6]), 6)[0, 0]
+    scores = head(x, torch.tensor([6]), PairLayout.band(6))[0, 0]
     # Without positions identical tokens score alike at every distance.
     valid = scores[scores != MASKED_SCORE]
     assert torch.allclose(valid, valid[0].expand_as(valid))
@@ -207,7 +208,7 @@ def test_long_document_with_bounded_width_never_builds_n_squared(monkeypatch):
     monkeypatch.setattr(torch, "matmul", recording_matmul)
     head = GlobalPointerHead(8, n_labels, head_size=8)
     with torch.no_grad():
-        scores = head(torch.randn(1, n_tokens, 8), torch.tensor([n_tokens]), width)
+        scores = head(torch.randn(1, n_tokens, 8), torch.tensor([n_tokens]), PairLayout.band(width))
     assert scores.shape == (1, n_labels, n_tokens, width)
     assert biggest["cells"] <= 2 * n_labels * n_tokens * width
     assert biggest["cells"] < n_tokens * n_tokens
@@ -215,7 +216,7 @@ def test_long_document_with_bounded_width_never_builds_n_squared(monkeypatch):
 
 def test_length_buckets_cover_every_doc_once_and_keep_long_docs_alone():
     lengths = [5, 0, 2000, 7, 6, 40, 41, 3]
-    buckets = length_buckets(lengths, max_span_width=None, max_cells=10_000)
+    buckets = length_buckets(lengths, 10_000, cells_per_doc=lambda n: n * n)
     flat = sorted(i for bucket in buckets for i in bucket)
     assert flat == [0, 2, 3, 4, 5, 6, 7]  # the empty doc needs no head call
     assert [2] in buckets  # the 2,000-token doc is never padded with others

@@ -5,7 +5,8 @@ import torch
 
 from spacy_globalpointer.calibration import ThresholdCalibrator
 from spacy_globalpointer.losses import multilabel_crossentropy
-from spacy_globalpointer.ml.span_loss import banded_span_loss
+from spacy_globalpointer.layouts import PairLayout
+from spacy_globalpointer.ml.pair_loss import pair_loss
 from spacy_globalpointer.ml.torch_modules import MASKED_SCORE
 
 
@@ -48,7 +49,7 @@ def test_banded_loss_matches_per_doc_reference(rows):
     shapes = [(7, 7), (3, 3), (0, 0), (12, 5), (1, 1), (30, 5)]
     scores = [random_band(rng, 3, n, w) for n, w in shapes]
     positives = [[(0, 1, 2), (2, 1, 0)], [], [], [(1, 0, 4), (1, 11, 0)], [(2, 0, 0)], [(0, 29, 0)]]
-    loss, grads = banded_span_loss(scores, positives, rows=rows)
+    loss, grads = pair_loss(scores, positives, PairLayout.band(), rows=rows)
     expected_loss, expected_grads = reference(scores, positives, rows)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     for got, want in zip(grads, expected_grads):
@@ -58,7 +59,7 @@ def test_banded_loss_matches_per_doc_reference(rows):
 
 def test_banded_loss_rejects_unknown_rows():
     with pytest.raises(ValueError, match="rows must be one of"):
-        banded_span_loss([numpy.zeros((1, 2, 2), dtype="float32")], [[]], rows="cells")
+        pair_loss([numpy.zeros((1, 2, 2), dtype="float32")], [[]], PairLayout.band(), rows="cells")
 
 
 def test_calibrator_finds_the_f1_optimal_threshold():

@@ -1,45 +1,40 @@
-"""Registered Thinc architectures: tok2vec >> a GlobalPointer head.
+"""Registered Thinc architectures: a token encoder, then pair-scoring heads.
 
-The head's output for a document of n tokens is a float32 array of shape
-(labels, n, W) with W = min(n, max_span_width): cell (l, i, k) scores the span
-of label l from token i to token i + k inclusive (see `torch_modules`). Cells
-past the end of the document hold `MASKED_SCORE`.
+- `GlobalPointer.v1` / `EfficientGlobalPointer.v1` (spans): per doc of n tokens
+  a float32 array (labels, n, W), W = min(n, max_span_width): cell (l, i, k)
+  scores the span of label l from token i to token i + k inclusive.
+- `GPLinker.v1` (relations): per doc a tuple (heads, tails) of
+  (predicates, n, C) arrays in the symmetric layout: heads[p, i, c] scores
+  "a subject starting at i and an object starting at j(i, c) stand in relation
+  p", tails the same for their last tokens (see `layouts.py`).
+
+Cells outside the document hold `MASKED_SCORE`. The heads are built lazily by
+`layers.pair_scores_layer`; the components set their layouts.
 """
-import warnings
 from functools import partial
-from typing import Callable, List, Optional, Sequence, Tuple, Type, cast
+from typing import Dict, List, Optional, Type
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import (
-    ArgsKwargs,
-    CupyOps,
-    Model,
-    PyTorchWrapper_v2,
-    chain,
-    torch2xp,
-    xp2torch,
-)
+from thinc.api import Model, chain
 from thinc.shims import PyTorchGradScaler
-from thinc.types import Floats2d, Floats3d, Floats4d, Ints1d
+from thinc.types import Floats2d, Floats3d
 
-from ..errors import Errors, Warnings
-from .fork_safety import use_one_thread_in_forked_children
-from .torch_modules import EfficientGlobalPointerHead, GlobalPointerHead, head_band_width
+from ..errors import Errors
+from ..layouts import PairLayout
+from .layers import first_output, pair_scores_layer, with_cells
+from .torch_modules import (
+    EfficientGlobalPointerHead,
+    GlobalPointerHead,
+    PairScorer,
+    PairScorers,
+    check_scorer_settings,
+)
 
-try:  # The head needs torch; say so clearly rather than fail deep inside thinc.
-    import torch
-except ImportError as error:  # pragma: no cover
-    raise ImportError(Errors.E001) from error
-
-HEAD_CLASSES = {
+HEAD_CLASSES: Dict[str, Type[PairScorer]] = {
     "GlobalPointer": GlobalPointerHead,
     "EfficientGlobalPointer": EfficientGlobalPointerHead,
 }
-
-# Upper bound on padded cells (docs x tokens x band) per head call: keeps one
-# long document from being padded together with many short ones.
-DEFAULT_MAX_BUCKET_CELLS = 1 << 21
 
 
 @registry.architectures("spacy-globalpointer.GlobalPointer.v1")
@@ -67,10 +62,8 @@ def build_globalpointer(
     grad_scaler (Optional[PyTorchGradScaler]): gradient scaler for mixed precision.
     RETURNS (Model[List[Doc], List[Floats3d]]): per doc, (labels, n, W) span scores.
     """
-    head = pointer_head(
-        "GlobalPointer", head_size, use_rope, nO, mixed_precision, grad_scaler, pooling_size
-    )
-    return _with_tok2vec(tok2vec, head)
+    head = span_head("GlobalPointer", head_size, use_rope, pooling_size, nO, mixed_precision, grad_scaler)
+    return _with_tok2vec(tok2vec, head, chain(tok2vec, head, first_output()))
 
 
 @registry.architectures("spacy-globalpointer.EfficientGlobalPointer.v1")
@@ -88,177 +81,102 @@ def build_efficient_globalpointer(
     Same arguments and output as GlobalPointer.v1, with far fewer parameters
     per label (2 * 2 * head_size instead of 2 * head_size * nI).
     """
-    head = pointer_head(
-        "EfficientGlobalPointer", head_size, use_rope, nO, mixed_precision, grad_scaler, pooling_size
+    head = span_head(
+        "EfficientGlobalPointer", head_size, use_rope, pooling_size, nO, mixed_precision, grad_scaler
     )
-    return _with_tok2vec(tok2vec, head)
+    return _with_tok2vec(tok2vec, head, chain(tok2vec, head, first_output()))
 
 
-def _with_tok2vec(tok2vec: Model, head: Model) -> Model[List[Doc], List[Floats3d]]:
-    model = chain(tok2vec, head)
-    model.set_ref("tok2vec", tok2vec)
-    model.set_ref("head", head)
-    model.attrs["head_kind"] = head.attrs["head_kind"]
-    return model
+@registry.architectures("spacy-globalpointer.GPLinker.v1")
+def build_gplinker(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    head_size: int = 64,
+    efficient: bool = True,
+    use_rope: bool = False,
+    nO: Optional[int] = None,
+    mixed_precision: bool = False,
+    grad_scaler: Optional[PyTorchGradScaler] = None,
+) -> Model:
+    """GPLinker's relation heads: per predicate a head-pair and a tail-pair matrix.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): the token encoder (usually a
+        listener of the tok2vec the entity component also listens to).
+    head_size (int): size of the start/end projections.
+    efficient (bool): Efficient GlobalPointer form (one shared projection,
+        per-predicate start/end biases; the default) or one projection per
+        predicate (GlobalPointer form).
+    use_rope (bool): off in GPLinker: subject and object may be far apart and
+        in either order, so their relative position is no evidence.
+    nO (Optional[int]): number of predicates; set by the component if None.
+    RETURNS (Model): per doc, (heads, tails), each (predicates, n, C); given
+        (docs, cells) instead of docs, the scores of those cells only.
+    """
+    kind = "EfficientGlobalPointer" if efficient else "GlobalPointer"
+    check_scorer_settings(head_size, use_rope, 0)
+    head = pair_scores_layer(
+        "gplinker_head",
+        partial(_build_scorers, n_fixed_channels=(None, None)),
+        [PairLayout.symmetric(None)] * 2,
+        nO=nO,
+        mixed_precision=mixed_precision,
+        grad_scaler=grad_scaler,
+        attrs={"head_kind": kind, "head_size": head_size, "use_rope": use_rope, "pooling_size": 0},
+    )
+    return _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), head))
 
 
-def pointer_head(
+def span_head(
     head_kind: str,
     head_size: int,
     use_rope: bool,
+    pooling_size: int,
     nO: Optional[int],
     mixed_precision: bool,
     grad_scaler: Optional[PyTorchGradScaler],
-    pooling_size: int = 0,
-) -> Model[List[Floats2d], List[Floats3d]]:
-    """The PyTorch head as a Thinc layer, built once nI and nO are known.
-
-    The wrapped torch module is created in `init` (its size depends on the
-    labels), so a component must call `ensure_head_built` with the saved
-    dimensions before loading weights into an uninitialised pipeline.
-    """
+) -> Model:
+    """One pair scorer in the band layout (the component sets its width)."""
     if head_kind not in HEAD_CLASSES:
         raise ValueError(Errors.E004.format(kind=head_kind, options=sorted(HEAD_CLASSES)))
-    return Model(
+    check_scorer_settings(head_size, use_rope, pooling_size)
+    return pair_scores_layer(
         "globalpointer_head",
-        _head_forward,
-        init=partial(_head_init, grad_scaler=grad_scaler),
-        dims={"nI": None, "nO": nO},
+        partial(_build_scorers, n_fixed_channels=(None,)),
+        [PairLayout.band(None)],
+        nO=nO,
+        mixed_precision=mixed_precision,
+        grad_scaler=grad_scaler,
         attrs={
             "head_kind": head_kind,
             "head_size": head_size,
             "use_rope": use_rope,
             "pooling_size": pooling_size,
-            "max_span_width": None,
-            "max_bucket_cells": DEFAULT_MAX_BUCKET_CELLS,
-            "mixed_precision": mixed_precision,
         },
     )
 
 
-def ensure_head_built(head: Model) -> None:
-    """Create the wrapped torch module from the head's dims, if it is missing.
+def _build_scorers(
+    n_inputs: int, n_labels: int, model: Model, *, n_fixed_channels: tuple
+) -> PairScorers:
+    """One scorer per output; None channels = the layer's nO (labels or predicates).
 
-    Called by the component before it loads weights into a fresh pipeline, so
-    that the model's structure matches the saved one.
+    Pooling (spans only) goes to the first scorer.
     """
-    if not head.layers:
-        head.initialize()
+    head_class = HEAD_CLASSES[model.attrs["head_kind"]]
+    scorers = [
+        head_class(
+            n_inputs,
+            n_labels if channels is None else channels,
+            head_size=model.attrs["head_size"],
+            use_rope=model.attrs["use_rope"] if k == 0 or channels is None else False,
+            pooling_size=model.attrs["pooling_size"] if k == 0 else 0,
+        )
+        for k, channels in enumerate(n_fixed_channels)
+    ]
+    return PairScorers(scorers)
 
 
-def _head_init(
-    model: Model,
-    X: Optional[List[Floats2d]] = None,
-    Y: Optional[List[Floats3d]] = None,
-    *,
-    grad_scaler: Optional[PyTorchGradScaler] = None,
-) -> None:
-    if X is not None and not model.has_dim("nI"):
-        widths = [x.shape[1] for x in X]
-        if widths:
-            model.set_dim("nI", widths[0])
-    if Y is not None and not model.has_dim("nO"):
-        model.set_dim("nO", Y[0].shape[0])
-    if model.layers:
-        return
-    if not model.has_dim("nI") or not model.has_dim("nO"):
-        raise ValueError(Errors.E005)
-    use_one_thread_in_forked_children()
-    module_class: Type[torch.nn.Module] = HEAD_CLASSES[model.attrs["head_kind"]]
-    module = module_class(
-        model.get_dim("nI"),
-        model.get_dim("nO"),
-        head_size=model.attrs["head_size"],
-        use_rope=model.attrs["use_rope"],
-        pooling_size=model.attrs["pooling_size"],
-    )
-    mixed_precision = bool(model.attrs["mixed_precision"])
-    if mixed_precision and not isinstance(model.ops, CupyOps):
-        # torch autocast and gradient scaling here are CUDA-only.
-        warnings.warn(Warnings.W003)
-        mixed_precision = False
-    wrapper = PyTorchWrapper_v2(
-        module,
-        convert_inputs=_convert_inputs,
-        mixed_precision=mixed_precision,
-        grad_scaler=grad_scaler if mixed_precision else None,
-    )
-    model._layers = [wrapper]
-
-
-def _head_forward(
-    model: Model, X: List[Floats2d], is_train: bool
-) -> Tuple[List[Floats3d], Callable]:
-    if not model.layers:
-        raise ValueError(Errors.E006)
-    wrapper = model.layers[0]
-    ops = model.ops
-    n_labels = model.get_dim("nO")
-    max_span_width = model.attrs["max_span_width"]
-    lengths = [int(x.shape[0]) for x in X]
-    Y: List[Floats3d] = [ops.alloc3f(n_labels, 0, 0) for _ in X]
-    calls = []
-    for bucket in length_buckets(lengths, max_span_width, model.attrs["max_bucket_cells"]):
-        padded = ops.pad([X[i] for i in bucket])
-        band_width = head_band_width(padded.shape[1], max_span_width)
-        bucket_lengths = ops.asarray1i([lengths[i] for i in bucket])
-        scores, backprop_bucket = wrapper((padded, bucket_lengths, band_width), is_train)
-        for row, i in enumerate(bucket):
-            n_tokens = lengths[i]
-            Y[i] = scores[row, :, :n_tokens, : head_band_width(n_tokens, max_span_width)]
-        calls.append((bucket, scores.shape, backprop_bucket))
-
-    def backprop(dY: List[Floats3d]) -> List[Floats2d]:
-        dX: List[Floats2d] = [ops.alloc2f(*x.shape) for x in X]
-        for bucket, shape, backprop_bucket in calls:
-            d_scores = cast(Floats4d, ops.alloc4f(*shape))
-            for row, i in enumerate(bucket):
-                n_tokens, width = dY[i].shape[1], dY[i].shape[2]
-                d_scores[row, :, :n_tokens, :width] = dY[i]
-            d_padded = backprop_bucket(d_scores)
-            for row, i in enumerate(bucket):
-                dX[i] = d_padded[row, : lengths[i]]
-        return dX
-
-    return Y, backprop
-
-
-def _convert_inputs(
-    model: Model, X: Tuple[Floats3d, Ints1d, int], is_train: bool
-) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], Floats3d]]:
-    padded, lengths, band_width = X
-    device = model.shims[0].device
-    inputs = xp2torch(padded, requires_grad=is_train, device=device)
-    torch_lengths = xp2torch(lengths, device=device)
-
-    def convert_gradient(d_inputs: ArgsKwargs) -> Floats3d:
-        return cast(Floats3d, torch2xp(d_inputs.args[0]))
-
-    return ArgsKwargs(args=(inputs, torch_lengths, band_width), kwargs={}), convert_gradient
-
-
-def length_buckets(
-    lengths: Sequence[int], max_span_width: Optional[int], max_cells: int
-) -> List[List[int]]:
-    """Group non-empty docs by length so that padding wastes little.
-
-    A bucket closes when the next (longer) doc is more than 25% + 8 tokens
-    longer than its shortest doc, or when its padded band would exceed
-    `max_cells`; a single document always forms a bucket of its own, whatever
-    its size, so nothing is ever truncated.
-    """
-    order = sorted((i for i, n in enumerate(lengths) if n > 0), key=lambda i: lengths[i])
-    buckets: List[List[int]] = []
-    current: List[int] = []
-    for i in order:
-        n_tokens = lengths[i]
-        if current:
-            shortest = lengths[current[0]]
-            cells = (len(current) + 1) * n_tokens * head_band_width(n_tokens, max_span_width)
-            if n_tokens > shortest * 1.25 + 8 or cells > max_cells:
-                buckets.append(current)
-                current = []
-        current.append(i)
-    if current:
-        buckets.append(current)
-    return buckets
+def _with_tok2vec(tok2vec: Model, head: Model, model: Model) -> Model:
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("head", head)
+    model.attrs["head_kind"] = head.attrs["head_kind"]
+    return model

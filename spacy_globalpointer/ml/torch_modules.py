@@ -7,10 +7,13 @@ bounded span width it grows linearly with n instead of quadratically, and the
 same loss and decoding code serves both.
 """
 import math
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+
+from ..errors import Errors
+from ..layouts import PairLayout, ResolvedLayout
 
 Tensor = torch.Tensor
 
@@ -37,17 +40,6 @@ def rotary_position_embedding(x: Tensor, positions: Tensor) -> Tensor:
     x32 = x.float()
     rotated = torch.stack([-x32[..., 1::2], x32[..., 0::2]], dim=-1).reshape(x32.shape)
     return (x32 * cos + rotated * sin).to(x.dtype)
-
-
-def band_mask(lengths: Tensor, n_tokens: int, band_width: int, first_row: int = 0) -> Tensor:
-    """Valid cells of the band for a padded batch: i + k < length. Shape (B, n, W).
-
-    first_row: the token the band's row 0 stands for (for chunks of a band).
-    """
-    device = lengths.device
-    starts = first_row + torch.arange(n_tokens, device=device)[:, None]
-    ends = starts + torch.arange(band_width, device=device)[None, :]
-    return ends[None, :, :] < lengths[:, None, None]
 
 
 def banded_scores(queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
@@ -103,96 +95,172 @@ def band_to_dense(band: Tensor) -> Tensor:
     return dense
 
 
-class _PointerHead(nn.Module):
-    """What both heads share: settings, RoPE, scaling, chunking and the fp16-safe mask."""
+def pair_products(queries: Tensor, keys: Tensor, layout: ResolvedLayout) -> Tensor:
+    """q_i . k_j for every cell of `layout`: (..., n, d) x 2 -> (..., n, C).
 
-    # Rows of the band computed per step on long inputs. Every intermediate
-    # (projections, rotations, block products) then has a fixed size, so the
-    # cost per token stays flat from 1k to 100k tokens instead of growing as
-    # the temporaries fall out of cache.
+    Bands and symmetric bands go through `banded_scores` (a symmetric band is
+    a band over keys shifted right by D - 1), so they stay O(n C d); the full
+    layout is one dense matmul. Cells outside the doc hold garbage (mask them).
+    """
+    n_tokens = queries.shape[-2]
+    offset, n_columns = layout.offset, layout.n_columns
+    if offset is None:
+        return torch.matmul(queries, keys.transpose(-1, -2))
+    if offset == 0:
+        return banded_scores(queries, keys, n_columns)
+    shift = -offset
+    keys = nn.functional.pad(keys, (0, 0, shift, 0))
+    queries = nn.functional.pad(queries, (0, 0, 0, shift))
+    return banded_scores(queries, keys, n_columns)[..., :n_tokens, :]
+
+
+def along_columns(per_token: Tensor, layout: ResolvedLayout) -> Tensor:
+    """Lay a per-token value out along the columns: out[..., i, c] = x[..., j(i, c)].
+
+    per_token (Tensor): (..., n). RETURNS (Tensor): (..., n, C), 0 where j is outside.
+    """
+    n_tokens = per_token.shape[-1]
+    offset, n_columns = layout.offset, layout.n_columns
+    if offset is None:
+        return per_token[..., None, :].expand(per_token.shape[:-1] + (n_tokens, n_tokens))
+    padded = nn.functional.pad(per_token, (-offset, n_columns))
+    return padded.unfold(-1, n_columns, 1)[..., :n_tokens, :]
+
+
+def check_scorer_settings(head_size: int, use_rope: bool, pooling_size: int) -> None:
+    """Coded errors for settings that would build a head that cannot learn."""
+    if isinstance(head_size, bool) or not isinstance(head_size, int) or head_size < 1:
+        raise ValueError(Errors.E019.format(name="head_size", value=head_size))
+    if head_size % 2 and use_rope:
+        raise ValueError(Errors.E020.format(value=head_size))
+    if isinstance(pooling_size, bool) or not isinstance(pooling_size, int) or pooling_size < 0:
+        raise ValueError(Errors.E021.format(name="pooling_size", value=pooling_size))
+
+
+class PairScorer(nn.Module):
+    """Scores token pairs for `n_channels` channels in one `PairLayout`.
+
+    What every head shares: settings, RoPE, scaling, chunking, the fp16-safe
+    mask and gathering single cells. Subclasses build the projections: one per
+    channel (GlobalPointer) or one shared plus per-channel biases (Efficient).
+    """
+
+    # Rows computed per step on long inputs. Every intermediate (projections,
+    # rotations, block products) then has a fixed size, so the cost per token
+    # stays flat from 1k to 100k tokens instead of growing as the temporaries
+    # fall out of cache.
     chunk_size: int = 1024
 
     def __init__(
         self,
         n_inputs: int,
-        n_labels: int,
+        n_channels: int,
         head_size: int = 64,
         use_rope: bool = True,
         pooling_size: int = 0,
     ) -> None:
         super().__init__()
-        if head_size % 2 and use_rope:
-            raise ValueError(f"head_size must be even for RoPE, got {head_size}")
-        if pooling_size < 0:
-            raise ValueError(f"pooling_size must be >= 0, got {pooling_size}")
-        self.n_labels = n_labels
+        check_scorer_settings(head_size, use_rope, pooling_size)
+        self.n_labels = n_channels
         self.head_size = head_size
         self.use_rope = use_rope
-        self.pooling = SpanPooling(n_inputs, n_labels, pooling_size) if pooling_size else None
+        self.pooling = SpanPooling(n_inputs, n_channels, pooling_size) if pooling_size else None
         self._build_pointer(n_inputs)
 
     def _build_pointer(self, n_inputs: int) -> None:
         """Create the start/end projection layers of this kind of head."""
         raise NotImplementedError
 
-    def forward(self, inputs: Tensor, lengths: Tensor, band_width: int) -> Tensor:
-        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, labels, n, W), invalid cells -1e4.
+    def forward(self, inputs: Tensor, lengths: Tensor, layout: PairLayout) -> Tensor:
+        """inputs (B, n, nI), lengths (B,) -> float32 scores (B, channels, n, C), invalid cells -1e4.
 
-        With a bounded band (W < n) the rows are computed `chunk_size` at a
-        time: rows [a, b) only need the tokens [a, b + W - 1). RoPE then runs
-        on chunk-local positions, which changes nothing but rounding, since
+        Bounded layouts are computed `chunk_size` rows at a time: rows [a, b)
+        only need the tokens their columns reach. RoPE then runs on
+        chunk-local positions, which changes nothing but rounding, since
         rotated inner products depend on positions only through j - i.
         """
         n_tokens = inputs.shape[1]
-        chunk = max(self.chunk_size, band_width)
-        if n_tokens <= chunk:  # also every unbounded band (W >= n)
-            return _mask_band(self._band(inputs, band_width), lengths)
+        resolved = layout.resolve(n_tokens)
+        offset, n_columns = resolved.offset, resolved.n_columns
+        chunk = max(self.chunk_size, n_columns)
+        if offset is None or n_tokens <= chunk:
+            return _mask_cells(self._scores(inputs, resolved), lengths, layout, n_tokens)
         pieces = []
         for start in range(0, n_tokens, chunk):
             stop = min(start + chunk, n_tokens)
-            window = inputs[:, start : min(stop + band_width - 1, n_tokens)]
-            band = self._band(window, band_width)[:, :, : stop - start]
-            pieces.append(_mask_band(band, lengths, first_row=start))
+            first = max(start + offset, 0)
+            window = inputs[:, first : min(stop + offset + n_columns - 1, n_tokens)]
+            # The window is scored with the same offset and columns, rows from `first`.
+            scores = self._scores(window, resolved)[:, :, start - first : stop - first]
+            pieces.append(_mask_cells(scores, lengths, layout, n_tokens, first_row=start))
         return torch.cat(pieces, dim=2)
 
-    def _band(self, inputs: Tensor, band_width: int) -> Tensor:
-        """Unmasked float32 band (B, labels, n, W) of one stretch of tokens."""
-        band = self._pointer_band(inputs, band_width)
+    def _scores(self, inputs: Tensor, layout: ResolvedLayout) -> Tensor:
+        """Unmasked float32 scores (B, channels, n, C) of one stretch of tokens."""
+        scores = self._pointer_scores(inputs, layout)
         if self.pooling is not None:
-            band = band + self.pooling(inputs, band_width)
-        return band
+            if layout.offset != 0:
+                raise ValueError(Errors.E022)
+            scores = scores + self.pooling(inputs, layout.n_columns)
+        return scores
 
-    def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
-        """The start/end pointer scores alone, float32 (B, labels, n, W)."""
+    def _pointer_scores(self, inputs: Tensor, layout: ResolvedLayout) -> Tensor:
+        """The start/end pointer scores alone, float32 (B, channels, n, C)."""
         raise NotImplementedError
 
-    def _pair_scores(self, queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
-        """RoPE, then q . k / sqrt(d) over the band, returned in float32."""
+    def _queries_keys(self, queries: Tensor, keys: Tensor) -> Tuple[Tensor, Tensor]:
+        """RoPE (if on), then the 1/sqrt(d) scaling, applied before any product."""
         if self.use_rope:
             positions = torch.arange(queries.shape[-2], device=queries.device)
             queries = rotary_position_embedding(queries, positions)
             keys = rotary_position_embedding(keys, positions)
         # Scale before the product: under fp16 autocast the matmul itself is half precision.
-        queries = queries / math.sqrt(self.head_size)
-        return banded_scores(queries, keys, band_width).float()
+        return queries / math.sqrt(self.head_size), keys
+
+    def _pair_scores(self, queries: Tensor, keys: Tensor, layout: ResolvedLayout) -> Tensor:
+        """q . k / sqrt(d) over the layout's cells, returned in float32."""
+        queries, keys = self._queries_keys(queries, keys)
+        return pair_products(queries, keys, layout).float()
+
+    def gather(self, inputs: Tensor, cells: Tensor) -> Tensor:
+        """Scores of chosen cells only: inputs (n, nI), cells (m, 3) of (channel, i, j) -> (m,).
+
+        What a decoder needs at inference when it knows its candidate pairs:
+        the cost grows with the number of cells, not with n^2 * channels.
+        """
+        if self.pooling is not None:
+            raise ValueError(Errors.E022)
+        return self._gather(inputs, cells).float()
+
+    def _gather(self, inputs: Tensor, cells: Tensor) -> Tensor:
+        raise NotImplementedError
 
 
-class GlobalPointerHead(_PointerHead):
-    """Per label, a start and an end projection; span score = q_i . k_j / sqrt(d)."""
+class GlobalPointerHead(PairScorer):
+    """Per channel, a start and an end projection; pair score = q_i . k_j / sqrt(d)."""
 
     def _build_pointer(self, n_inputs: int) -> None:
         self.projection = nn.Linear(n_inputs, self.n_labels * self.head_size * 2)
 
-    def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
-        batch, n_tokens, _ = inputs.shape
-        proj = self.projection(inputs).view(batch, n_tokens, self.n_labels, 2, self.head_size)
-        queries = proj[..., 0, :].transpose(1, 2)  # (B, L, n, d)
-        keys = proj[..., 1, :].transpose(1, 2)
-        return self._pair_scores(queries, keys, band_width)
+    def _project(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """(..., n, nI) -> queries, keys (..., channels, n, d), rotated and scaled."""
+        proj = self.projection(inputs).view(inputs.shape[:-1] + (self.n_labels, 2, self.head_size))
+        queries = proj[..., 0, :].transpose(-3, -2)
+        keys = proj[..., 1, :].transpose(-3, -2)
+        return self._queries_keys(queries, keys)
+
+    def _pointer_scores(self, inputs: Tensor, layout: ResolvedLayout) -> Tensor:
+        queries, keys = self._project(inputs)
+        return pair_products(queries, keys, layout).float()
+
+    def _gather(self, inputs: Tensor, cells: Tensor) -> Tensor:
+        queries, keys = self._project(inputs)  # (channels, n, d)
+        channel, start, end = cells[:, 0], cells[:, 1], cells[:, 2]
+        return (queries[channel, start] * keys[channel, end]).sum(-1)
 
 
-class EfficientGlobalPointerHead(_PointerHead):
-    """Shared start/end projections; each label adds only a start and an end bias.
+class EfficientGlobalPointerHead(PairScorer):
+    """Shared start/end projections; each channel adds only a start and an end bias.
 
     s[l, i, j] = q_i . k_j / sqrt(d) + b_start[l, i] + b_end[l, j], where the
     biases come from a small dense layer over the shared projection (Su, 2022).
@@ -202,14 +270,45 @@ class EfficientGlobalPointerHead(_PointerHead):
         self.projection = nn.Linear(n_inputs, self.head_size * 2)
         self.label_bias = nn.Linear(self.head_size * 2, self.n_labels * 2)
 
-    def _pointer_band(self, inputs: Tensor, band_width: int) -> Tensor:
-        batch, n_tokens, _ = inputs.shape
+    def _biases(self, proj: Tensor) -> Tuple[Tensor, Tensor]:
+        """Start and end biases (..., channels, n) from the shared projection."""
+        bias = self.label_bias(proj).float().view(proj.shape[:-1] + (self.n_labels, 2)) / 2
+        return bias[..., 0].transpose(-1, -2), bias[..., 1].transpose(-1, -2)
+
+    def _pointer_scores(self, inputs: Tensor, layout: ResolvedLayout) -> Tensor:
         proj = self.projection(inputs)  # (B, n, 2d)
-        shared = self._pair_scores(proj[..., 0::2], proj[..., 1::2], band_width)
-        bias = self.label_bias(proj).float().view(batch, n_tokens, self.n_labels, 2) / 2
-        start_bias = bias[..., 0].transpose(1, 2)  # (B, L, n)
-        end_bias_band = _shift_into_band(bias[..., 1].transpose(1, 2), band_width)
-        return shared[:, None, :, :] + start_bias[..., None] + end_bias_band
+        shared = self._pair_scores(proj[..., 0::2], proj[..., 1::2], layout)
+        start_bias, end_bias = self._biases(proj)
+        return shared[:, None, :, :] + start_bias[..., None] + along_columns(end_bias, layout)
+
+    def _gather(self, inputs: Tensor, cells: Tensor) -> Tensor:
+        proj = self.projection(inputs)  # (n, 2d)
+        queries, keys = self._queries_keys(proj[..., 0::2], proj[..., 1::2])
+        start_bias, end_bias = self._biases(proj)  # (channels, n)
+        channel, start, end = cells[:, 0], cells[:, 1], cells[:, 2]
+        shared = (queries[start] * keys[end]).sum(-1).float()
+        return shared + start_bias[channel, start] + end_bias[channel, end]
+
+
+class PairScorers(nn.Module):
+    """Several scorers over the same tokens, one output each (GPLinker's heads).
+
+    forward returns a tuple with one (B, channels_k, n, C_k) tensor per scorer,
+    each in its own layout.
+    """
+
+    def __init__(self, scorers: Sequence[PairScorer]) -> None:
+        super().__init__()
+        self.scorers = nn.ModuleList(scorers)
+
+    def forward(self, inputs: Tensor, lengths: Tensor, layouts: Sequence[PairLayout]) -> Tuple[Tensor, ...]:
+        return tuple(scorer(inputs, lengths, layout) for scorer, layout in zip(self.scorers, layouts))
+
+    def gather(self, inputs: Tensor, cells: Sequence[Optional[Tensor]]) -> Tuple[Optional[Tensor], ...]:
+        return tuple(
+            None if doc_cells is None else scorer.gather(inputs, doc_cells)
+            for scorer, doc_cells in zip(self.scorers, cells)
+        )
 
 
 class SpanPooling(nn.Module):
@@ -290,25 +389,21 @@ def band_max(values: Tensor, band_width: int) -> Tensor:
     return out if out is not None else torch.cat(pieces, dim=-1)
 
 
-def _shift_into_band(per_token: Tensor, band_width: int) -> Tensor:
-    """Lay a per-token value out along the band: out[..., i, k] = x[..., i + k] (0 past the end)."""
-    n_tokens = per_token.shape[-1]
-    padded = nn.functional.pad(per_token, (0, band_width))
-    return padded.unfold(-1, band_width, 1)[..., :n_tokens, :]
-
-
 # A finite fill value: exp(-1e4) is 0 in float32, and it is never produced in
 # float16 (scores are cast to float32 before masking).
 MASKED_SCORE = -1e4
 
 
-def _mask_band(band: Tensor, lengths: Tensor, first_row: int = 0) -> Tensor:
-    mask = band_mask(lengths, band.shape[-2], band.shape[-1], first_row)
-    return band.masked_fill(~mask[:, None, :, :], MASKED_SCORE)
+def _mask_cells(
+    scores: Tensor, lengths: Tensor, layout: PairLayout, n_tokens: int, first_row: int = 0
+) -> Tensor:
+    def arange(k: int) -> Tensor:
+        return torch.arange(k, device=scores.device)
+
+    valid = layout.valid(scores.shape[-2], n_tokens, arange, lengths[:, None, None], first_row)
+    return scores.masked_fill(~valid[:, None, :, :], MASKED_SCORE)
 
 
 def head_band_width(n_tokens: int, max_span_width: Optional[int]) -> int:
     """The band a padded batch of n tokens needs: all of it, or the span width bound."""
-    if max_span_width is None:
-        return max(n_tokens, 1)
-    return max(min(n_tokens, max_span_width), 1)
+    return PairLayout.band(max_span_width).n_columns(n_tokens)

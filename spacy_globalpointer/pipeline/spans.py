@@ -1,12 +1,9 @@
 """The `globalpointer` component: nested and flat span prediction with GlobalPointer."""
 import warnings
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
-import srsly
 from spacy.language import Language
-from spacy.pipeline import TrainablePipe
 from spacy.scorer import Scorer, get_ner_prf
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
@@ -15,11 +12,12 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats3d
 
+from ..calibration import cell_decisions
 from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_probability
 from ..errors import Errors, Warnings
-from ..ml.models import ensure_head_built
-from ..calibration import ThresholdCalibrator
-from ..ml.span_loss import LOSS_ROWS, banded_span_loss
+from ..layouts import PairLayout
+from ..ml.pair_loss import LOSS_ROWS, pair_loss
+from .base import PairComponent
 
 DEFAULT_SPANS_KEY = "sc"
 DEFAULT_MAX_SPAN_WIDTH = 64
@@ -138,7 +136,7 @@ def make_globalpointer_scorer() -> Callable[..., Dict[str, Any]]:
     return score_globalpointer
 
 
-class GlobalPointer(TrainablePipe):
+class GlobalPointer(PairComponent):
     """Predict labelled spans, nested or flat, by scoring every (start, end) pair.
 
     Spans go to doc.spans[spans_key] with attrs["scores"] = sigmoid(2 * logit),
@@ -169,71 +167,36 @@ class GlobalPointer(TrainablePipe):
             raise ValueError(Errors.E011.format(value=max_spans_per_token))
         if loss_rows not in LOSS_ROWS:
             raise ValueError(Errors.E012.format(value=loss_rows, options=list(LOSS_ROWS)))
-        self.vocab = vocab
-        self.model = model
-        self.name = name
-        self.scorer = scorer
-        self.cfg: Dict[str, Any] = {
-            "labels": [],
-            "spans_key": spans_key,
-            "threshold": threshold,
-            "max_span_width": max_span_width,
-            "max_spans_per_token": max_spans_per_token,
-            "ents": ents,
-            "loss_rows": loss_rows,
-            "calibrate_threshold": calibrate_threshold,
-            "nI": None,
-        }
-        self._calibrator = ThresholdCalibrator()
-        self._sync_head()
+        super().__init__(
+            vocab,
+            model,
+            name,
+            {
+                "spans_key": spans_key,
+                "threshold": threshold,
+                "max_span_width": max_span_width,
+                "max_spans_per_token": max_spans_per_token,
+                "ents": ents,
+                "loss_rows": loss_rows,
+                "calibrate_threshold": calibrate_threshold,
+            },
+            scorer,
+        )
 
     @property
     def key(self) -> str:
         return str(self.cfg["spans_key"])
 
     @property
-    def labels(self) -> Tuple[str, ...]:
-        return tuple(self.cfg["labels"])
+    def layout(self) -> PairLayout:
+        """Spans up to max_span_width tokens: a band (see layouts.py)."""
+        return PairLayout.band(self.cfg["max_span_width"])
 
-    @property
-    def label_data(self) -> List[str]:
-        return list(self.labels)
+    def head_layouts(self) -> Sequence[PairLayout]:
+        return [self.layout]
 
-    @property
-    def _label_map(self) -> Dict[str, int]:
-        return {label: i for i, label in enumerate(self.labels)}
-
-    @property
-    def _head(self) -> Model:
-        return self.model.get_ref("head")
-
-    @property
-    def is_initialized(self) -> bool:
-        return bool(self._head.layers)
-
-    def _sync_head(self) -> None:
-        """The head computes only the band it needs; tell it the span width."""
-        self._head.attrs["max_span_width"] = self.cfg["max_span_width"]
-
-    def add_label(self, label: str) -> int:
-        """Add a label before initialization. RETURNS (int): 0 if present, else 1."""
-        if not isinstance(label, str) or not label:
-            raise ValueError(Errors.E009.format(label=label))
-        if label in self.labels:
-            return 0
-        if self.is_initialized:
-            raise ValueError(Errors.E008.format(label=label, name=self.name))
-        self.cfg["labels"].append(label)
-        self.vocab.strings.add(label)
-        return 1
-
-    def _require_initialized(self) -> None:
-        if not self.is_initialized:
-            raise ValueError(Errors.E003.format(name=self.name))
-
-    def _require_labels(self) -> None:
-        if not self.labels:
-            raise ValueError(Errors.E002.format(name=self.name, key=self.key))
+    def _label_source(self) -> str:
+        return self.key
 
     def initialize(
         self,
@@ -251,7 +214,6 @@ class GlobalPointer(TrainablePipe):
         validate_get_examples(get_examples, "GlobalPointer.initialize")
         # Initializing again starts from fresh weights, possibly with more labels.
         self._head._layers = []
-        self._calibrator = ThresholdCalibrator()
         if labels is not None:
             for label in labels:
                 self.add_label(label)
@@ -285,18 +247,7 @@ class GlobalPointer(TrainablePipe):
             warnings.warn(
                 Warnings.W002.format(n_misaligned=n_misaligned, n_total=n_total, key=self.key)
             )
-        head = self._head
-        head.set_dim("nO", len(self.labels), force=True)
-        docs = [eg.predicted for eg in sample]
-        if docs:
-            self.model.initialize(X=docs)
-        else:
-            tok2vec = self.model.get_ref("tok2vec")
-            if tok2vec.has_dim("nO"):
-                head.set_dim("nI", tok2vec.get_dim("nO"))
-            self.model.initialize()
-        self.cfg["nI"] = head.get_dim("nI")
-        self._sync_head()
+        self._build_head([eg.predicted for eg in sample])
 
     def predict(self, docs: Iterable[Doc]) -> List[Floats3d]:
         """Span scores per doc, shape (labels, n, W); no side effects."""
@@ -350,15 +301,12 @@ class GlobalPointer(TrainablePipe):
         set_dropout_rate(self.model, drop)
         scores, backprop_scores = self.model.begin_update(docs)
         gold_cells = self._gold_cells(examples, scores)
-        loss, d_scores = banded_span_loss(scores, gold_cells, rows=self.cfg["loss_rows"])
+        loss, d_scores = pair_loss(scores, gold_cells, self.layout, rows=self.cfg["loss_rows"])
         backprop_scores(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
         if self.cfg["calibrate_threshold"]:
-            self._calibrator.observe(scores, gold_cells)
-            threshold = self._calibrator.best_threshold()
-            if threshold is not None:
-                self.cfg["threshold"] = threshold
+            self._calibrate(*self._decisions(scores, gold_cells))
         losses[self.name] += loss
         return losses
 
@@ -368,9 +316,15 @@ class GlobalPointer(TrainablePipe):
         """ZLPR loss over every valid (start, end) cell, averaged over rows (loss_rows)."""
         examples = list(examples)
         validate_examples(examples, "GlobalPointer.get_loss")
-        return banded_span_loss(
-            scores, self._gold_cells(examples, scores), rows=self.cfg["loss_rows"]
+        return pair_loss(
+            scores, self._gold_cells(examples, scores), self.layout, rows=self.cfg["loss_rows"]
         )
+
+    def _decisions(
+        self, scores: List[Floats3d], gold_cells: List[List[Tuple[int, int, int]]]
+    ) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
+        """Every valid cell's score (above the calibrator's grid) and the gold cells' scores."""
+        return cell_decisions(scores, gold_cells, self.layout, self._calibrator.lowest)
 
     def _gold_cells(
         self, examples: List[Example], scores: List[Floats3d]
@@ -401,38 +355,6 @@ class GlobalPointer(TrainablePipe):
         return list(
             eg.get_aligned_spans_y2x(eg.reference.spans.get(self.key, []), allow_overlap=True)
         )
-
-    # Serialization: the torch head is built lazily (its size depends on the
-    # labels), so it must exist before weights are loaded into a fresh pipe.
-
-    def _restore_head(self, cfg: Dict[str, Any]) -> None:
-        self.cfg.update(cfg)
-        self._sync_head()
-        head = self._head
-        if self.cfg.get("nI") and self.labels and not head.layers:
-            head.set_dim("nI", int(self.cfg["nI"]))
-            head.set_dim("nO", len(self.labels))
-            ensure_head_built(head)
-
-    def from_disk(
-        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
-    ) -> "GlobalPointer":
-        cfg_path = Path(path) / "cfg"
-        if "cfg" not in exclude and cfg_path.exists():
-            self._restore_head(srsly.read_json(cfg_path))
-        super().from_disk(path, exclude=exclude)
-        self._sync_head()
-        return self
-
-    def from_bytes(
-        self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()
-    ) -> "GlobalPointer":
-        msg = srsly.msgpack_loads(bytes_data)
-        if "cfg" not in exclude and "cfg" in msg:
-            self._restore_head(srsly.json_loads(msg["cfg"]))
-        super().from_bytes(bytes_data, exclude=exclude)
-        self._sync_head()
-        return self
 
 
 def _non_space_tokens(doc: Doc) -> numpy.ndarray:

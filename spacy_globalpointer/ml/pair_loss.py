@@ -1,0 +1,123 @@
+"""The training loss of pair scores: thinc arrays in, (loss, gradients) out.
+
+A head hands over one (channels, n, C) array per document in some `PairLayout`
+(spans: a band; relation and event links: a symmetric band or the full
+matrix). Documents of similar size are padded together and the ZLPR loss runs
+in torch on the device the scores live on, so the same code serves CPU and
+GPU, bands and full matrices. Cells the layout marks as padding (pairs that
+leave the document) take no part.
+"""
+from collections import defaultdict
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+from thinc.api import get_array_module, torch2xp, xp2torch
+from thinc.types import Floats3d
+
+from ..errors import Errors
+from ..layouts import PairLayout
+from ..losses import multilabel_crossentropy, sparse_multilabel_crossentropy
+from .bucketing import length_buckets
+
+# Upper bound on padded cells (docs x channel-rows x cells) in one loss call.
+MAX_LOSS_CELLS = 1 << 22
+
+Cell = Tuple[int, int, int]  # (channel, row token, column)
+
+LOSS_ROWS = ("label", "doc")
+
+
+def pair_loss(
+    scores: Sequence[Floats3d],
+    positives: Sequence[Sequence[Cell]],
+    layout: PairLayout,
+    rows: str = "label",
+    sparse: bool = False,
+    mean_over: str = "rows",
+) -> Tuple[float, List[Floats3d]]:
+    """ZLPR loss summed over rows, divided by their number (or by the docs').
+
+    With rows="label" (Su's GlobalPointer) every (doc, channel) pair is a row:
+    a channel absent from a doc is a row of negatives only. With rows="doc"
+    all channels' cells of a doc form one row.
+
+    scores (Sequence[Floats3d]): per doc, (channels, n, C) in `layout`.
+    positives (Sequence[Sequence[Cell]]): per doc, the gold cells (unique).
+    layout (PairLayout): how cells map to token pairs (padding is masked).
+    rows (str): "label" or "doc".
+    sparse (bool): pass positives as indices (the relation matrices: the
+        dense target of n x n x predicates is never built); the same loss.
+    mean_over (str): "rows" (mean over rows) or "docs" (sum over a doc's
+        rows, mean over docs: GPLinker, where most predicate rows are empty).
+    RETURNS (Tuple[float, List[Floats3d]]): the loss and d(loss)/d(scores).
+    """
+    if rows not in LOSS_ROWS:
+        raise ValueError(Errors.E012.format(value=rows, options=list(LOSS_ROWS)))
+    grads: List[Floats3d] = [get_array_module(s).zeros_like(s) for s in scores]
+    cell_counts = [int(s.shape[1] * s.shape[2]) for s in scores]
+    active = [c > 0 for c in cell_counts]
+    if mean_over == "docs":
+        divisor = sum(active)
+    else:
+        divisor = sum(int(s.shape[0]) if rows == "label" else 1 for s, a in zip(scores, active) if a)
+    if divisor == 0:
+        return 0.0, grads
+    total = 0.0
+    n_channels = int(scores[0].shape[0])
+    max_docs_cells = max(MAX_LOSS_CELLS // max(n_channels, 1), 1)
+    for bucket in length_buckets(cell_counts, max_docs_cells):
+        leaves = [xp2torch(scores[i], requires_grad=True) for i in bucket]
+        device = leaves[0].device
+        width = max(cell_counts[i] for i in bucket)
+        padded = leaves[0].new_zeros((len(bucket), n_channels, width))
+        mask = torch.zeros((len(bucket), 1, width), dtype=torch.bool, device=device)
+        gold: Dict[Tuple[int, int], List[int]] = defaultdict(list)
+        for row, (i, leaf) in enumerate(zip(bucket, leaves)):
+            _, n_tokens, n_columns = leaf.shape
+            padded[row, :, : cell_counts[i]] = leaf.reshape(n_channels, -1)
+            valid = layout.valid(
+                n_tokens, n_tokens, lambda k: torch.arange(k, device=device), n_columns=n_columns
+            )
+            mask[row, 0, : cell_counts[i]] = valid.reshape(-1)
+            for channel, start, column in positives[i]:
+                gold[(row, channel)].append(start * n_columns + column)
+        mask = mask.expand(len(bucket), n_channels, width)
+        if sparse:
+            loss = _sparse_rows(padded, mask, gold, rows).sum() / divisor
+        else:
+            loss = _dense_rows(padded, mask, gold, rows).sum() / divisor
+        loss.backward()
+        total += float(loss.item())
+        for i, leaf in zip(bucket, leaves):
+            grads[i] = torch2xp(leaf.grad)
+    return total, grads
+
+
+def _dense_rows(
+    padded: torch.Tensor, mask: torch.Tensor, gold: Dict[Tuple[int, int], List[int]], rows: str
+) -> torch.Tensor:
+    targets = torch.zeros(padded.shape, dtype=torch.bool, device=padded.device)
+    index = [(row, channel, cell) for (row, channel), cells in gold.items() for cell in cells]
+    if index:
+        at = torch.tensor(index, dtype=torch.long, device=padded.device)
+        targets[at[:, 0], at[:, 1], at[:, 2]] = True
+    if rows == "doc":
+        padded, targets, mask = (t.reshape(t.shape[0], 1, -1) for t in (padded, targets, mask))
+    return multilabel_crossentropy(padded, targets, mask)
+
+
+def _sparse_rows(
+    padded: torch.Tensor, mask: torch.Tensor, gold: Dict[Tuple[int, int], List[int]], rows: str
+) -> torch.Tensor:
+    n_docs, n_channels, width = padded.shape
+    if rows == "doc":
+        gold_rows: Dict[Tuple[int, int], List[int]] = defaultdict(list)
+        for (row, channel), cells in gold.items():
+            gold_rows[(row, 0)].extend(channel * width + cell for cell in cells)
+        gold = gold_rows
+        padded, mask = padded.reshape(n_docs, 1, -1), mask.reshape(n_docs, 1, -1)
+    most = max((len(cells) for cells in gold.values()), default=0)
+    index = torch.full(padded.shape[:2] + (max(most, 1),), -1, dtype=torch.long)
+    for (row, channel), cells in gold.items():
+        index[row, channel, : len(cells)] = torch.tensor(sorted(set(cells)), dtype=torch.long)
+    return sparse_multilabel_crossentropy(padded, index.to(padded.device), mask)
