@@ -15,7 +15,7 @@ exec((HERE / "spacy_globalpointer" / "about.py").read_text(encoding="utf8"), abo
 setup(
     name="spacy-globalpointer",
     version=about["__version__"],
-    description="GlobalPointer span and relation extraction (GPLinker) as trainable spaCy components",
+    description="GlobalPointer span, relation and event extraction (GPLinker) as trainable spaCy components",
     long_description=(HERE / "README.md").read_text(encoding="utf8"),
     long_description_content_type="text/markdown",
     license="MIT",
@@ -30,6 +30,7 @@ setup(
         "srsly>=2.4",
         "typer>=0.9",
         "wasabi>=0.9",
+        "networkx>=2.6",
     ],
     extras_require={
         "transformers": ["spacy-transformers>=1.4,<1.5"],
@@ -42,15 +43,18 @@ setup(
         "spacy_factories": [
             "globalpointer = spacy_globalpointer.pipeline.spans:make_globalpointer",
             "globalpointer_relations = spacy_globalpointer.pipeline.relations:make_globalpointer_relations",
+            "globalpointer_events = spacy_globalpointer.pipeline.events:make_globalpointer_events",
         ],
         "spacy_architectures": [
             "spacy-globalpointer.GlobalPointer.v1 = spacy_globalpointer.ml.models:build_globalpointer",
             "spacy-globalpointer.EfficientGlobalPointer.v1 = spacy_globalpointer.ml.models:build_efficient_globalpointer",
             "spacy-globalpointer.GPLinker.v1 = spacy_globalpointer.ml.models:build_gplinker",
+            "spacy-globalpointer.GPLinkerEvents.v1 = spacy_globalpointer.ml.models:build_gplinker_events",
         ],
         "spacy_scorers": [
             "spacy-globalpointer.spans_scorer.v1 = spacy_globalpointer.pipeline.spans:make_globalpointer_scorer",
             "spacy-globalpointer.relations_scorer.v1 = spacy_globalpointer.pipeline.relations:make_relations_scorer",
+            "spacy-globalpointer.events_scorer.v1 = spacy_globalpointer.pipeline.events:make_events_scorer",
         ],
         "spacy_misc": [],
     },

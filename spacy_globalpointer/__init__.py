@@ -1,11 +1,13 @@
-"""GlobalPointer span and relation extraction for spaCy.
+"""GlobalPointer span, relation and event extraction for spaCy.
 
-Importing this package is never required: spaCy finds the `globalpointer` and
-`globalpointer_relations` factories and the architectures through entry points.
+Importing this package is never required: spaCy finds the `globalpointer`,
+`globalpointer_relations` and `globalpointer_events` factories and the
+architectures through entry points.
 Import it for the `Relation` and `Event` records of `doc._.relations` / `doc._.events`.
 """
 from .about import __version__
 from .extensions import Event, Relation, install_extensions
+from .pipeline.events import GlobalPointerEvents, make_globalpointer_events
 from .pipeline.relations import GlobalPointerRelations, make_globalpointer_relations
 from .pipeline.spans import GlobalPointer, make_globalpointer
 
@@ -14,10 +16,12 @@ install_extensions()
 __all__ = [
     "Event",
     "GlobalPointer",
+    "GlobalPointerEvents",
     "GlobalPointerRelations",
     "Relation",
     "install_extensions",
     "make_globalpointer",
+    "make_globalpointer_events",
     "make_globalpointer_relations",
     "__version__",
 ]

@@ -5,7 +5,7 @@ cupy arrays; only the (few) hits leave the device.
 """
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional, Sequence, Tuple
 
 import numpy
 from thinc.api import get_array_module
@@ -105,3 +105,26 @@ def to_numpy(array) -> numpy.ndarray:
     if isinstance(array, numpy.ndarray):
         return array
     return array.get()  # cupy
+
+
+def linked_groups(
+    n_nodes: int, links: Sequence[Tuple[int, int]], max_groups: int = 1000
+) -> List[Tuple[int, ...]]:
+    """The maximal cliques of a graph (GPLinker's events), each sorted, at most `max_groups`.
+
+    Every node is in at least one group (an unlinked node is a group of its
+    own). networkx's clique search (Bron-Kerbosch with pivoting) is fast on
+    the sparse graphs trained models produce and on the one dense clique an
+    untrained model produces; `max_groups` bounds the pathological cases.
+    """
+    import networkx
+
+    graph = networkx.Graph()
+    graph.add_nodes_from(range(n_nodes))
+    graph.add_edges_from((a, b) for a, b in links if a != b)
+    groups = []
+    for clique in networkx.find_cliques(graph):
+        groups.append(tuple(sorted(clique)))
+        if len(groups) >= max_groups:
+            break
+    return sorted(groups)

@@ -77,6 +77,16 @@ class Errors:
         "pass it in `initialize(labels=...)` / rerun `spacy init labels` on this "
         "data, or leave `labels` unset so they are read from the training data."
     )
+    E027 = (
+        "[E027] A gold event of type '{event_type}' has the role '{role}', which the "
+        "component '{name}' does not know (its type::role labels: {labels}). Add it "
+        "before training: pass it in `initialize(labels=...)` / rerun `spacy init "
+        "labels` on this data, or leave `labels` unset so they are read from the data."
+    )
+    E028 = (
+        "[E028] Event labels are 'event_type{sep}role' with a non-empty type and role, "
+        "and a role without '{sep}'; got {label!r}."
+    )
 
 
 class Warnings:
@@ -98,6 +108,15 @@ class Warnings:
         "[W006] '{name}' found no doc.spans['{key}'] to link: put a span component "
         "(globalpointer, spancat) before it, or set use_ents = true after `ner`. "
         "Docs without those spans get no relations."
+    )
+    W007 = (
+        "[W007] '{name}' read {events} gold events with {arguments} arguments "
+        "(triggers included): {no_trigger} events have no trigger (kept; their "
+        "arguments and links are learned, but decoding only ever predicts events with "
+        "one), {misaligned} arguments do not align with the predicted tokenization "
+        "(left out), {too_wide} are wider than max_argument_width={width} and "
+        "{too_far} argument pairs lie max_pair_distance={distance} or more tokens "
+        "apart (never predicted). Raise those settings if these counts matter."
     )
     W001 = (
         "[W001] {n_long} of {n_total} gold spans in doc.spans['{key}'] of the "

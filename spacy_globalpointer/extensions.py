@@ -24,7 +24,7 @@ EVENTS_KEY = "spacy_globalpointer.events"
 # Plain forms (what user_data holds): a span is (start, end, label), ends exclusive.
 SpanRecord = Tuple[int, int, str]
 RelationRecord = Tuple[SpanRecord, str, SpanRecord, Optional[float]]
-EventRecord = Tuple[str, SpanRecord, Tuple[Tuple[str, SpanRecord], ...], Optional[float]]
+EventRecord = Tuple[str, Optional[SpanRecord], Tuple[Tuple[str, SpanRecord], ...], Optional[float]]
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,15 @@ class Event:
     """An event: its type, its trigger and its (role, span) arguments.
 
     label (str): the event type.
-    trigger (Span): the trigger span.
+    trigger (Optional[Span]): the trigger span (None only in gold data that
+        lacks one; predicted events always have a trigger).
     arguments (Tuple[Tuple[str, Span], ...]): (role, span) pairs; spans may
         overlap, nest, and recur in other events.
     score (Optional[float]): the model's probability; None for gold events.
     """
 
     label: str
-    trigger: Span
+    trigger: Optional[Span]
     arguments: Tuple[Tuple[str, Span], ...] = ()
     score: Optional[float] = None
 
@@ -152,7 +153,7 @@ def get_events(doc: Doc) -> List[Event]:
     return [
         Event(
             label=label,
-            trigger=_span(doc, trigger),
+            trigger=None if trigger is None else _span(doc, trigger),
             arguments=tuple((role, _span(doc, span)) for role, span in arguments),
             score=score,
         )
@@ -168,7 +169,7 @@ def set_events(doc: Doc, events: Optional[Iterable[Event]]) -> None:
             raise TypeError(Errors.E014.format(kind="Event", value=event))
         if not isinstance(event.label, str) or not event.label:
             raise ValueError(Errors.E009.format(label=event.label))
-        trigger = _span_record(doc, event.trigger, "event trigger")
+        trigger = None if event.trigger is None else _span_record(doc, event.trigger, "event trigger")
         arguments = []
         for argument in event.arguments:
             if not (isinstance(argument, (tuple, list)) and len(argument) == 2):
@@ -186,7 +187,7 @@ def event_records(doc: Doc) -> List[EventRecord]:
     return [
         (
             str(label),
-            _as_span_record(trigger),
+            None if trigger is None else _as_span_record(trigger),
             tuple((str(role), _as_span_record(span)) for role, span in arguments),
             None if score is None else float(score),
         )
@@ -198,14 +199,20 @@ def set_event_records(doc: Doc, records: Sequence[EventRecord]) -> None:
     """Store plain event tuples (what converters and the component write)."""
     plain = []
     for label, trigger, arguments, score in records:
-        trigger = _as_span_record(trigger)
-        _check_bounds(doc, trigger, "event trigger")
+        if trigger is not None:
+            trigger = _as_span_record(trigger)
+            _check_bounds(doc, trigger, "event trigger")
         args = []
         for role, span in arguments:
             span = _as_span_record(span)
             _check_bounds(doc, span, f"argument '{role}'")
             args.append([str(role), list(span)])
-        plain.append([str(label), list(trigger), args, None if score is None else float(score)])
+        plain.append([
+            str(label),
+            None if trigger is None else list(trigger),
+            args,
+            None if score is None else float(score),
+        ])
     if plain:
         doc.user_data[EVENTS_KEY] = plain
     else:

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from thinc.api import ConfigValidationError
 import spacy
 from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config, registry
@@ -71,7 +72,7 @@ def test_invalid_settings_fail_at_config_time():
     with pytest.raises(ValueError, match="E010"):
         load_model_from_config(config, auto_fill=True, validate=True)
     config["components"]["globalpointer"]["max_span_width"] = "wide"
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigValidationError, match="max_span_width"):
         load_model_from_config(config, auto_fill=True, validate=True)
 
 
@@ -95,12 +96,15 @@ def test_spacy_train_end_to_end_then_load_in_a_fresh_process(corpus, tmp_path):
     meta = json.loads((out_dir / "model-best" / "meta.json").read_text())
     assert "spans_sc_f" in meta["performance"]
     code = (
-        "import spacy, sys; nlp = spacy.load(sys.argv[1]);"
-        "doc = nlp('The Bank of England raised rates');"
-        "print(sorted(nlp.get_pipe('globalpointer').labels), 'sc' in doc.spans)"
+        "import json, spacy, sys; before = 'spacy_globalpointer' in sys.modules;"
+        "nlp = spacy.load(sys.argv[1]); doc = nlp('The Bank of England raised rates');"
+        "gp = nlp.get_pipe('globalpointer');"
+        "print(json.dumps([before, type(gp).__module__, sorted(gp.labels), 'sc' in doc.spans]))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(out_dir / "model-best")],
                          capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['LOC', 'ORG', 'PER'] True"
-    assert "spacy_globalpointer" not in code
+    imported_before, module, labels, has_spans = json.loads(out.stdout.strip().splitlines()[-1])
+    assert imported_before is False  # spaCy found the factory through the entry point
+    assert module == "spacy_globalpointer.pipeline.spans"
+    assert labels == ["LOC", "ORG", "PER"] and has_spans is True

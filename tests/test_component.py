@@ -248,7 +248,16 @@ def test_to_bytes_from_bytes_and_pickle(trained_nlp):
     gp_bytes = trained_nlp.get_pipe("globalpointer").to_bytes()
     fresh2 = build_nlp()
     fresh2.get_pipe("globalpointer").from_bytes(gp_bytes)
-    fresh2.vocab.strings.add("x")
+    assert fresh2.get_pipe("globalpointer").labels == trained_nlp.get_pipe("globalpointer").labels
+    assert fresh2.get_pipe("globalpointer").cfg == trained_nlp.get_pipe("globalpointer").cfg
+    # The component alone, loaded into a pipeline whose tok2vec is untrained, must
+    # give the trained head's scores for the same token vectors.
+    docs = [fresh2.make_doc(t) for t in texts]
+    head_in = trained_nlp.get_pipe("globalpointer").model.get_ref("head")
+    head_out = fresh2.get_pipe("globalpointer").model.get_ref("head")
+    vectors = [numpy.random.default_rng(i).normal(size=(len(d), head_in.get_dim("nI"))).astype("float32") for i, d in enumerate(docs)]
+    for want, got in zip(head_in.predict(vectors), head_out.predict(vectors)):
+        assert numpy.allclose(want[0], got[0], atol=1e-6)
     unpickled = pickle.loads(pickle.dumps(trained_nlp))
     assert [span_tuples(d) for d in unpickled.pipe(texts)] == expected
 

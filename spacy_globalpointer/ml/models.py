@@ -125,6 +125,37 @@ def build_gplinker(
     return _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), head))
 
 
+@registry.architectures("spacy-globalpointer.GPLinkerEvents.v1")
+def build_gplinker_events(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    head_size: int = 64,
+    efficient: bool = True,
+    pooling_size: int = 32,
+    nO: Optional[int] = None,
+    mixed_precision: bool = False,
+    grad_scaler: Optional[PyTorchGradScaler] = None,
+) -> Model:
+    """GPLinker's event heads: an argument GlobalPointer over (event type, role)
+    labels (RoPE on, optional span pooling), and two single-channel link
+    matrices over argument start tokens and over argument end tokens (no RoPE).
+
+    RETURNS (Model): per doc, (arguments (labels, n, W), start links (1, n, C),
+        end links (1, n, C)).
+    """
+    kind = "EfficientGlobalPointer" if efficient else "GlobalPointer"
+    check_scorer_settings(head_size, True, pooling_size)
+    head = pair_scores_layer(
+        "gplinker_events_head",
+        partial(_build_scorers, n_fixed_channels=(None, 1, 1)),
+        [PairLayout.band(None)] * 3,
+        nO=nO,
+        mixed_precision=mixed_precision,
+        grad_scaler=grad_scaler,
+        attrs={"head_kind": kind, "head_size": head_size, "use_rope": True, "pooling_size": pooling_size},
+    )
+    return _with_tok2vec(tok2vec, head, chain(tok2vec, head))
+
+
 def span_head(
     head_kind: str,
     head_size: int,

@@ -44,7 +44,7 @@ class PairComponent(TrainablePipe):
         self.name = name
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {"labels": [], **cfg, "nI": None}
-        self._calibrator = ThresholdCalibrator()
+        self._calibrators: Dict[str, ThresholdCalibrator] = {}
         self._set_layouts()
 
     # Labels
@@ -116,16 +116,28 @@ class PairComponent(TrainablePipe):
                 head.set_dim("nI", tok2vec.get_dim("nO"), force=True)
             self.model.initialize()
         self.cfg["nI"] = head.get_dim("nI")
-        self._calibrator = ThresholdCalibrator()
+        self._calibrators = {}
 
-    def _calibrate(self, candidates: Sequence[numpy.ndarray], golds: Sequence[numpy.ndarray]) -> None:
-        """Feed one training batch's decisions to the calibrator; adopt its threshold."""
+    def _calibrator(self, setting: str = "threshold") -> ThresholdCalibrator:
+        """The calibrator of one threshold setting (a component may have several)."""
+        if setting not in self._calibrators:
+            self._calibrators[setting] = ThresholdCalibrator()
+        return self._calibrators[setting]
+
+    def _calibrate(
+        self,
+        candidates: Sequence[numpy.ndarray],
+        golds: Sequence[numpy.ndarray],
+        setting: str = "threshold",
+    ) -> None:
+        """Feed one training batch's decisions to a calibrator; adopt its threshold."""
         if not self.cfg.get("calibrate_threshold"):
             return
-        self._calibrator.observe_decisions(candidates, golds)
-        threshold = self._calibrator.best_threshold()
+        calibrator = self._calibrator(setting)
+        calibrator.observe_decisions(candidates, golds)
+        threshold = calibrator.best_threshold()
         if threshold is not None:
-            self.cfg["threshold"] = threshold
+            self.cfg[setting] = threshold
 
     # Serialization: the torch head is built lazily (its size depends on the
     # labels), so it must exist before weights are loaded into a fresh pipe.

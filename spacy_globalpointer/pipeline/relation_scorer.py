@@ -8,13 +8,13 @@ reference tokens through the Example's alignment, as spaCy's `Scorer` does for
 spans, so differently tokenised predictions are scored correctly (a predicted
 span that does not align counts as wrong).
 """
-from typing import Any, Dict, Iterable, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Set, Tuple
 
 from spacy.scorer import PRFScore
-from spacy.tokens import Span
 from spacy.training import Example
 
 from ..extensions import SpanRecord, install_extensions, relation_records
+from .matching import count_matches, to_reference
 
 Triple = Tuple[SpanRecord, str, SpanRecord]
 
@@ -27,15 +27,18 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
     for eg in examples:
         gold = {(h, p, t) for h, p, t, _ in relation_records(eg.reference)}
         predicted: Set[Triple] = set()
+        unaligned = 0
         for head, predicate, tail, _ in relation_records(eg.predicted):
-            head_ref = _to_reference(eg, head)
-            tail_ref = _to_reference(eg, tail)
-            # A span that does not align with the reference can match nothing.
-            predicted.add((head_ref or (-1, -1, head[2]), predicate, tail_ref or (-2, -2, tail[2])))
-        _count(strict, predicted, gold)
-        _count(boundary, {_unlabelled(t) for t in predicted}, {_unlabelled(t) for t in gold})
+            head_ref = to_reference(eg, head)
+            tail_ref = to_reference(eg, tail)
+            if head_ref is None or tail_ref is None:
+                unaligned += 1  # can match no gold triple: a false positive
+                continue
+            predicted.add(((*head_ref, head[2]), predicate, (*tail_ref, tail[2])))
+        count_matches(strict, predicted, gold)
+        count_matches(boundary, {_unlabelled(t) for t in predicted}, {_unlabelled(t) for t in gold})
         for predicate in {p for _, p, _ in gold | predicted}:
-            _count(
+            count_matches(
                 per_type.setdefault(predicate, PRFScore()),
                 {t for t in predicted if t[1] == predicate},
                 {t for t in gold if t[1] == predicate},
@@ -51,20 +54,6 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
     }
 
 
-def _count(score: PRFScore, predicted: Set[Any], gold: Set[Any]) -> None:
-    score.tp += len(predicted & gold)
-    score.fp += len(predicted - gold)
-    score.fn += len(gold - predicted)
-
-
 def _unlabelled(triple: Triple) -> Tuple[Tuple[int, int], str, Tuple[int, int]]:
     head, predicate, tail = triple
     return (head[0], head[1]), predicate, (tail[0], tail[1])
-
-
-def _to_reference(eg: Example, record: SpanRecord) -> Optional[SpanRecord]:
-    start, end, label = record
-    aligned = eg.get_aligned_spans_x2y([Span(eg.predicted, start, end, label=label)], allow_overlap=True)
-    if len(aligned) != 1:
-        return None
-    return (aligned[0].start, aligned[0].end, label)

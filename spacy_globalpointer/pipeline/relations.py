@@ -31,6 +31,7 @@ from ..extensions import RelationRecord, SpanRecord, install_extensions, relatio
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
 from .base import PairComponent
+from .matching import to_predicted
 from .relation_scorer import score_relations
 
 DEFAULT_SPANS_KEY = "sc"
@@ -327,8 +328,8 @@ class GlobalPointerRelations(PairComponent):
         """
         result = []
         for head, predicate, tail, _ in relation_records(eg.reference):
-            head_span = _align(eg, head)
-            tail_span = _align(eg, tail)
+            head_span = to_predicted(eg, head)
+            tail_span = to_predicted(eg, tail)
             if head_span is None or tail_span is None:
                 continue
             if label_map is not None:
@@ -379,7 +380,7 @@ class GlobalPointerRelations(PairComponent):
             for h, p, t in gold:
                 if (h, t) in index:
                     is_gold[p, index[(h, t)]] = True
-            candidates.append(triple[triple > self._calibrator.lowest])
+            candidates.append(triple[triple > self._calibrator().lowest])
             golds.append(triple[is_gold])
         return candidates, golds
 
@@ -389,7 +390,7 @@ class GlobalPointerRelations(PairComponent):
         ref = eg.reference
         source = ref.ents if self.cfg["use_ents"] else ref.spans.get(self.key, [])
         for span in source:
-            aligned = _align(eg, (span.start, span.end, span.label_))
+            aligned = to_predicted(eg, (span.start, span.end, span.label_))
             if aligned is not None:
                 spans.append(aligned)
         for head, _, tail in self._aligned_relations(eg):
@@ -484,16 +485,6 @@ def _pair_cells(
         return numpy.concatenate([numpy.tile(predicates, len(token_pairs))[:, None], repeated], axis=1)
 
     return cells(heads), cells(tails)
-
-
-def _align(eg: Example, record: SpanRecord) -> Optional[Tuple[int, int]]:
-    """A reference span (start, end, label) in the predicted doc's tokens, or None."""
-    start, end, label = record
-    span = Span(eg.reference, start, end, label=label)
-    aligned = eg.get_aligned_spans_y2x([span], allow_overlap=True)
-    if len(aligned) != 1:
-        return None
-    return aligned[0].start, aligned[0].end
 
 
 def _record(span: Span) -> SpanRecord:

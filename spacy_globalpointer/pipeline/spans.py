@@ -1,4 +1,5 @@
 """The `globalpointer` component: nested and flat span prediction with GlobalPointer."""
+import math
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -165,6 +166,8 @@ class GlobalPointer(PairComponent):
             raise ValueError(Errors.E010.format(value=max_span_width))
         if not max_spans_per_token > 0:
             raise ValueError(Errors.E011.format(value=max_spans_per_token))
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+            raise ValueError(Errors.E025.format(value=threshold))
         if loss_rows not in LOSS_ROWS:
             raise ValueError(Errors.E012.format(value=loss_rows, options=list(LOSS_ROWS)))
         super().__init__(
@@ -324,7 +327,7 @@ class GlobalPointer(PairComponent):
         self, scores: List[Floats3d], gold_cells: List[List[Tuple[int, int, int]]]
     ) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
         """Every valid cell's score (above the calibrator's grid) and the gold cells' scores."""
-        return cell_decisions(scores, gold_cells, self.layout, self._calibrator.lowest)
+        return cell_decisions(scores, gold_cells, self.layout, self._calibrator().lowest)
 
     def _gold_cells(
         self, examples: List[Example], scores: List[Floats3d]

@@ -1,0 +1,133 @@
+"""Mutation check: break one core line at a time and show the suite notices.
+
+Usage (from the repository root): python tests/mutation_check.py [--only NAME]
+
+Each mutation copies the package to a temporary folder, changes one line,
+and runs the test files that guard that line (stopping at the first failure)
+with the copy first on the path. A mutation the tests survive is a hole in
+the suite: the script lists the survivors and exits 1. Not part of the CI run
+(it runs the suite once per mutation); run it after changing a core piece.
+"""
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import List, NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "spacy_globalpointer"
+
+
+class Mutation(NamedTuple):
+    name: str
+    path: str  # inside the package
+    old: str
+    new: str
+    tests: List[str]
+
+
+SPAN_TESTS = ["tests/test_core_guards.py", "tests/test_heads.py", "tests/test_decoding.py", "tests/test_component.py"]
+MUTATIONS = [
+    Mutation(
+        "RoPE skipped", "ml/torch_modules.py",
+        "        if self.use_rope:\n            positions", "        if False:\n            positions",
+        SPAN_TESTS,
+    ),
+    Mutation(
+        "RoPE positions all 0", "ml/torch_modules.py",
+        "positions = torch.arange(queries.shape[-2], device=queries.device)",
+        "positions = torch.zeros(queries.shape[-2], dtype=torch.long, device=queries.device)",
+        SPAN_TESTS,
+    ),
+    Mutation(
+        "decoder keeps cells equal to the threshold", "decoding.py",
+        "hits = (scores > threshold)", "hits = (scores >= threshold)", SPAN_TESTS,
+    ),
+    Mutation(
+        "span end without + 1", "decoding.py",
+        'span_ends = starts + to_numpy(offset_idx).astype("int64") + 1',
+        'span_ends = starts + to_numpy(offset_idx).astype("int64")',
+        SPAN_TESTS,
+    ),
+    Mutation(
+        "loss without its positive term", "losses.py",
+        "    return neg_loss + pos_loss", "    return neg_loss",
+        ["tests/test_core_guards.py", "tests/test_losses.py", "tests/test_training_loss.py"],
+    ),
+    Mutation(
+        "scores sigmoid(logit) instead of sigmoid(2 logit)", "decoding.py",
+        "numpy.exp(-2.0 * logits", "numpy.exp(-1.0 * logits", SPAN_TESTS,
+    ),
+    Mutation(
+        "relation tail pairs read from span starts", "pipeline/relations.py",
+        "tails = numpy.asarray([(entities[h].end - 1, entities[t].end - 1)",
+        "tails = numpy.asarray([(entities[h].start, entities[t].start)",
+        ["tests/test_relations.py"],
+    ),
+    Mutation(
+        "relation decoder keeps triples equal to the threshold", "pipeline/relations.py",
+        'numpy.nonzero(logits > threshold)', 'numpy.nonzero(logits >= threshold)',
+        ["tests/test_relations.py"],
+    ),
+]
+
+
+def run(mutation: Mutation, mutate: bool = True) -> bool:
+    """True if the tests catch the mutation (some test fails).
+
+    The tests run from a temporary copy of the repository (package, tests,
+    project configs and assets): Python puts the working folder first on the
+    path, so the mutated copy is what they import, even beside an editable install.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ignore = shutil.ignore_patterns("__pycache__", "*.spacy", "training*", "corpus", "packages")
+        for part in (PACKAGE, "tests", "project/configs", "project/assets", "pytest.ini"):
+            source, dest = ROOT / part, root / part
+            if source.is_dir():
+                shutil.copytree(source, dest, ignore=ignore)
+            elif source.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, dest)
+        target = root / PACKAGE / mutation.path
+        text = target.read_text(encoding="utf8")
+        if text.count(mutation.old) != 1:
+            raise SystemExit(f"{mutation.name}: the line to mutate is not found once in {mutation.path}")
+        if mutate:
+            target.write_text(text.replace(mutation.old, mutation.new), encoding="utf8")
+        tests = [t for t in mutation.tests if (root / t).exists()]
+        if len(tests) != len(mutation.tests):
+            raise SystemExit(f"{mutation.name}: test files missing: {sorted(set(mutation.tests) - set(tests))}")
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+        result = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        return result.returncode != 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="run the mutations whose name contains this")
+    args = parser.parse_args()
+    survivors = []
+    selected = [m for m in MUTATIONS if not args.only or args.only in m.name]
+    # The unmutated copy must pass each test set, or a "caught" would mean nothing.
+    for tests in sorted({tuple(m.tests) for m in selected}):
+        mutation = next(m for m in selected if tuple(m.tests) == tests)
+        if run(mutation, mutate=False):
+            raise SystemExit(f"the unmutated copy fails {' '.join(tests)}: fix that first")
+    for mutation in selected:
+        start = time.time()
+        caught = run(mutation)
+        print(f"{'caught  ' if caught else 'SURVIVED'}  {mutation.name}  ({time.time() - start:.0f} s)", flush=True)
+        if not caught:
+            survivors.append(mutation.name)
+    if survivors:
+        print(f"{len(survivors)} mutation(s) survived: {', '.join(survivors)}")
+        sys.exit(1)
+    print("every mutation was caught")
+
+
+if __name__ == "__main__":
+    main()
