@@ -13,6 +13,7 @@ import numpy
 import srsly
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
+from spacy.training import Example
 from spacy.vocab import Vocab
 from thinc.api import Model
 
@@ -20,6 +21,7 @@ from ..calibration import ThresholdCalibrator
 from ..errors import Errors
 from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
+from ..ml.threads import torch_threads
 
 
 class PairComponent(TrainablePipe):
@@ -39,6 +41,9 @@ class PairComponent(TrainablePipe):
         cfg: Dict[str, Any],
         scorer: Optional[Callable],
     ) -> None:
+        threads = cfg.get("torch_threads")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(Errors.E024.format(name="torch_threads", value=threads, none=" or null"))
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -138,6 +143,38 @@ class PairComponent(TrainablePipe):
         threshold = calibrator.best_threshold()
         if threshold is not None:
             self.cfg[setting] = threshold
+
+    # Prediction and training run with the component's torch thread count.
+
+    def predict(self, docs: Iterable[Doc]) -> Any:
+        """The head's scores for a batch of docs (no side effects)."""
+        with torch_threads(self.cfg.get("torch_threads")):
+            return self._predict(list(docs))
+
+    def _predict(self, docs: List[Doc]) -> Any:
+        raise NotImplementedError
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Any] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples (spancat's template, in `_update`)."""
+        with torch_threads(self.cfg.get("torch_threads")):
+            return self._update(examples, drop=drop, sgd=sgd, losses=losses)
+
+    def _update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Any] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        raise NotImplementedError
 
     # Serialization: the torch head is built lazily (its size depends on the
     # labels), so it must exist before weights are loaded into a fresh pipe.

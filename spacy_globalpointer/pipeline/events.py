@@ -97,6 +97,7 @@ def split_label(label: str) -> Tuple[str, str]:
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
         "calibrate_threshold": True,
+        "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.events_scorer.v1"},
     },
     default_score_weights={
@@ -118,6 +119,7 @@ def make_globalpointer_events(
     max_pair_distance: Optional[int],
     max_arguments: int,
     calibrate_threshold: bool,
+    torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointerEvents":
     """Create a GPLinker event extractor.
@@ -134,6 +136,10 @@ def make_globalpointer_events(
     max_arguments (int): at most this many arguments per doc are linked.
     calibrate_threshold (bool): move both thresholds to their best F1 on the
         training batches while training.
+    torch_threads (Optional[int]): torch intra-op threads while the head runs
+        (the caller's setting is restored after); null leaves torch's setting
+        alone. One thread is as fast on an idle CPU and far faster on a busy
+        one (see ml/threads.py).
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointerEvents(
@@ -147,6 +153,7 @@ def make_globalpointer_events(
         max_pair_distance=max_pair_distance,
         max_arguments=max_arguments,
         calibrate_threshold=calibrate_threshold,
+        torch_threads=torch_threads,
         scorer=scorer,
     )
 
@@ -172,6 +179,7 @@ class GlobalPointerEvents(PairComponent):
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
         calibrate_threshold: bool = True,
+        torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_events,
     ) -> None:
         for setting, value, optional in (
@@ -201,6 +209,7 @@ class GlobalPointerEvents(PairComponent):
                 "max_pair_distance": max_pair_distance,
                 "max_arguments": max_arguments,
                 "calibrate_threshold": calibrate_threshold,
+                "torch_threads": torch_threads,
             },
             scorer,
         )
@@ -319,7 +328,7 @@ class GlobalPointerEvents(PairComponent):
             return None
         return (first, start_column), (first_end, end_column)
 
-    def update(
+    def _update(
         self,
         examples: Iterable[Example],
         *,
@@ -441,7 +450,7 @@ class GlobalPointerEvents(PairComponent):
 
     # Inference
 
-    def predict(self, docs: Iterable[Doc]) -> List[Tuple[Floats3d, Floats3d, Floats3d]]:
+    def _predict(self, docs: List[Doc]) -> List[Tuple[Floats3d, Floats3d, Floats3d]]:
         """Argument scores (labels, n, W) and start/end link scores (1, n, C) per doc."""
         self._require_initialized()
         docs = list(docs)

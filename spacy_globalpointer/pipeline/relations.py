@@ -86,6 +86,7 @@ HEADS, TAILS = 0, 1
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_candidates": DEFAULT_MAX_CANDIDATES,
         "calibrate_threshold": True,
+        "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.relations_scorer.v1"},
     },
     default_score_weights={
@@ -105,6 +106,7 @@ def make_globalpointer_relations(
     max_pair_distance: Optional[int],
     max_candidates: int,
     calibrate_threshold: bool,
+    torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointerRelations":
     """Create a GPLinker relation extractor over upstream spans.
@@ -121,6 +123,10 @@ def make_globalpointer_relations(
         best-scoring first (upstream attrs["scores"]), so time stays bounded.
     calibrate_threshold (bool): during training, keep moving `threshold` to
         the value with the best triple F1 on the training batches.
+    torch_threads (Optional[int]): torch intra-op threads while the head runs
+        (the caller's setting is restored after); null leaves torch's setting
+        alone. One thread is as fast on an idle CPU and far faster on a busy
+        one (see ml/threads.py).
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointerRelations(
@@ -133,6 +139,7 @@ def make_globalpointer_relations(
         max_pair_distance=max_pair_distance,
         max_candidates=max_candidates,
         calibrate_threshold=calibrate_threshold,
+        torch_threads=torch_threads,
         scorer=scorer,
     )
 
@@ -157,6 +164,7 @@ class GlobalPointerRelations(PairComponent):
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         calibrate_threshold: bool = True,
+        torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
         if max_pair_distance is not None and (
@@ -181,6 +189,7 @@ class GlobalPointerRelations(PairComponent):
                 "max_pair_distance": max_pair_distance,
                 "max_candidates": max_candidates,
                 "calibrate_threshold": calibrate_threshold,
+                "torch_threads": torch_threads,
             },
             scorer,
         )
@@ -263,7 +272,7 @@ class GlobalPointerRelations(PairComponent):
             warnings.warn(Warnings.W005.format(n=n_misaligned, total=n_total, name=self.name))
         self._build_head([eg.predicted for eg in sample])
 
-    def update(
+    def _update(
         self,
         examples: Iterable[Example],
         *,
@@ -399,7 +408,7 @@ class GlobalPointerRelations(PairComponent):
 
     # Inference
 
-    def predict(self, docs: Iterable[Doc]) -> List[Dict[str, Any]]:
+    def _predict(self, docs: List[Doc]) -> List[Dict[str, Any]]:
         """Per doc: the candidate spans and the triple logits (predicates x pairs)."""
         self._require_initialized()
         docs = list(docs)

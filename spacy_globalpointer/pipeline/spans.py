@@ -62,6 +62,7 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "ents": False,
         "loss_rows": "label",
         "calibrate_threshold": True,
+        "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
     },
     default_score_weights={
@@ -81,6 +82,7 @@ def make_globalpointer(
     ents: bool,
     loss_rows: str,
     calibrate_threshold: bool,
+    torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointer":
     """Create a GlobalPointer span predictor (nested or flat NER).
@@ -98,6 +100,10 @@ def make_globalpointer(
     calibrate_threshold (bool): during training, keep moving `threshold` to
         the value with the best span F1 on the training batches (see
         calibration.py); the chosen value is saved with the pipeline.
+    torch_threads (Optional[int]): torch intra-op threads while the head runs
+        (the caller's setting is restored after); null leaves torch's setting
+        alone. One thread is as fast on an idle CPU and far faster on a busy
+        one (see ml/threads.py).
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointer(
@@ -111,6 +117,7 @@ def make_globalpointer(
         ents=ents,
         loss_rows=loss_rows,
         calibrate_threshold=calibrate_threshold,
+        torch_threads=torch_threads,
         scorer=scorer,
     )
 
@@ -158,6 +165,7 @@ class GlobalPointer(PairComponent):
         ents: bool = False,
         loss_rows: str = "label",
         calibrate_threshold: bool = True,
+        torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
         if max_span_width is not None and (
@@ -182,6 +190,7 @@ class GlobalPointer(PairComponent):
                 "ents": ents,
                 "loss_rows": loss_rows,
                 "calibrate_threshold": calibrate_threshold,
+                "torch_threads": torch_threads,
             },
             scorer,
         )
@@ -252,7 +261,7 @@ class GlobalPointer(PairComponent):
             )
         self._build_head([eg.predicted for eg in sample])
 
-    def predict(self, docs: Iterable[Doc]) -> List[Floats3d]:
+    def _predict(self, docs: List[Doc]) -> List[Floats3d]:
         """Span scores per doc, shape (labels, n, W); no side effects."""
         self._require_initialized()
         docs = list(docs)
@@ -283,7 +292,7 @@ class GlobalPointer(PairComponent):
                 kept = best_non_overlapping(decoded, occupied=_occupied_by_ents(doc))
                 doc.ents = list(doc.ents) + [spans[i] for i in kept]
 
-    def update(
+    def _update(
         self,
         examples: Iterable[Example],
         *,
