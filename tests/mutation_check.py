@@ -72,6 +72,21 @@ MUTATIONS = [
         'numpy.nonzero(logits > threshold)', 'numpy.nonzero(logits >= threshold)',
         ["tests/test_relations.py"],
     ),
+    Mutation(
+        "event links kept at the threshold", "pipeline/events.py",
+        "if logit > link_threshold:", "if logit >= link_threshold:", ["tests/test_events.py"],
+    ),
+    Mutation(
+        "events without a trigger kept", "pipeline/events.py",
+        "                if not triggers:\n                    continue\n",
+        "                if not triggers:\n                    triggers = list(group)\n",
+        ["tests/test_events.py"],
+    ),
+    Mutation(
+        "event cliques across event types", "pipeline/events.py",
+        "by_type.setdefault(event_type, []).append(k)", "by_type.setdefault('all', []).append(k)",
+        ["tests/test_events.py"],
+    ),
 ]
 
 

@@ -1,0 +1,308 @@
+"""The globalpointer_events component: decoding, training, round trips, bad input."""
+import pickle
+import time
+import warnings
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+from thinc.api import fix_random_seed
+
+from spacy_globalpointer import Event
+from spacy_globalpointer.decoding import linked_groups
+from spacy_globalpointer.pipeline.events import TRIGGER_ROLE, event_label
+
+CONFIG = {"max_argument_width": 8, "max_pair_distance": 16}
+TINY_TOK2VEC = {
+    "@architectures": "spacy.Tok2Vec.v2",
+    "embed": {
+        "@architectures": "spacy.MultiHashEmbed.v2", "width": 32, "rows": [500, 100, 100, 100],
+        "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"], "include_static_vectors": False,
+    },
+    "encode": {
+        "@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 32, "window_size": 1,
+        "maxout_pieces": 2, "depth": 2,
+    },
+}
+# (text, [(type, trigger (start, end) or None, [(role, (start, end))])]) in token offsets.
+EVENT_DATA = [
+    (
+        "Corvane bought Lumo and Vexa bought Orbit in 2020 .",
+        [
+            ("Acquisition", (1, 2), [("buyer", (0, 1)), ("target", (2, 3)), ("time", (8, 9))]),
+            ("Acquisition", (5, 6), [("buyer", (4, 5)), ("target", (6, 7)), ("time", (8, 9))]),
+        ],
+    ),
+    (
+        "Rui Costa left the University of Porto Medical School in May .",
+        [("Departure", (2, 3), [("person", (0, 2)), ("org", (4, 9)), ("place", (6, 7)), ("time", (10, 11))])],
+    ),
+    ("Ana sold the Porto office to Rui .", [("Sale", (1, 2), [("seller", (0, 1)), ("item", (3, 5)), ("buyer", (6, 7))])]),
+    ("Nothing happened here .", []),
+    ("Vexa bought Lumo .", [("Acquisition", (1, 2), [("buyer", (0, 1)), ("target", (2, 3))])]),
+]
+
+
+def make_event_examples(nlp, data=EVENT_DATA):
+    examples = []
+    for text, events in data:
+        doc = nlp.make_doc(text)
+        ref = doc.copy()
+        ref._.events = [
+            Event(
+                event_type,
+                None if trigger is None else Span(ref, *trigger, label=event_type),
+                tuple((role, Span(ref, *span, label=role)) for role, span in arguments),
+            )
+            for event_type, trigger, arguments in events
+        ]
+        examples.append(Example(doc, ref))
+    return examples
+
+
+def build_events_nlp(**config):
+    nlp = spacy.blank("en")
+    model = {
+        "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32,
+        "pooling_size": 8, "tok2vec": TINY_TOK2VEC,
+    }
+    nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model, **config})
+    return nlp
+
+
+def event_tuples(doc):
+    return sorted(
+        (e.label, (e.trigger.start, e.trigger.end), tuple((r, s.start, s.end) for r, s in e.arguments))
+        for e in doc._.events
+    )
+
+
+@pytest.fixture(scope="module")
+def trained_events():
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_events_nlp()
+    examples = make_event_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(100):
+        nlp.update(examples, sgd=optimizer)
+    return nlp, examples
+
+
+# Decoding
+
+
+def test_linked_groups_are_the_maximal_cliques():
+    # 0-1-2 a triangle, 2-3 linked, 4 alone
+    groups = linked_groups(5, [(0, 1), (1, 2), (0, 2), (2, 3)])
+    assert groups == [(0, 1, 2), (2, 3), (4,)]
+
+
+def test_linked_groups_stay_bounded():
+    n = 60
+    links = [(a, b) for a in range(n) for b in range(a + 1, n) if (a + b) % 3]
+    start = time.time()
+    groups = linked_groups(n, links, max_groups=50)
+    assert len(groups) <= 50 and time.time() - start < 2.0
+
+
+def decode(component, n_tokens, arguments, linked):
+    """Hand-made link matrices: `linked` lists pairs of argument indices to link."""
+    layout = component.link_layout
+    starts = numpy.full((1, n_tokens, layout.n_columns(n_tokens)), -5.0, dtype="float32")
+    ends = starts.copy()
+    for a, b in linked:
+        (row_s, col_s), (row_e, col_e) = component._link_columns(arguments[a][1], arguments[b][1], n_tokens)
+        starts[0, row_s, col_s] = 3.0
+        ends[0, row_e, col_e] = 3.0
+    return component._decode_events(arguments, starts, ends)
+
+
+def test_decoding_two_events_of_one_type_with_a_shared_argument():
+    component = build_events_nlp().get_pipe("globalpointer_events")
+    args = [
+        (("Acquisition", TRIGGER_ROLE), (1, 2), 2.0),
+        (("Acquisition", "buyer"), (0, 1), 2.0),
+        (("Acquisition", TRIGGER_ROLE), (5, 6), 2.0),
+        (("Acquisition", "buyer"), (4, 5), 2.0),
+        (("Acquisition", "time"), (8, 9), 2.0),  # shared by both events
+    ]
+    records = decode(component, 10, args, [(0, 1), (0, 4), (1, 4), (2, 3), (2, 4), (3, 4)])
+    events = sorted((r[0], r[1], r[2]) for r in records)
+    assert events == [
+        ("Acquisition", (1, 2, "Acquisition"), (("buyer", (0, 1, "buyer")), ("time", (8, 9, "time")))),
+        ("Acquisition", (5, 6, "Acquisition"), (("buyer", (4, 5, "buyer")), ("time", (8, 9, "time")))),
+    ]
+
+
+def test_decoding_drops_a_group_without_a_trigger_and_keeps_types_apart():
+    component = build_events_nlp().get_pipe("globalpointer_events")
+    args = [
+        (("Sale", "seller"), (0, 1), 2.0),
+        (("Sale", "item"), (3, 5), 2.0),  # linked to the seller, but no trigger: no event
+        (("Attack", TRIGGER_ROLE), (6, 7), 2.0),
+        (("Attack", "target"), (7, 8), 2.0),
+    ]
+    # a link across types is never used: cliques are per event type
+    records = decode(component, 9, args, [(0, 1), (2, 3), (1, 3)])
+    assert [(r[0], r[1]) for r in records] == [("Attack", (6, 7, "Attack"))]
+    assert records[0][2] == (("target", (7, 8, "target")),)
+
+
+def test_decoding_link_exactly_at_the_threshold_does_not_link():
+    component = build_events_nlp().get_pipe("globalpointer_events")
+    component.cfg["link_threshold"] = 3.0  # the hand-made links score exactly 3.0
+    args = [(("Sale", TRIGGER_ROLE), (1, 2), 2.0), (("Sale", "seller"), (0, 1), 2.0)]
+    records = decode(component, 4, args, [(0, 1)])
+    assert [r[2] for r in records] == [()]
+
+
+# Training and scoring
+
+
+def test_overfits_to_event_f1_1(trained_events):
+    nlp, examples = trained_events
+    scores = nlp.evaluate(examples)
+    for key in (
+        "events_trigger_id_f", "events_trigger_cls_f", "events_argument_id_f",
+        "events_argument_cls_f", "events_f",
+    ):
+        assert scores[key] == 1.0, (key, scores)
+    assert set(scores["events_per_type"]) == {"Acquisition", "Departure", "Sale"}
+    doc = nlp(EVENT_DATA[0][0])
+    # Two events of one type in a sentence, sharing the argument "2020".
+    assert len(doc._.events) == 2
+    assert all(any(r == "time" and s.text == "2020" for r, s in e.arguments) for e in doc._.events)
+    # The arguments are also in doc.spans, label = role, event type in kb_id.
+    group = doc.spans["events"]
+    assert ("trigger", "Acquisition") in {(s.label_, s.kb_id_) for s in group}
+    assert len(group.attrs["scores"]) == len(group)
+
+
+def test_nested_arguments_are_predicted(trained_events):
+    nlp, _ = trained_events
+    (event,) = nlp(EVENT_DATA[1][0])._.events
+    spans = {role: (span.start, span.end) for role, span in event.arguments}
+    assert spans["org"] == (4, 9) and spans["place"] == (6, 7)
+
+
+def test_round_trips(trained_events, tmp_path):
+    nlp, _ = trained_events
+    texts = [t for t, _ in EVENT_DATA]
+    expected = [event_tuples(d) for d in nlp.pipe(texts)]
+    assert [event_tuples(nlp(t)) for t in texts] == expected  # pipe == call
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert [event_tuples(d) for d in loaded.pipe(texts)] == expected
+    assert loaded.get_pipe("globalpointer_events").cfg == nlp.get_pipe("globalpointer_events").cfg
+    fresh = build_events_nlp()
+    fresh.from_bytes(nlp.to_bytes())
+    assert [event_tuples(d) for d in fresh.pipe(texts)] == expected
+    docs = list(nlp.pipe(texts))
+    assert [event_tuples(pickle.loads(pickle.dumps(d))) for d in docs] == expected
+    db = DocBin(store_user_data=True, docs=docs)
+    again = list(DocBin(store_user_data=True).from_bytes(db.to_bytes()).get_docs(nlp.vocab))
+    assert [event_tuples(d) for d in again] == expected
+    assert [event_tuples(Doc(nlp.vocab).from_bytes(d.to_bytes())) for d in docs] == expected
+    assert [[e.score for e in d._.events] for d in again] == [[e.score for e in d._.events] for d in docs]
+
+
+def test_multiprocess_pipe_equals_single_process(trained_events):
+    nlp, _ = trained_events
+    texts = [t for t, _ in EVENT_DATA] * 2
+    assert [event_tuples(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)] == [
+        event_tuples(d) for d in nlp.pipe(texts)
+    ]
+
+
+def test_scores_compare_through_the_alignment():
+    """Reference tokenised differently from the prediction still scores exact matches."""
+    nlp = spacy.blank("en")
+    from spacy_globalpointer.pipeline.event_scorer import score_events
+
+    pred = nlp.make_doc("Ana sold the office")
+    ref = Doc(nlp.vocab, words=["Ana", "so", "ld", "the", "office"], spaces=[True, False, True, True, False])
+    pred._.events = [Event("Sale", Span(pred, 1, 2, "Sale"), (("seller", Span(pred, 0, 1, "seller")), ("item", Span(pred, 2, 4, "item"))))]
+    ref._.events = [Event("Sale", Span(ref, 1, 3, "Sale"), (("seller", Span(ref, 0, 1, "seller")), ("item", Span(ref, 3, 5, "item"))))]
+    scores = score_events([Example(pred, ref)])
+    assert scores["events_argument_cls_f"] == 1.0 and scores["events_f"] == 1.0
+    assert scores["events_trigger_id_f"] == 1.0
+    # A wrong role: identification still right, classification not.
+    pred._.events = [Event("Sale", Span(pred, 1, 2, "Sale"), (("buyer", Span(pred, 0, 1, "buyer")),))]
+    scores = score_events([Example(pred, ref)])
+    assert scores["events_argument_id_p"] == 1.0 and scores["events_argument_cls_p"] == 0.0
+    assert scores["events_f"] == 0.0
+
+
+# Bad input
+
+
+def test_unknown_role_at_update_names_it_and_the_fix():
+    nlp = build_events_nlp()
+    examples = make_event_examples(nlp)
+    nlp.initialize(lambda: examples)
+    bad = make_event_examples(nlp, [("Ana sold it .", [("Sale", (1, 2), [("price", (2, 3))])])])
+    with pytest.raises(ValueError, match=r"E027\].*'Sale'.*'price'"):
+        nlp.update(bad)
+
+
+def test_gold_events_without_trigger_are_kept_and_counted():
+    nlp = build_events_nlp()
+    data = EVENT_DATA + [("Lumo was sold .", [("Sale", None, [("item", (0, 1))])])]
+    examples = make_event_examples(nlp, data)
+    with pytest.warns(UserWarning, match=r"W007\].*1 events have no trigger"):
+        nlp.initialize(lambda: examples)
+    nlp.update(examples)  # no crash: the arguments still train
+
+
+def test_misaligned_and_too_wide_arguments_are_counted():
+    nlp = build_events_nlp(max_argument_width=2)
+    doc = nlp.make_doc("Rui Costa left the University of Porto Medical School in May .")
+    ref = Doc(nlp.vocab, words=["Rui", "Cos", "ta", "left", "the", "University", "of", "Porto", "Medical", "School", "in", "May", "."],
+              spaces=[True, False, True, True, True, True, True, True, True, True, True, False, False])
+    ref._.events = [Event("Departure", Span(ref, 3, 4, "Departure"), (("person", Span(ref, 0, 2, "person")), ("org", Span(ref, 4, 10, "org"))))]
+    with pytest.warns(UserWarning, match=r"W007\].*1 arguments do not align.*1 are wider than max_argument_width=2"):
+        nlp.initialize(lambda: [Example(doc, ref)])
+
+
+@pytest.mark.parametrize("text", ["", "x", " "])
+def test_empty_and_one_token_docs(trained_events, text):
+    nlp, _ = trained_events
+    doc = nlp(text)
+    assert doc._.events == [] or all(e.trigger is not None for e in doc._.events)
+    nlp.update([Example(nlp.make_doc(text), nlp.make_doc(text))])
+
+
+def test_flood_of_arguments_on_an_untrained_model_is_bounded():
+    nlp = build_events_nlp(threshold=-1e3, link_threshold=-1e3, max_pair_distance=None)
+    nlp.initialize(lambda: make_event_examples(nlp))
+    text = " ".join(["Corvane bought Lumo and Vexa"] * 60)
+    start = time.time()
+    doc = nlp(text)
+    assert time.time() - start < 5.0
+    assert len(doc.spans["events"]) <= nlp.get_pipe("globalpointer_events").cfg["max_arguments"]
+
+
+@pytest.mark.parametrize(
+    "setting,value,code",
+    [
+        ("max_arguments", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_argument_width", 0, "E024"),
+        ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"),
+    ],
+)
+def test_bad_settings_are_refused(setting, value, code):
+    from spacy_globalpointer import GlobalPointerEvents
+
+    model = build_events_nlp().get_pipe("globalpointer_events").model
+    with pytest.raises(ValueError, match=code):
+        GlobalPointerEvents(spacy.blank("en").vocab, model, **{setting: value})
+
+
+def test_bad_labels_are_refused():
+    component = build_events_nlp().get_pipe("globalpointer_events")
+    with pytest.raises(ValueError, match="E028"):
+        component.add_label("no separator")
+    assert component.add_label(event_label("Sale", "seller")) == 1
