@@ -87,6 +87,11 @@ class Errors:
         "[E028] Event labels are 'event_type{sep}role' with a non-empty type and role, "
         "and a role without '{sep}'; got {label!r}."
     )
+    E029 = (
+        "[E029] calibration must be one of {options}, got {value!r}: 'inference' "
+        "rescores recent training docs as at inference (no dropout), 'batches' uses "
+        "the training pass's own scores."
+    )
 
 
 class Warnings:
@@ -117,6 +122,12 @@ class Warnings:
         "(left out), {too_wide} are wider than max_argument_width={width} and "
         "{too_far} argument pairs lie max_pair_distance={distance} or more tokens "
         "apart (never predicted). Raise those settings if these counts matter."
+    )
+    W008 = (
+        "[W008] '{name}' calibrates its threshold on training docs scored as at "
+        "inference, but was initialized without the pipeline (`initialize(..., "
+        "nlp=nlp)`), so the components before it cannot run: the docs are scored "
+        "with whatever annotations they already carry."
     )
     W001 = (
         "[W001] {n_long} of {n_total} gold spans in doc.spans['{key}'] of the "

@@ -334,7 +334,7 @@ def test_initialize_again_with_more_labels_rebuilds_the_head():
 
 
 def test_calibrated_threshold_is_learned_saved_and_loaded(tmp_path):
-    nlp = build_nlp(calibrate_threshold=True)
+    nlp = build_nlp(calibrate_threshold=True, calibration="batches")
     examples = make_examples(nlp)
     train(nlp, examples, n_iter=80)
     gp = nlp.get_pipe("globalpointer")
@@ -344,6 +344,33 @@ def test_calibrated_threshold_is_learned_saved_and_loaded(tmp_path):
     assert spacy.load(tmp_path / "m").get_pipe("globalpointer").cfg["threshold"] == gp.cfg["threshold"]
     fixed = train(build_nlp(calibrate_threshold=False), examples, n_iter=5)
     assert fixed.get_pipe("globalpointer").cfg["threshold"] == 0.0
+
+
+def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch):
+    """The default calibration scores recent training docs as at inference: a model
+    whose inference scores are squeezed below 0 gets a threshold below 0."""
+    nlp = build_nlp()
+    # Enough distinct docs for 50+ gold spans (the calibrator's minimum).
+    data = [(f"{text} ({k})", spans) for k in range(8) for text, spans in NESTED_DATA]
+    examples = make_examples(nlp, data)
+    gp = nlp.get_pipe("globalpointer")
+    assert gp.cfg["calibration"] == "inference"
+    seen = []
+    real_predict = type(gp.model).predict
+
+    def shifted_predict(model, docs):
+        scores = real_predict(model, docs)
+        if model is gp.model:
+            seen.append(len(docs))
+            return [s * 0.1 - 1.0 for s in scores]
+        return scores
+
+    monkeypatch.setattr(type(gp.model), "predict", shifted_predict)
+    train(nlp, examples, n_iter=60)
+    assert seen and max(seen) == len(examples)  # distinct recent docs, rescored
+    assert -1.0 < gp.cfg["threshold"] < -0.3
+    with pytest.raises(ValueError, match="E029"):
+        build_nlp(calibration="dev")
 
 
 def test_doc_loss_rows_overfit():

@@ -6,6 +6,8 @@ loaded from disk must rebuild it from the saved input width (`cfg["nI"]`) and
 labels before the weights arrive. Labels, their checks, the head's layouts,
 that restore step and the threshold calibrator live here once.
 """
+import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -13,15 +15,39 @@ import numpy
 import srsly
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
-from spacy.training import Example
+from spacy.language import Language
+from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Model
+from thinc.api import Model, set_dropout_rate
 
 from ..calibration import ThresholdCalibrator
-from ..errors import Errors
+from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
 from ..ml.threads import torch_threads
+
+
+# Calibration at inference: how many recent training docs, how often.
+CALIBRATION_DOCS = 256
+CALIBRATION_INTERVAL = 20
+CALIBRATION_SOURCES = ("inference", "batches")
+
+
+class _TrainingState:
+    """What calibration keeps while training: a weak reference to the pipeline
+    and the recent training examples. It pickles as empty (a weak reference
+    cannot be pickled, and a loaded pipeline starts training afresh)."""
+
+    def __init__(self, nlp: Optional[Language] = None) -> None:
+        self._ref = weakref.ref(nlp) if nlp is not None else None
+        self.recent: Dict[str, Example] = {}
+        self.n_updates = 0
+
+    def pipeline(self) -> Optional[Language]:
+        return self._ref() if self._ref is not None else None
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (_TrainingState, ())
 
 
 class PairComponent(TrainablePipe):
@@ -41,6 +67,8 @@ class PairComponent(TrainablePipe):
         cfg: Dict[str, Any],
         scorer: Optional[Callable],
     ) -> None:
+        if cfg.get("calibration", "inference") not in CALIBRATION_SOURCES:
+            raise ValueError(Errors.E029.format(value=cfg.get("calibration"), options=list(CALIBRATION_SOURCES)))
         threads = cfg.get("torch_threads")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(Errors.E024.format(name="torch_threads", value=threads, none=" or null"))
@@ -50,6 +78,7 @@ class PairComponent(TrainablePipe):
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {"labels": [], **cfg, "nI": None}
         self._calibrators: Dict[str, ThresholdCalibrator] = {}
+        self._training = _TrainingState(None)
         self._set_layouts()
 
     # Labels
@@ -162,19 +191,87 @@ class PairComponent(TrainablePipe):
         sgd: Optional[Any] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
-        """Learn from a batch of examples (spancat's template, in `_update`)."""
-        with torch_threads(self.cfg.get("torch_threads")):
-            return self._update(examples, drop=drop, sgd=sgd, losses=losses)
+        """Learn from a batch of examples (spancat's template).
 
-    def _update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Any] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
+        The subclass supplies `get_loss` and, for calibration,
+        `_calibration_decisions`.
+        """
+        with torch_threads(self.cfg.get("torch_threads")):
+            if losses is None:
+                losses = {}
+            losses.setdefault(self.name, 0.0)
+            examples = list(examples)
+            validate_examples(examples, f"{type(self).__name__}.update")
+            self._require_initialized()
+            if not any(len(eg.predicted) for eg in examples):
+                return losses
+            set_dropout_rate(self.model, drop)
+            scores, backprop_scores = self.model.begin_update([eg.predicted for eg in examples])
+            loss, d_scores = self.get_loss(examples, scores)
+            backprop_scores(d_scores)
+            if sgd is not None:
+                self.finish_update(sgd)
+            if self.cfg.get("calibrate_threshold"):
+                self._observe_for_calibration(examples, scores)
+            losses[self.name] += loss
+            return losses
+
+    def get_loss(self, examples: Iterable[Example], scores: Any) -> Tuple[float, Any]:
         raise NotImplementedError
+
+    # Threshold calibration (see calibration.py). With calibration = "inference"
+    # (the default) the component keeps the last CALIBRATION_DOCS training
+    # examples and, every CALIBRATION_INTERVAL updates, scores them as at
+    # inference (the pipeline's earlier components, then this model, no
+    # dropout) and moves each threshold to its best F1 there. With "batches"
+    # it uses the training pass's own scores (dropout on), as before: on a
+    # fine-tuned transformer those look less confident than unseen text and
+    # the threshold drifts below 0 (issue 10.6).
+
+    def _calibration_decisions(
+        self, examples: List[Example], scores: Any
+    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
+        """Per threshold setting: (candidate scores, gold scores) of these examples."""
+        raise NotImplementedError
+
+    def remember_pipeline(self, nlp: Optional[Language]) -> None:
+        """Keep a weak reference to the pipeline, to run its earlier components."""
+        self._training = _TrainingState(nlp)
+
+    def _observe_for_calibration(self, examples: List[Example], scores: Any) -> None:
+        if self.cfg.get("calibration", "inference") == "batches":
+            for setting, (candidates, golds) in self._calibration_decisions(examples, scores).items():
+                self._calibrate(candidates, golds, setting)
+            return
+        # The last CALIBRATION_DOCS distinct training texts (epochs repeat them).
+        recent: Dict[str, Example] = self._training.recent
+        for eg in examples:
+            if len(eg.predicted):
+                recent.pop(eg.predicted.text, None)
+                recent[eg.predicted.text] = eg
+        while len(recent) > CALIBRATION_DOCS:
+            recent.pop(next(iter(recent)))
+        self._training.n_updates += 1
+        if self._training.n_updates % CALIBRATION_INTERVAL == 0:
+            self._calibrate_at_inference(list(recent.values()))
+
+    def _calibrate_at_inference(self, examples: List[Example]) -> None:
+        """Rescore recent training docs without dropout and recalibrate from scratch."""
+        nlp = self._training.pipeline()
+        docs = [eg.predicted.copy() for eg in examples]
+        if nlp is not None:
+            for _, proc in nlp.pipeline:
+                if proc is self:
+                    break
+                if hasattr(proc, "pipe"):
+                    docs = list(proc.pipe(docs))
+        else:
+            warnings.warn(Warnings.W008.format(name=self.name))
+        scores = self.model.predict(docs)
+        rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+        for setting, (candidates, golds) in self._calibration_decisions(rescored, scores).items():
+            self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
+            self._calibrate(candidates, golds, setting)
 
     # Serialization: the torch head is built lazily (its size depends on the
     # labels), so it must exist before weights are loaded into a fresh pipe.

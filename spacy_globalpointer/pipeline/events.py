@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
@@ -97,6 +97,7 @@ def split_label(label: str) -> Tuple[str, str]:
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
         "calibrate_threshold": True,
+        "calibration": "inference",
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.events_scorer.v1"},
     },
@@ -119,6 +120,7 @@ def make_globalpointer_events(
     max_pair_distance: Optional[int],
     max_arguments: int,
     calibrate_threshold: bool,
+    calibration: str,
     torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointerEvents":
@@ -136,6 +138,9 @@ def make_globalpointer_events(
     max_arguments (int): at most this many arguments per doc are linked.
     calibrate_threshold (bool): move both thresholds to their best F1 on the
         training batches while training.
+    calibration (str): what the threshold is calibrated on: "inference"
+        (recent training docs rescored without dropout, every 20 updates) or
+        "batches" (the training pass's own scores); see pipeline/base.py.
     torch_threads (Optional[int]): torch intra-op threads while the head runs
         (the caller's setting is restored after); null leaves torch's setting
         alone. One thread is as fast on an idle CPU and far faster on a busy
@@ -153,6 +158,7 @@ def make_globalpointer_events(
         max_pair_distance=max_pair_distance,
         max_arguments=max_arguments,
         calibrate_threshold=calibrate_threshold,
+        calibration=calibration,
         torch_threads=torch_threads,
         scorer=scorer,
     )
@@ -179,6 +185,7 @@ class GlobalPointerEvents(PairComponent):
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
         calibrate_threshold: bool = True,
+        calibration: str = "inference",
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_events,
     ) -> None:
@@ -209,6 +216,7 @@ class GlobalPointerEvents(PairComponent):
                 "max_pair_distance": max_pair_distance,
                 "max_arguments": max_arguments,
                 "calibrate_threshold": calibrate_threshold,
+                "calibration": calibration,
                 "torch_threads": torch_threads,
             },
             scorer,
@@ -256,6 +264,7 @@ class GlobalPointerEvents(PairComponent):
     ) -> None:
         """Read the (type, role) labels (from `labels` or the data), count what cannot be learned."""
         validate_get_examples(get_examples, "GlobalPointerEvents.initialize")
+        self.remember_pipeline(nlp)
         self._head._layers = []
         if labels is not None:
             for label in labels:
@@ -328,40 +337,6 @@ class GlobalPointerEvents(PairComponent):
             return None
         return (first, start_column), (first_end, end_column)
 
-    def _update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Any] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn arguments (ZLPR per label row) and links (sparse ZLPR) from gold events."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "GlobalPointerEvents.update")
-        self._require_initialized()
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        docs = [eg.predicted for eg in examples]
-        set_dropout_rate(self.model, drop)
-        scores, backprop_scores = self.model.begin_update(docs)
-        gold = self._gold_cells(examples)
-        loss, d_scores = self._loss(scores, gold)
-        backprop_scores(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        if self.cfg["calibrate_threshold"]:
-            arguments = [s[ARGUMENTS] for s in scores]
-            self._calibrate(
-                *cell_decisions(arguments, gold[ARGUMENTS], self.argument_layout, self._calibrator().lowest)
-            )
-            self._calibrate(*self._link_decisions(examples, scores), setting="link_threshold")
-        losses[self.name] += loss
-        return losses
-
     def get_loss(
         self, examples: Iterable[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
     ) -> Tuple[float, List[Tuple[Floats3d, Floats3d, Floats3d]]]:
@@ -416,6 +391,19 @@ class GlobalPointerEvents(PairComponent):
             starts.append(sorted(doc_starts))
             ends.append(sorted(doc_ends))
         return arguments, starts, ends
+
+    def _calibration_decisions(
+        self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
+    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
+        """Arguments: every valid cell (as for spans); links: see `_link_decisions`."""
+        arguments = [s[ARGUMENTS] for s in scores]
+        gold = self._gold_cells(examples)
+        return {
+            "threshold": cell_decisions(
+                arguments, gold[ARGUMENTS], self.argument_layout, self._calibrator().lowest
+            ),
+            "link_threshold": self._link_decisions(examples, scores),
+        }
 
     def _link_decisions(
         self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]

@@ -22,7 +22,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats3d
 
 from ..decoding import span_probability, to_numpy
@@ -86,6 +86,7 @@ HEADS, TAILS = 0, 1
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_candidates": DEFAULT_MAX_CANDIDATES,
         "calibrate_threshold": True,
+        "calibration": "inference",
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.relations_scorer.v1"},
     },
@@ -106,6 +107,7 @@ def make_globalpointer_relations(
     max_pair_distance: Optional[int],
     max_candidates: int,
     calibrate_threshold: bool,
+    calibration: str,
     torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointerRelations":
@@ -123,6 +125,9 @@ def make_globalpointer_relations(
         best-scoring first (upstream attrs["scores"]), so time stays bounded.
     calibrate_threshold (bool): during training, keep moving `threshold` to
         the value with the best triple F1 on the training batches.
+    calibration (str): what the threshold is calibrated on: "inference"
+        (recent training docs rescored without dropout, every 20 updates) or
+        "batches" (the training pass's own scores); see pipeline/base.py.
     torch_threads (Optional[int]): torch intra-op threads while the head runs
         (the caller's setting is restored after); null leaves torch's setting
         alone. One thread is as fast on an idle CPU and far faster on a busy
@@ -139,6 +144,7 @@ def make_globalpointer_relations(
         max_pair_distance=max_pair_distance,
         max_candidates=max_candidates,
         calibrate_threshold=calibrate_threshold,
+        calibration=calibration,
         torch_threads=torch_threads,
         scorer=scorer,
     )
@@ -164,6 +170,7 @@ class GlobalPointerRelations(PairComponent):
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         calibrate_threshold: bool = True,
+        calibration: str = "inference",
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
@@ -189,6 +196,7 @@ class GlobalPointerRelations(PairComponent):
                 "max_pair_distance": max_pair_distance,
                 "max_candidates": max_candidates,
                 "calibrate_threshold": calibrate_threshold,
+                "calibration": calibration,
                 "torch_threads": torch_threads,
             },
             scorer,
@@ -240,6 +248,7 @@ class GlobalPointerRelations(PairComponent):
     ) -> None:
         """Read predicates (from `labels` or the data), count what cannot be learned, build the head."""
         validate_get_examples(get_examples, "GlobalPointerRelations.initialize")
+        self.remember_pipeline(nlp)
         self._head._layers = []
         if labels is not None:
             for label in labels:
@@ -271,35 +280,6 @@ class GlobalPointerRelations(PairComponent):
         if n_misaligned:
             warnings.warn(Warnings.W005.format(n=n_misaligned, total=n_total, name=self.name))
         self._build_head([eg.predicted for eg in sample])
-
-    def _update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Any] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from gold relations: the head-pair and tail-pair ZLPR losses (sparse form)."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "GlobalPointerRelations.update")
-        self._require_initialized()
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        docs = [eg.predicted for eg in examples]
-        set_dropout_rate(self.model, drop)
-        scores, backprop_scores = self.model.begin_update(docs)
-        loss, d_scores = self.get_loss(examples, scores)
-        backprop_scores(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        if self.cfg["calibrate_threshold"]:
-            self._calibrate(*self._decisions(examples, scores))
-        losses[self.name] += loss
-        return losses
 
     def get_loss(
         self, examples: Iterable[Example], scores: List[Tuple[Floats3d, Floats3d]]
@@ -361,9 +341,9 @@ class GlobalPointerRelations(PairComponent):
             return None
         return head_column, tail_column
 
-    def _decisions(
+    def _calibration_decisions(
         self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d]]
-    ) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
+    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
         """Triple scores min(H, T) for every (gold entity, predicate, gold entity) of
         each batch doc, and those of the gold triples: what the decoder thresholds."""
         label_map = self._label_map
@@ -391,7 +371,7 @@ class GlobalPointerRelations(PairComponent):
                     is_gold[p, index[(h, t)]] = True
             candidates.append(triple[triple > self._calibrator().lowest])
             golds.append(triple[is_gold])
-        return candidates, golds
+        return {"threshold": (candidates, golds)}
 
     def _gold_entities(self, eg: Example) -> List[Tuple[int, int]]:
         """The reference's entities (and relation arguments) in predicted tokens."""

@@ -10,7 +10,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
@@ -62,6 +62,7 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "ents": False,
         "loss_rows": "label",
         "calibrate_threshold": True,
+        "calibration": "inference",
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
     },
@@ -82,6 +83,7 @@ def make_globalpointer(
     ents: bool,
     loss_rows: str,
     calibrate_threshold: bool,
+    calibration: str,
     torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointer":
@@ -100,6 +102,9 @@ def make_globalpointer(
     calibrate_threshold (bool): during training, keep moving `threshold` to
         the value with the best span F1 on the training batches (see
         calibration.py); the chosen value is saved with the pipeline.
+    calibration (str): what the threshold is calibrated on: "inference"
+        (recent training docs rescored without dropout, every 20 updates) or
+        "batches" (the training pass's own scores); see pipeline/base.py.
     torch_threads (Optional[int]): torch intra-op threads while the head runs
         (the caller's setting is restored after); null leaves torch's setting
         alone. One thread is as fast on an idle CPU and far faster on a busy
@@ -117,6 +122,7 @@ def make_globalpointer(
         ents=ents,
         loss_rows=loss_rows,
         calibrate_threshold=calibrate_threshold,
+        calibration=calibration,
         torch_threads=torch_threads,
         scorer=scorer,
     )
@@ -165,6 +171,7 @@ class GlobalPointer(PairComponent):
         ents: bool = False,
         loss_rows: str = "label",
         calibrate_threshold: bool = True,
+        calibration: str = "inference",
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
@@ -190,6 +197,7 @@ class GlobalPointer(PairComponent):
                 "ents": ents,
                 "loss_rows": loss_rows,
                 "calibrate_threshold": calibrate_threshold,
+                "calibration": calibration,
                 "torch_threads": torch_threads,
             },
             scorer,
@@ -224,6 +232,7 @@ class GlobalPointer(PairComponent):
         tokenizer) and warn about them with counts.
         """
         validate_get_examples(get_examples, "GlobalPointer.initialize")
+        self.remember_pipeline(nlp)
         # Initializing again starts from fresh weights, possibly with more labels.
         self._head._layers = []
         if labels is not None:
@@ -292,36 +301,6 @@ class GlobalPointer(PairComponent):
                 kept = best_non_overlapping(decoded, occupied=_occupied_by_ents(doc))
                 doc.ents = list(doc.ents) + [spans[i] for i in kept]
 
-    def _update(
-        self,
-        examples: Iterable[Example],
-        *,
-        drop: float = 0.0,
-        sgd: Optional[Any] = None,
-        losses: Optional[Dict[str, float]] = None,
-    ) -> Dict[str, float]:
-        """Learn from a batch of examples (the spancat template)."""
-        if losses is None:
-            losses = {}
-        losses.setdefault(self.name, 0.0)
-        examples = list(examples)
-        validate_examples(examples, "GlobalPointer.update")
-        self._require_initialized()
-        if not any(len(eg.predicted) for eg in examples):
-            return losses
-        docs = [eg.predicted for eg in examples]
-        set_dropout_rate(self.model, drop)
-        scores, backprop_scores = self.model.begin_update(docs)
-        gold_cells = self._gold_cells(examples, scores)
-        loss, d_scores = pair_loss(scores, gold_cells, self.layout, rows=self.cfg["loss_rows"])
-        backprop_scores(d_scores)
-        if sgd is not None:
-            self.finish_update(sgd)
-        if self.cfg["calibrate_threshold"]:
-            self._calibrate(*self._decisions(scores, gold_cells))
-        losses[self.name] += loss
-        return losses
-
     def get_loss(
         self, examples: Iterable[Example], scores: List[Floats3d]
     ) -> Tuple[float, List[Floats3d]]:
@@ -332,11 +311,12 @@ class GlobalPointer(PairComponent):
             scores, self._gold_cells(examples, scores), self.layout, rows=self.cfg["loss_rows"]
         )
 
-    def _decisions(
-        self, scores: List[Floats3d], gold_cells: List[List[Tuple[int, int, int]]]
-    ) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
+    def _calibration_decisions(
+        self, examples: List[Example], scores: List[Floats3d]
+    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
         """Every valid cell's score (above the calibrator's grid) and the gold cells' scores."""
-        return cell_decisions(scores, gold_cells, self.layout, self._calibrator().lowest)
+        gold_cells = self._gold_cells(examples, scores)
+        return {"threshold": cell_decisions(scores, gold_cells, self.layout, self._calibrator().lowest)}
 
     def _gold_cells(
         self, examples: List[Example], scores: List[Floats3d]
