@@ -53,6 +53,7 @@ CHAR_W = 9.0  # px per character; each token's text is stretched to fit exactly
 ARC_STEP = 26  # px between arc heights
 ROW_H = 24  # px per row of span bars
 PAD = 12
+MIN_ARC = 24  # px between an arc's ends at least
 
 
 def relation_shapes(doc: Doc, spans_key: str) -> int:
@@ -130,8 +131,9 @@ def relation_svg(doc: Doc, spans_key: str, colors: Dict[str, str]) -> str:
     arcs = []
     for head, _, tail, _ in records:
         x1, x2 = centre(head), centre(tail)
-        if abs(x2 - x1) < 12:  # same centre (e.g. same extent, other label): spread the ends
-            x1, x2 = x1 - 6, x2 + 6
+        if abs(x2 - x1) < MIN_ARC:  # nested spans with close centres: widen, keeping the direction
+            mid, sign = (x1 + x2) / 2, (1 if x2 >= x1 else -1)
+            x1, x2 = mid - sign * MIN_ARC / 2, mid + sign * MIN_ARC / 2
         arcs.append((x1, x2))
     levels = _arc_levels(arcs)
     top = PAD + 14 + ARC_STEP * max(levels, default=0)
@@ -185,7 +187,8 @@ def relations_page(pairs: List[Tuple[Doc, Doc]], spans_key: str) -> str:
         for doc, kind in ((pred, "predicted"), (gold, "gold")):
             n_rel, n_spans = len(relation_records(doc)), len(doc.spans.get(spans_key, []))
             body.append(
-                f'<h3>Doc {i + 1}: {kind} ({n_rel} relations, {n_spans} spans)</h3>'
+                f'<h3>Doc {i + 1}: {kind} ({n_rel} relation{"" if n_rel == 1 else "s"}, '
+                f'{n_spans} span{"" if n_spans == 1 else "s"})</h3>'
                 f'<div class="doc {kind}">{relation_svg(doc, spans_key, colors)}</div>'
             )
     legend = " ".join(
