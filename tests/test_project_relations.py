@@ -8,6 +8,8 @@ import hashlib
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,18 @@ def test_relations_sample_properties_are_what_they_say():
                                                 {"start": 9, "end": 14, "label": "PER"}], "relations": []}
     props = relation_properties(flat)
     assert props["no relations"] and not props["nested"] and not props["shared start"]
+
+
+def test_relations_sample_is_reproducible(tmp_path):
+    """make-sample rewrites all four shipped files byte for byte."""
+    script = PROJECT_DIR / "scripts" / "make_sample.py"
+    span_out = [tmp_path / "sample_train.jsonl", tmp_path / "sample_dev.jsonl"]
+    rel_out = [tmp_path / name for name, _ in REL_FILES]
+    result = subprocess.run(
+        [sys.executable, str(script), *map(str, span_out), "--seed", "0",
+         "--rel-train", str(rel_out[0]), "--rel-dev", str(rel_out[1])],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in span_out + rel_out:
+        assert path.read_bytes() == (PROJECT_DIR / "assets" / path.name).read_bytes(), path.name
