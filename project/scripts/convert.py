@@ -1,13 +1,25 @@
-"""Convert an NER corpus into a `.spacy` file (thin CLI over spacy_globalpointer.convert)."""
+"""Convert an NER corpus into a `.spacy` file (thin CLI over spacy_globalpointer.convert).
+
+With --relations (jsonl only) the records' `relations` ({"head": i, "tail": j,
+"label"}, indices into the record's `spans`) are also written to doc._.relations.
+This is a stopgap in the project script until spacy_globalpointer.convert reads
+relations itself.
+"""
 import json
+from collections import Counter
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 import typer
 from wasabi import msg
 
-from spacy_globalpointer.convert import ConversionError, convert, print_stats
+from spacy.tokens import Doc, DocBin
+
+from spacy_globalpointer.convert import ConversionError, ConversionStats, convert, iter_docs, print_stats
+from spacy_globalpointer.extensions import set_relation_records
+
+MAX_EXAMPLES = 5
 
 
 class Format(str, Enum):
@@ -35,6 +47,7 @@ def main(
     start: int = typer.Option(0, "--start", help="First record index to convert (0-based, inclusive)"),
     end: Optional[int] = typer.Option(None, "--end", help="Record index to stop before (exclusive); default: to the end"),
     stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the counts as JSON here"),
+    relations: bool = typer.Option(False, "--relations", help="Also read each record's 'relations' into doc._.relations (jsonl only)"),
     # fmt: on
 ) -> None:
     """Convert INPUT_PATH to OUTPUT_PATH and print what was written, changed and skipped.
@@ -42,24 +55,111 @@ def main(
     Example: CMeEE_dev.json records 0-3,999 as train:
     python scripts/convert.py CMeEE_dev.json train.spacy --format cmeee --end 4000
     """
+    rel_stats: Dict[str, Any] = {}
     try:
-        stats = convert(
-            input_path,
-            output_path,
-            format=format.value,
-            lang=lang,
-            spans_key=spans_key,
-            alignment=alignment.value,
-            ents=ents,
-            start=start,
-            end=end,
-        )
+        if relations:
+            if format != Format.jsonl:
+                raise ConversionError(f"--relations reads the jsonl format only, not {format.value}")
+            stats = ConversionStats(output_path=str(output_path))
+            options = dict(format="jsonl", lang=lang, spans_key=spans_key, alignment=alignment.value, ents=ents)
+            docs = iter_docs(input_path, stats, start=start, end=end, **options)
+            doc_bin = DocBin(store_user_data=True)
+            for doc in add_relations(docs, input_path, alignment.value, rel_stats):
+                doc_bin.add(doc)
+            output_path.parent.mkdir(parents=True, exist_ok=True)
+            doc_bin.to_disk(output_path)
+            stats.ignored_keys.pop("relations", None)
+        else:
+            stats = convert(
+                input_path,
+                output_path,
+                format=format.value,
+                lang=lang,
+                spans_key=spans_key,
+                alignment=alignment.value,
+                ents=ents,
+                start=start,
+                end=end,
+            )
     except ConversionError as err:
         msg.fail(str(err), exits=1)
     print_stats(stats)
+    if relations:
+        print_relation_stats(rel_stats)
     if stats_json is not None:
+        result = stats.to_dict()
+        if relations:
+            result["relations"] = rel_stats
         stats_json.parent.mkdir(parents=True, exist_ok=True)
-        stats_json.write_text(json.dumps(stats.to_dict(), indent=2, ensure_ascii=False), encoding="utf8")
+        stats_json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
+
+
+def add_relations(docs: Iterable[Doc], input_path: Path, alignment: str, rel_stats: Dict[str, Any]) -> Iterator[Doc]:
+    """Set doc._.relations on the converted docs from the records' `relations`.
+
+    The converter skips records with empty text, so each doc is matched to the
+    next record with the same text. A relation whose head or tail span does not
+    map to tokens is skipped, counted and shown, never dropped silently.
+    """
+    by_label: Counter = Counter()
+    read = written = 0
+    skipped: List[str] = []
+    records = _records(input_path)
+    for doc in docs:
+        where, rec = next(records)
+        while rec.get("text") != doc.text:
+            where, rec = next(records)
+        spans = rec.get("spans") or []
+        triples = []
+        for i, rel in enumerate(rec.get("relations") or []):
+            read += 1
+            ends = []
+            for role in ("head", "tail"):
+                index = rel.get(role) if isinstance(rel, dict) else None
+                if not isinstance(index, int) or not 0 <= index < len(spans):
+                    raise ConversionError(f"{where}: relations[{i}].{role} must index 'spans' (0-{len(spans) - 1}), got {index!r}")
+                sp = spans[index]
+                ends.append(doc.char_span(sp["start"], sp["end"], label=sp["label"], alignment_mode=alignment))
+            label = rel.get("label")
+            if not isinstance(label, str) or not label:
+                raise ConversionError(f"{where}: relations[{i}] needs a non-empty string 'label'")
+            head, tail = ends
+            if head is None or tail is None or not len(head) or not len(tail):
+                skipped.append(f"{label} ({where}): head or tail span not on token boundaries")
+                continue
+            triples.append(((head.start, head.end, head.label_), label, (tail.start, tail.end, tail.label_), None))
+        triples = list(dict.fromkeys(triples))
+        set_relation_records(doc, triples)
+        written += len(triples)
+        by_label.update(p for _, p, _, _ in triples)
+        yield doc
+    rel_stats.update(
+        relations_read=read,
+        relations_written=written,
+        relations_skipped=len(skipped),
+        relations_by_label=dict(sorted(by_label.items())),
+        skipped_examples=skipped[:MAX_EXAMPLES],
+    )
+
+
+def _records(path: Path) -> Iterator[Any]:
+    with path.open(encoding="utf-8-sig") as file_:
+        for lineno, line in enumerate(file_, start=1):
+            if line.strip():
+                yield f"{path}:{lineno}", json.loads(line)
+
+
+def print_relation_stats(rel_stats: Dict[str, Any]) -> None:
+    msg.divider("Relations")
+    msg.info(
+        f"{rel_stats['relations_read']} read, {rel_stats['relations_written']} written, "
+        f"{rel_stats['relations_skipped']} skipped"
+    )
+    rows = list(rel_stats["relations_by_label"].items())
+    if rows:
+        msg.table(rows, header=("predicate", "relations"), aligns=("l", "r"))
+    for example in rel_stats["skipped_examples"]:
+        msg.warn(f"Skipped: {example}")
 
 
 if __name__ == "__main__":

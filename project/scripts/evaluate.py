@@ -3,6 +3,9 @@
 The JSON holds the scores `nlp.evaluate` returns (as `spacy evaluate` does), so the
 component's own score keys (`spans_<key>_f/p/r/per_type`) are there. The Markdown
 table adds gold and predicted counts per label, which the scores alone hide.
+With --relations the table is per predicate of doc._.relations instead (the
+`globalpointer_relations` scores: strict `relations_micro_*`, boundary
+`relations_boundary_*`, `relations_per_type`).
 """
 import json
 from collections import Counter
@@ -17,6 +20,8 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
+from spacy_globalpointer.extensions import install_extensions, relation_records
+from spacy_globalpointer.pipeline.relation_scorer import score_relations
 from spacy_globalpointer.pipeline.spans import score_globalpointer
 
 
@@ -66,6 +71,58 @@ def markdown_table(
     return "\n".join(lines) + "\n"
 
 
+def relation_table(examples: List[Example], scores: Dict[str, Any], spans_key: str) -> str:
+    """Gold/predicted counts and P/R/F per predicate, the micro row, strict and boundary F."""
+    per_type = scores.get("relations_per_type")
+    if per_type is None:
+        msg.warn("No 'relations_per_type' in the pipeline's scores: scoring doc._.relations directly")
+        scores.update(score_relations(examples))
+        per_type = scores["relations_per_type"]
+    counts = {"gold": Counter(), "pred": Counter()}
+    for eg in examples:
+        counts["gold"].update(p for _, p, _, _ in relation_records(eg.reference))
+        counts["pred"].update(p for _, p, _, _ in relation_records(eg.predicted))
+    labels = sorted(set(per_type) | set(counts["gold"]) | set(counts["pred"]))
+    lines = [
+        "# Per-predicate scores (doc._.relations)",
+        "",
+        "Strict: head span and label, predicate, tail span and label all match.",
+        "",
+        "| predicate | gold | predicted | P | R | F |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label in labels:
+        prf = per_type.get(label, {})
+        lines.append(
+            f"| {label} | {counts['gold'][label]} | {counts['pred'][label]} | "
+            f"{_pct(prf.get('p'))} | {_pct(prf.get('r'))} | {_pct(prf.get('f'))} |"
+        )
+    lines.append(
+        f"| **all (micro)** | {sum(counts['gold'].values())} | {sum(counts['pred'].values())} | "
+        f"{_pct(scores.get('relations_micro_p'))} | {_pct(scores.get('relations_micro_r'))} | "
+        f"{_pct(scores.get('relations_micro_f'))} |"
+    )
+    lines += [
+        "",
+        "| relations | P | R | F |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, prefix in (("strict", "relations_micro"), ("boundary (entity labels ignored)", "relations_boundary")):
+        lines.append(
+            f"| {name} | {_pct(scores.get(prefix + '_p'))} | {_pct(scores.get(prefix + '_r'))} | "
+            f"{_pct(scores.get(prefix + '_f'))} |"
+        )
+    lines.append(
+        f"| entities (doc.spans['{spans_key}']) | {_pct(scores.get(f'spans_{spans_key}_p'))} | "
+        f"{_pct(scores.get(f'spans_{spans_key}_r'))} | {_pct(scores.get(f'spans_{spans_key}_f'))} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
 def main(
     # fmt: off
     model: Path = typer.Argument(..., help="Trained pipeline directory", exists=True, file_okay=False),
@@ -74,9 +131,11 @@ def main(
     table_path: Path = typer.Argument(..., help="Output Markdown table with P/R/F per label"),
     spans_key: str = typer.Option("sc", "--spans-key", "-k", help="Key in doc.spans to score"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
+    relations: bool = typer.Option(False, "--relations", help="Write the table per predicate of doc._.relations"),
     # fmt: on
 ) -> None:
     """Evaluate MODEL on DATA and write METRICS_PATH and TABLE_PATH."""
+    install_extensions()
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
@@ -93,6 +152,17 @@ def main(
     missing = [k for k in ("f", "p", "r") if f"spans_{spans_key}_{k}" not in scores]
     if missing:
         msg.warn(f"The pipeline reported no spans_{spans_key}_{{f,p,r}}: is '{spans_key}' its spans key?")
+    if relations:
+        table = relation_table(examples, scores, spans_key)
+        _write(metrics_path, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
+        _write(table_path, table)
+        print(table)
+        msg.good(
+            f"{len(examples)} docs, relation F {_pct(scores.get('relations_micro_f'))} (strict), "
+            f"{_pct(scores.get('relations_boundary_f'))} (boundary), entity F "
+            f"{_pct(scores.get(f'spans_{spans_key}_f'))}; wrote {metrics_path} and {table_path}"
+        )
+        return
     per_type = per_type_scores(examples, scores, spans_key)
     counts = label_counts(examples, spans_key)
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,6 +178,11 @@ def main(
     f_score = scores.get(f"spans_{spans_key}_f")
     summary = "n/a" if f_score is None else f"{100 * f_score:.1f}"
     msg.good(f"{len(examples)} docs, span F {summary}; wrote {metrics_path} and {table_path}")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf8")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Every offset is checked against spaCy's English tokenizer before writing.
 """
 import json
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -286,6 +287,190 @@ def check(records: List[Dict], name: str, nlp) -> Dict[str, float]:
     return {"docs": len(records), "nested": n_nested, "no entities": n_empty}
 
 
+# ---------------------------------------------------------------------------
+# The relations sample: the same names, with predicates between the entities.
+#
+# Relations follow fixed rules, so they can be learnt from 200 docs: a nested
+# "<pattern> {L}" ORG is located_in its LOC, a "University of {L} Medical
+# School" is part_of its "University of {L}" (two ORGs sharing a start), and a
+# partnership holds in both directions. A doc's relations index its spans list.
+
+PREDICATES = ("works_for", "located_in", "founded", "part_of", "lives_in", "partner_of")
+REL_LABELS = ("PER", "ORG", "LOC", "DATE")
+REL_NESTED_SHARE = 0.3  # share of docs with a nested ORG
+REL_NONE_SHARE = 0.08  # share of docs with entities but no relations
+
+# (template, [(head slot, predicate, tail slot)]); slots count from 0 in order.
+REL_TEMPLATES: List[Tuple[str, List[Tuple[int, str, int]]]] = [
+    ("{PER} works for {ORG}.", [(0, "works_for", 1)]),
+    ("{PER} joined {ORG} in {MONTH}.", [(0, "works_for", 1)]),
+    ("{ORG} has hired {PER} as its new director.", [(1, "works_for", 0)]),
+    ("{PER} founded {ORG} in {YEAR}.", [(0, "founded", 1)]),
+    ("{ORG} was founded by {PER} in {YEAR}.", [(1, "founded", 0)]),
+    ("{PER} founded {ORG} and still works there.", [(0, "founded", 1), (0, "works_for", 1)]),
+    ("{PER} lives in {LOC}.", [(0, "lives_in", 1)]),
+    ("{PER} lives near {LOC} with two dogs and a cat.", [(0, "lives_in", 1)]),
+    ("{PER}, who lives in {LOC}, works for {ORG}.", [(0, "lives_in", 1), (0, "works_for", 2)]),
+    ("{ORG} is based in {LOC}.", [(0, "located_in", 1)]),
+    ("In {YEAR}, {ORG} moved its headquarters to {LOC}.", [(1, "located_in", 2)]),
+    ("{ORG} is a division of {ORG}.", [(0, "part_of", 1)]),
+    ("{ORG} became part of {ORG} in {YEAR}.", [(0, "part_of", 1)]),
+    ("{ORG} and {ORG} signed a partnership in {MONTH}.", [(0, "partner_of", 1), (1, "partner_of", 0)]),
+    ("{ORG} has worked with {ORG} since {YEAR}.", [(0, "partner_of", 1), (1, "partner_of", 0)]),
+    ("{LOC} is a small town in {LOC}.", [(0, "located_in", 1)]),
+    ("{PER} left {ORG} and moved to {LOC}.", [(0, "lives_in", 2)]),
+    ("{PER} and {PER} both work for {ORG} in {LOC}.",
+     [(0, "works_for", 2), (1, "works_for", 2), (2, "located_in", 3)]),
+    ("{PER} founded {ORG}, which later became part of {ORG}.", [(0, "founded", 1), (1, "part_of", 2)]),
+]
+# Entities, but nothing links them.
+REL_NONE_TEMPLATES = [
+    "The conference in {LOC} ended on {DAY}.",
+    "{PER} met {PER} at a small cafe on {DAY}.",
+    "Heavy snow closed the roads around {LOC} on {DAY}.",
+    "A spokesperson for {ORG} declined to comment on {DAY}.",
+    "{PER} has written three books about {LOC}.",
+    "Flights between {LOC} and {LOC} were cancelled on {DAY}.",
+]
+NESTED_ORG_PATTERNS = ["University of {L}", "Bank of {L}", "{L} City Council", "{L} General Hospital",
+                       "{L} Institute of Technology", "Port of {L} Authority"]
+
+RelPiece = Tuple[str, List[Entity], List[Tuple[int, str, int]]]  # entity 0 fills the slot
+
+
+class RelationGenerator(Generator):
+    """Fill relation templates; entity and relation indices are local to a piece until joined."""
+
+    def slot(self, slot: str, nested: bool) -> RelPiece:
+        if slot == "ORG" and nested:
+            return self.nested_org_with_relations()
+        if slot == "LOC":
+            text, ents = self.place()
+        elif slot == "PER":
+            text, ents = self.person()
+        elif slot == "ORG":
+            text, ents = self.flat_org()
+        else:
+            text, ents = self.date(slot)
+        return text, ents, []
+
+    def nested_org_with_relations(self) -> RelPiece:
+        pattern = self.rng.choice(NESTED_ORG_PATTERNS)
+        place = self.rng.choice(PLACES)
+        text = pattern.replace("{L}", place)
+        loc = pattern.index("{L}")
+        org, loc_ent = (0, len(text), "ORG"), (loc, loc + len(place), "LOC")
+        if pattern == "University of {L}" and self.rng.random() < 0.5:
+            text += " Medical School"
+            school = (0, len(text), "ORG")
+            return text, [school, org, loc_ent], [(1, "located_in", 2), (0, "part_of", 1)]
+        return text, [org, loc_ent], [(0, "located_in", 1)]
+
+    def relation_doc(self, kind: str) -> Tuple[str, List[Entity], List[Tuple[int, str, int]]]:
+        """kind: "nested" (one ORG slot nested), "flat" or "none" (entities, no relations)."""
+        if kind == "none":
+            template, relations = self.rng.choice(REL_NONE_TEMPLATES), []
+        else:
+            choices = REL_TEMPLATES
+            if kind == "nested":  # an ORG slot that is not itself placed by the template
+                choices = [(t, r) for t, r in REL_TEMPLATES if _nestable_org_slots(t, r)]
+            template, relations = self.rng.choice(choices)
+        parts = template.replace("}", "{").split("{")
+        slot_names = parts[1::2]
+        nestable = _nestable_org_slots(template, relations) if kind == "nested" else []
+        chosen = self.rng.choice(nestable) if nestable else None
+        text, ents, rels = "", [], []
+        slot_entity: List[int] = []
+        used: set = set()
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                text += part
+                continue
+            n = i // 2
+            piece, piece_ents, piece_rels = self.slot(part, nested=(n == chosen))
+            while piece in used:
+                piece, piece_ents, piece_rels = self.slot(part, nested=(n == chosen))
+            used.add(piece)
+            base = len(ents)
+            slot_entity.append(base)
+            ents.extend((s + len(text), e + len(text), label) for s, e, label in piece_ents)
+            rels.extend((h + base, p, t + base) for h, p, t in piece_rels)
+            text += piece
+        assert len(slot_entity) == len(slot_names)
+        rels.extend((slot_entity[h], p, slot_entity[t]) for h, p, t in relations)
+        return text[0].upper() + text[1:], ents, rels
+
+
+def _nestable_org_slots(template: str, relations: List[Tuple[int, str, int]]) -> List[int]:
+    """ORG slots a nested ORG may fill: not the head of the template's own located_in."""
+    names = template.replace("}", "{").split("{")[1::2]
+    placed = {h for h, p, _ in relations if p == "located_in"}
+    return [i for i, name in enumerate(names) if name == "ORG" and i not in placed]
+
+
+def make_relation_split(gen: RelationGenerator, n: int, seen: set) -> List[Dict]:
+    """Exact shares of nested and relation-free docs; spans sorted, relations re-indexed."""
+    n_nested, n_none = round(n * REL_NESTED_SHARE), round(n * REL_NONE_SHARE)
+    kinds = ["nested"] * n_nested + ["none"] * n_none + ["flat"] * (n - n_nested - n_none)
+    gen.rng.shuffle(kinds)
+    records: List[Dict] = []
+    while len(records) < n:
+        text, ents, rels = gen.relation_doc(kinds[len(records)])
+        if text in seen:
+            continue
+        seen.add(text)
+        order = sorted(set(ents), key=lambda x: (x[0], -x[1], x[2]))
+        index = {ent: i for i, ent in enumerate(order)}
+        spans = [{"start": s, "end": e, "label": label} for s, e, label in order]
+        relations = sorted(
+            {(index[ents[h]], index[ents[t]], p) for h, p, t in rels}, key=lambda x: (x[0], x[1], x[2])
+        )
+        records.append({
+            "text": text,
+            "spans": spans,
+            "relations": [{"head": h, "tail": t, "label": p} for h, t, p in relations],
+        })
+    return records
+
+
+def relation_properties(rec: Dict) -> Dict[str, bool]:
+    """Which of the shapes the sample must show this record has."""
+    spans = [(sp["start"], sp["end"]) for sp in rec["spans"]]
+    pairs = {(r["head"], r["tail"]) for r in rec["relations"]}
+    uses = Counter(i for r in rec["relations"] for i in (r["head"], r["tail"]))
+    return {
+        "nested": has_nesting([(s, e, "") for s, e in spans]),
+        "shared start": len({s for s, _ in spans}) < len(spans),
+        "both directions": any((t, h) in pairs for h, t in pairs),
+        "entity in several relations": any(n >= 2 for n in uses.values()),
+        "no relations": bool(spans) and not rec["relations"],
+    }
+
+
+def check_relations(records: List[Dict], name: str, nlp) -> Dict[str, int]:
+    """Assert token-aligned offsets, valid relation indices, and every required shape."""
+    counts: Counter = Counter()
+    labels, predicates = set(), set()
+    for i, rec in enumerate(records):
+        doc = nlp.make_doc(rec["text"])
+        assert MIN_TOKENS <= len(doc) <= MAX_TOKENS, f"{name}[{i}]: {len(doc)} tokens"
+        for sp in rec["spans"]:
+            span = doc.char_span(sp["start"], sp["end"], label=sp["label"], alignment_mode="strict")
+            assert span is not None, f"{name}[{i}]: {rec['text'][sp['start']:sp['end']]!r} off token boundaries"
+            labels.add(sp["label"])
+        for rel in rec["relations"]:
+            assert 0 <= rel["head"] < len(rec["spans"]) and 0 <= rel["tail"] < len(rec["spans"]), f"{name}[{i}]"
+            assert rel["head"] != rel["tail"], f"{name}[{i}]: relation from a span to itself"
+            predicates.add(rel["label"])
+        counts.update(k for k, v in relation_properties(rec).items() if v)
+        counts["relations"] += len(rec["relations"])
+    for prop in ("nested", "shared start", "both directions", "entity in several relations", "no relations"):
+        assert counts[prop] > 0, f"{name}: no doc with '{prop}'"
+    assert labels == set(REL_LABELS), f"{name}: labels {sorted(labels)}"
+    assert predicates == set(PREDICATES), f"{name}: predicates {sorted(predicates)}"
+    return {"docs": len(records), **counts}
+
+
 def write_jsonl(records: List[Dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf8", newline="\n") as file_:
@@ -300,9 +485,15 @@ def main(
     n_train: int = typer.Option(200, "--n-train", help="Number of train docs"),
     n_dev: int = typer.Option(60, "--n-dev", help="Number of dev docs"),
     seed: int = typer.Option(0, "--seed", help="Random seed (the shipped files use 0)"),
+    rel_train_path: Optional[Path] = typer.Option(None, "--rel-train", help="Also write the relations sample's train JSONL here"),
+    rel_dev_path: Optional[Path] = typer.Option(None, "--rel-dev", help="Also write the relations sample's dev JSONL here"),
+    n_rel_train: int = typer.Option(200, "--n-rel-train", help="Number of relation train docs"),
+    n_rel_dev: int = typer.Option(60, "--n-rel-dev", help="Number of relation dev docs"),
     # fmt: on
 ) -> None:
-    """Generate the sample train/dev files (deterministic for a given seed)."""
+    """Generate the sample train/dev files (deterministic for a given seed), and
+    with --rel-train/--rel-dev the relations sample (its own generator, so the
+    span sample is the same with or without it)."""
     gen = Generator(seed)
     seen: set = set()
     train = make_split(gen, n_train, seen)
@@ -310,6 +501,18 @@ def main(
     nlp = spacy.blank("en")
     for records, path in ((train, train_path), (dev, dev_path)):
         counts = check(records, path.name, nlp)
+        write_jsonl(records, path)
+        msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if rel_train_path is None and rel_dev_path is None:
+        return
+    rel_gen = RelationGenerator(seed)
+    rel_seen: set = set()
+    rel_train = make_relation_split(rel_gen, n_rel_train, rel_seen)
+    rel_dev = make_relation_split(rel_gen, n_rel_dev, rel_seen)
+    for records, path in ((rel_train, rel_train_path), (rel_dev, rel_dev_path)):
+        if path is None:
+            continue
+        counts = check_relations(records, path.name, nlp)
         write_jsonl(records, path)
         msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
 

@@ -3,15 +3,25 @@
 displaCy's "span" style draws overlapping spans on separate lines, so nested
 entities stay visible. Docs with nested gold spans are shown first, and each
 prediction is followed by its gold doc so they can be compared by eye.
+
+With --relations the page shows doc._.relations instead: displaCy has no style
+for arcs between spans, so each doc is drawn as an SVG of our own, with every
+relation a labelled arrow from its head span to its tail span above the text
+and the spans as stacked bars below it (nested spans on separate rows). Docs
+with nested entities, relations in both directions and entities in several
+relations come first.
 """
+import html as html_lib
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence, Tuple
 
 import spacy
 import typer
 from spacy import displacy
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
+
+from spacy_globalpointer.extensions import install_extensions, relation_records
 
 PALETTE = ["#7aecec", "#feca74", "#ff9561", "#aa9cfc", "#bfe1d9", "#e4e7d2", "#ff8197",
            "#c887fb", "#9cc9cc", "#ffeb80", "#f0d0ff", "#bfeeb7", "#e6c3a5", "#c3d9ff"]
@@ -36,6 +46,167 @@ def label_colors(docs: List[Doc], spans_key: str) -> Dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
+# ---------------------------------------------------------------------------
+# Relations: one SVG per doc
+
+CHAR_W = 9.0  # px per character; each token's text is stretched to fit exactly
+ARC_STEP = 26  # px between arc heights
+ROW_H = 24  # px per row of span bars
+PAD = 12
+MIN_ARC = 24  # px between an arc's ends at least
+
+
+def relation_shapes(doc: Doc, spans_key: str) -> int:
+    """How many of the sample's shapes a gold doc shows (nesting, both directions, shared entity)."""
+    records = relation_records(doc)
+    pairs = {(h, t) for h, _, t, _ in records}
+    uses: Dict[Tuple, int] = {}
+    for h, _, t, _ in records:
+        uses[h] = uses.get(h, 0) + 1
+        uses[t] = uses.get(t, 0) + 1
+    return (
+        has_nesting(doc, spans_key)
+        + any((t, h) in pairs for h, t in pairs)
+        + any(n > 1 for n in uses.values())
+    )
+
+
+def pick_relation_docs(docs: List[Doc], spans_key: str, n_docs: int) -> List[Doc]:
+    """Docs with relations, the richest first (stable), then the others."""
+    with_rel = [doc for doc in docs if relation_records(doc)]
+    with_rel.sort(key=lambda doc: -relation_shapes(doc, spans_key))
+    return (with_rel + [doc for doc in docs if not relation_records(doc)])[:n_docs]
+
+
+def _rows(spans: Sequence[Tuple[int, int]]) -> List[int]:
+    """Row per span (char ranges, longest first) so overlapping spans never share a row."""
+    order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -(spans[i][1] - spans[i][0])))
+    rows: List[int] = [0] * len(spans)
+    placed: List[List[Tuple[int, int]]] = []
+    for i in order:
+        start, end = spans[i]
+        row = 0
+        while row < len(placed) and any(s < end and start < e for s, e in placed[row]):
+            row += 1
+        if row == len(placed):
+            placed.append([])
+        placed[row].append((start, end))
+        rows[i] = row
+    return rows
+
+
+def _arc_levels(arcs: Sequence[Tuple[float, float]]) -> List[int]:
+    """Level per arc (x ranges): narrow arcs low, an arc spanning or crossing another one above it."""
+    order = sorted(range(len(arcs)), key=lambda i: abs(arcs[i][1] - arcs[i][0]))
+    levels = [0] * len(arcs)
+    done: List[int] = []
+    for i in order:
+        lo, hi = sorted(arcs[i])
+        below = [levels[j] for j in done if min(arcs[j]) < hi and lo < max(arcs[j])]
+        levels[i] = 1 + max(below, default=0)
+        done.append(i)
+    return levels
+
+
+def relation_svg(doc: Doc, spans_key: str, colors: Dict[str, str]) -> str:
+    """The doc's text, its spans as stacked bars and its relations as labelled arcs."""
+    esc = html_lib.escape
+    spans = list(doc.spans.get(spans_key, []))
+    records = relation_records(doc)
+    for head, _, tail, _ in records:  # relations may link spans the span key lacks
+        for start, end, label in (head, tail):
+            if not any((sp.start, sp.end, sp.label_) == (start, end, label) for sp in spans):
+                spans.append(doc[start:end])
+                spans[-1].label_ = label
+    char_ranges = [(sp.start_char, sp.end_char) for sp in spans]
+    rows = _rows(char_ranges)
+
+    def x_of(char: float) -> float:
+        return PAD + char * CHAR_W
+
+    def centre(record: Tuple[int, int, str]) -> float:
+        start, end, _ = record
+        return x_of((doc[start].idx + doc[end - 1].idx + len(doc[end - 1].text)) / 2)
+
+    arcs = []
+    for head, _, tail, _ in records:
+        x1, x2 = centre(head), centre(tail)
+        if abs(x2 - x1) < MIN_ARC:  # nested spans with close centres: widen, keeping the direction
+            mid, sign = (x1 + x2) / 2, (1 if x2 >= x1 else -1)
+            x1, x2 = mid - sign * MIN_ARC / 2, mid + sign * MIN_ARC / 2
+        arcs.append((x1, x2))
+    levels = _arc_levels(arcs)
+    top = PAD + 14 + ARC_STEP * max(levels, default=0)
+    baseline = top + 16
+    bar_top = baseline + 8
+    width = x_of(len(doc.text)) + PAD
+    height = bar_top + ROW_H * (max(rows, default=-1) + 1) + PAD
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="relations" width="{width:.0f}" height="{height:.0f}" '
+        f'style="font-family: monospace; overflow: visible">'
+    ]
+    for token in doc:
+        parts.append(
+            f'<text x="{x_of(token.idx):.1f}" y="{baseline}" font-size="15" textLength="{len(token.text) * CHAR_W:.1f}" '
+            f'lengthAdjust="spacingAndGlyphs">{esc(token.text)}</text>'
+        )
+    for span, row in zip(spans, rows):
+        x1, x2 = x_of(span.start_char), x_of(span.end_char)
+        y = bar_top + ROW_H * row
+        color = colors.get(span.label_, "#ddd")
+        parts.append(
+            f'<rect class="span-bar" x="{x1:.1f}" y="{y}" width="{x2 - x1:.1f}" height="5" fill="{color}">'
+            f"<title>{esc(span.label_)}: {esc(span.text)}</title></rect>"
+            f'<text class="span-label" x="{x1:.1f}" y="{y + 17}" font-size="11" font-weight="bold" '
+            f'fill="#555">{esc(span.label_)}</text>'
+        )
+    for (head, predicate, tail, score), (x1, x2), level in zip(records, arcs, levels):
+        y0 = top
+        y_top = top - ARC_STEP * level
+        # A cubic with both controls at c reaches 3/4 of the way: put c so the arc peaks at y_top.
+        c = y0 - (y0 - y_top) * 4 / 3
+        title = f"{doc[head[0]:head[1]].text} --{predicate}--> {doc[tail[0]:tail[1]].text}"
+        if score is not None:
+            title += f" ({score:.2f})"
+        parts.append(
+            f'<path class="relation-arc" d="M {x1:.1f} {y0} C {x1:.1f} {c:.1f}, {x2:.1f} {c:.1f}, {x2:.1f} {y0}" '
+            f'fill="none" stroke="#333" stroke-width="1.5" marker-end="url(#arrow)"><title>{esc(title)}</title></path>'
+            f'<text class="relation-label" x="{(x1 + x2) / 2:.1f}" y="{y_top - 3}" font-size="11" '
+            f'text-anchor="middle" fill="#1a5fb4">{esc(predicate)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def relations_page(pairs: List[Tuple[Doc, Doc]], spans_key: str) -> str:
+    """One page: per doc the prediction, then the gold annotation."""
+    labels = sorted({sp.label_ for pair in pairs for doc in pair for sp in doc.spans.get(spans_key, [])})
+    colors = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+    body = []
+    for i, (pred, gold) in enumerate(pairs):
+        for doc, kind in ((pred, "predicted"), (gold, "gold")):
+            n_rel, n_spans = len(relation_records(doc)), len(doc.spans.get(spans_key, []))
+            body.append(
+                f'<h3>Doc {i + 1}: {kind} ({n_rel} relation{"" if n_rel == 1 else "s"}, '
+                f'{n_spans} span{"" if n_spans == 1 else "s"})</h3>'
+                f'<div class="doc {kind}">{relation_svg(doc, spans_key, colors)}</div>'
+            )
+    legend = " ".join(
+        f'<span style="background: {color}; padding: 2px 6px; margin-right: 4px">{html_lib.escape(label)}</span>'
+        for label, color in colors.items()
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Relations</title>'
+        "<style>body { font-family: sans-serif; margin: 2em; } .doc { overflow-x: auto; padding-bottom: 1em; "
+        "border-bottom: 1px solid #eee; } h3 { font-size: 1em; color: #444; }</style></head><body>"
+        '<svg width="0" height="0" style="position: absolute"><defs><marker id="arrow" viewBox="0 0 10 10" '
+        'refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs></svg>'
+        f"<h2>Relations: prediction, then gold</h2><p>{legend}</p>" + "".join(body) + "</body></html>\n"
+    )
+
+
+
 def main(
     # fmt: off
     model: Path = typer.Argument(..., help="Trained pipeline directory", exists=True, file_okay=False),
@@ -44,12 +215,25 @@ def main(
     spans_key: str = typer.Option("sc", "--spans-key", "-k", help="Key in doc.spans to draw"),
     n_docs: int = typer.Option(6, "--n-docs", "-n", help="Number of docs to show"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
+    relations: bool = typer.Option(False, "--relations", help="Draw doc._.relations as arcs between the spans"),
     # fmt: on
 ) -> None:
     """Write OUTPUT_PATH with MODEL's predictions and the gold spans for docs from DATA."""
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
+    install_extensions()
     nlp = spacy.load(model)
+    if relations:
+        gold_docs = pick_relation_docs(list(DocBin().from_disk(data).get_docs(nlp.vocab)), spans_key, n_docs)
+        if not gold_docs:
+            msg.fail(f"{data} holds no docs", exits=1)
+        predicted = list(nlp.pipe(doc.text for doc in gold_docs))
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        output_path.write_text(relations_page(list(zip(predicted, gold_docs)), spans_key), encoding="utf8")
+        n_gold = sum(len(relation_records(doc)) for doc in gold_docs)
+        n_pred = sum(len(relation_records(doc)) for doc in predicted)
+        msg.good(f"Wrote {output_path}: {len(gold_docs)} docs, {n_pred} predicted and {n_gold} gold relations")
+        return
     gold_docs = pick_docs(list(DocBin().from_disk(data).get_docs(nlp.vocab)), spans_key, n_docs)
     if not gold_docs:
         msg.fail(f"{data} holds no docs", exits=1)
