@@ -306,3 +306,17 @@ def test_bad_labels_are_refused():
     with pytest.raises(ValueError, match="E028"):
         component.add_label("no separator")
     assert component.add_label(event_label("Sale", "seller")) == 1
+
+
+def test_grouping_by_type_is_the_links_ablation():
+    component = build_events_nlp().get_pipe("globalpointer_events")
+    args = [
+        (("Acquisition", TRIGGER_ROLE), (1, 2), 2.0),
+        (("Acquisition", "buyer"), (0, 1), 2.0),
+        (("Acquisition", TRIGGER_ROLE), (5, 6), 2.0),
+        (("Acquisition", "buyer"), (4, 5), 2.0),
+    ]
+    assert len(decode(component, 8, args, [(0, 1), (2, 3)])) == 2
+    component.cfg["event_grouping"] = "types"
+    (record,) = decode(component, 8, args, [(0, 1), (2, 3)])
+    assert len(record[2]) == 2  # both buyers, one event

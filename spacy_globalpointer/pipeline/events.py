@@ -484,7 +484,11 @@ class GlobalPointerEvents(PairComponent):
         start_links: numpy.ndarray,
         end_links: numpy.ndarray,
     ) -> List[EventRecord]:
-        """Per event type, the cliques of linked arguments that hold a trigger."""
+        """Per event type, the cliques of linked arguments that hold a trigger.
+
+        `cfg["event_grouping"] = "types"` (an ablation, not a factory setting)
+        ignores the links: all arguments of one type in a doc form one event.
+        """
         n_tokens = start_links.shape[1]
         link_threshold = float(self.cfg["link_threshold"])
         records: List[EventRecord] = []
@@ -506,7 +510,12 @@ class GlobalPointerEvents(PairComponent):
                     if logit > link_threshold:
                         links.append((x, y))
                         link_logits[(x, y)] = logit
-            for group in linked_groups(len(members), links):
+            if self.cfg.get("event_grouping", "cliques") == "types":
+                # Ablation: every argument of one event type in the doc is one event.
+                groups = [tuple(range(len(members)))]
+            else:
+                groups = linked_groups(len(members), links)
+            for group in groups:
                 triggers = [x for x in group if arguments[members[x]][0][1] == TRIGGER_ROLE]
                 if not triggers:
                     continue
