@@ -1,0 +1,194 @@
+"""The events benchmark: GPLinker events on DuEE against the links ablation.
+
+    python benchmarks/events_benchmark.py CONFIG TRAIN.spacy DEV.spacy OUT_DIR
+        [--steps 3000] [--lang zh] [--seed 0]
+
+Trains CONFIG (the `globalpointer_events` component on the CNN tok2vec) with
+`spacy train` in a child process on one torch thread, then measures model-best
+on DEV in this process:
+
+- trigger, argument and event P/R/F (the component's scorer) with the clique
+  decoding, and with the ablation that ignores the links ("all arguments of
+  one event type in a doc form one event"): what links and cliques are worth;
+- the share of dev docs with two or more events of one type (where the
+  ablation must fail);
+- training CPU time and peak RSS of the training process; inference words/s
+  (nlp.pipe, batch 64, 1 thread, best of 3 after a warm-up); head cost
+  (pipeline words/s / tok2vec words/s); decoding time per doc (set_annotations
+  alone) at the 50th and 99th percentile.
+
+Writes OUT_DIR/events.json and OUT_DIR/events.md.
+"""
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy
+import spacy
+import torch
+import typer
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+from wasabi import msg
+
+from spacy_globalpointer.extensions import event_records, install_extensions
+
+COMPONENT = "globalpointer_events"
+SCORE_KEYS = (
+    ("trigger id", "events_trigger_id"),
+    ("trigger cls", "events_trigger_cls"),
+    ("argument id", "events_argument_id"),
+    ("argument cls", "events_argument_cls"),
+    ("event", "events"),
+)
+
+
+def train(config: Path, train_path: Path, dev_path: Path, out: Path, steps: int, lang: str, seed: int) -> Dict[str, float]:
+    """spacy train in a child process; its CPU time and peak RSS."""
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(config), "--output", str(out),
+        "--paths.train", str(train_path), "--paths.dev", str(dev_path), "--nlp.lang", lang,
+        "--training.max_steps", str(steps), "--system.seed", str(seed), "--gpu-id", "-1",
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time()
+    log = out.with_suffix(".log")
+    with log.open("w", encoding="utf8") as handle:
+        result = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, env={**_environ(), **env})
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        msg.fail(f"training failed, see {log}", exits=1)
+    return {
+        "train_wall_s": time.time() - start,
+        "train_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "train_peak_rss_mb": after.ru_maxrss / 1024,
+    }
+
+
+def _environ() -> Dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def scores_with(nlp, examples: List[Example], grouping: str) -> Dict[str, Any]:
+    nlp.get_pipe(COMPONENT).cfg["event_grouping"] = grouping
+    return nlp.evaluate(examples, batch_size=64)
+
+
+def words_per_second(nlp, texts: List[str], repeats: int = 3) -> float:
+    n_words = sum(len(nlp.make_doc(t)) for t in texts)
+    list(nlp.pipe(texts[:64], batch_size=64))
+    best = min(_timed(lambda: list(nlp.pipe(texts, batch_size=64))) for _ in range(repeats))
+    return n_words / best
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def decode_times(nlp, docs: List[Doc]) -> List[float]:
+    """set_annotations (thresholds, cliques, records) alone, one doc at a time."""
+    component = nlp.get_pipe(COMPONENT)
+    before = [name for name, _ in nlp.pipeline if name != COMPONENT]
+    docs = list(nlp.pipe(docs, disable=[COMPONENT])) if before else docs
+    times = []
+    for doc in docs:
+        scores = component.predict([doc])
+        start = time.perf_counter()
+        component.set_annotations([doc], scores)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def two_of_a_type(docs: List[Doc]) -> float:
+    """Share of docs with two or more events of one type."""
+    hits = 0
+    for doc in docs:
+        counts = Counter(event_type for event_type, _, _, _ in event_records(doc))
+        hits += any(c >= 2 for c in counts.values())
+    return hits / max(len(docs), 1)
+
+
+def main(
+    config: Path = typer.Argument(..., exists=True),
+    train_path: Path = typer.Argument(..., exists=True),
+    dev_path: Path = typer.Argument(..., exists=True),
+    out_dir: Path = typer.Argument(...),
+    steps: int = typer.Option(3000, "--steps"),
+    lang: str = typer.Option("zh", "--lang"),
+    seed: int = typer.Option(0, "--seed"),
+    skip_training: bool = typer.Option(False, "--skip-training", help="measure OUT_DIR/model-best as it is"),
+) -> None:
+    torch.set_num_threads(1)
+    install_extensions()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result: Dict[str, Any] = {"config": str(config), "steps": steps, "seed": seed}
+    model_root = out_dir / "training"
+    if not skip_training:
+        result.update(train(config, train_path, dev_path, model_root, steps, lang, seed))
+    nlp = spacy.load(model_root / "model-best")
+    gold_docs = list(DocBin().from_disk(dev_path).get_docs(nlp.vocab))
+    examples = [Example(nlp.make_doc(d.text), d) for d in gold_docs]
+    result["dev_docs"] = len(gold_docs)
+    result["dev_share_two_events_of_a_type"] = two_of_a_type(gold_docs)
+    result["thresholds"] = {
+        k: nlp.get_pipe(COMPONENT).cfg[k] for k in ("threshold", "link_threshold")
+    }
+    result["cliques"] = _flat(scores_with(nlp, examples, "cliques"))
+    result["types_ablation"] = _flat(scores_with(nlp, examples, "types"))
+    nlp.get_pipe(COMPONENT).cfg["event_grouping"] = "cliques"
+    texts = [d.text for d in gold_docs]
+    result["words_per_s"] = words_per_second(nlp, texts)
+    upstream = [name for name, _ in nlp.pipeline if name != COMPONENT]
+    if upstream:  # the shared tok2vec alone
+        with nlp.select_pipes(enable=upstream):
+            result["tok2vec_words_per_s"] = words_per_second(nlp, texts)
+        result["head_cost"] = result["words_per_s"] / result["tok2vec_words_per_s"]
+    times = decode_times(nlp, [nlp.make_doc(t) for t in texts])
+    result["decode_ms_p50"] = float(numpy.percentile(times, 50) * 1000)
+    result["decode_ms_p99"] = float(numpy.percentile(times, 99) * 1000)
+    (out_dir / "events.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    (out_dir / "events.md").write_text(report(result), encoding="utf8")
+    print(report(result))
+
+
+def _flat(scores: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in scores.items() if k.startswith("events")}
+
+
+def report(r: Dict[str, Any]) -> str:
+    lines = [
+        f"GPLinker events, {r['steps']} steps, seed {r['seed']}; dev docs: {r['dev_docs']}, "
+        f"{100 * r['dev_share_two_events_of_a_type']:.1f}% with two or more events of one type. "
+        f"Thresholds (calibrated): arguments {r['thresholds']['threshold']:.2f}, links {r['thresholds']['link_threshold']:.2f}.",
+        "",
+        "| decoding | " + " | ".join(f"{name} P / R / F" for name, _ in SCORE_KEYS) + " |",
+        "|---|" + "---|" * len(SCORE_KEYS),
+    ]
+    for name, key in (("links + cliques", "cliques"), ("ablation: one event per type", "types_ablation")):
+        s = r[key]
+        cells = [
+            f"{100 * s[p + '_p']:.1f} / {100 * s[p + '_r']:.1f} / {100 * s[p + '_f']:.1f}" for _, p in SCORE_KEYS
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Training: {r.get('train_cpu_s', float('nan')) / 60:.1f} CPU min, peak RSS {r.get('train_peak_rss_mb', float('nan')):,.0f} MB. "
+        f"Inference (1 thread): {r['words_per_s']:,.0f} words/s; head cost {r.get('head_cost', float('nan')):.2f} "
+        f"(pipeline / tok2vec words/s). Decoding per doc: {r['decode_ms_p50']:.2f} ms median, {r['decode_ms_p99']:.2f} ms p99.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    typer.run(main)
