@@ -194,7 +194,11 @@ def test_rope_can_be_switched_off():
     assert torch.allclose(valid, valid[0].expand_as(valid))
 
 
-def test_long_document_with_bounded_width_never_builds_n_squared(monkeypatch):
+@pytest.mark.parametrize(
+    "head_class,head_size,pooling_size",
+    [(GlobalPointerHead, 8, 0), (EfficientGlobalPointerHead, 64, 32)],  # the second: the factory's default head
+)
+def test_long_document_with_bounded_width_never_builds_n_squared(monkeypatch, head_class, head_size, pooling_size):
     """20,000 tokens, width 16: no tensor of n^2 cells (let alone n^2 x labels)."""
     n_tokens, width, n_labels = 20_000, 16, 5
     biggest = {"cells": 0}
@@ -206,11 +210,11 @@ def test_long_document_with_bounded_width_never_builds_n_squared(monkeypatch):
         return out
 
     monkeypatch.setattr(torch, "matmul", recording_matmul)
-    head = GlobalPointerHead(8, n_labels, head_size=8)
+    head = head_class(8, n_labels, head_size=head_size, pooling_size=pooling_size)
     with torch.no_grad():
         scores = head(torch.randn(1, n_tokens, 8), torch.tensor([n_tokens]), PairLayout.band(width))
     assert scores.shape == (1, n_labels, n_tokens, width)
-    assert biggest["cells"] <= 2 * n_labels * n_tokens * width
+    assert 0 < biggest["cells"] <= 2 * max(n_labels, pooling_size) * n_tokens * width
     assert biggest["cells"] < n_tokens * n_tokens
 
 

@@ -18,13 +18,39 @@ from spacy.tokens import Doc
 from spacy.language import Language
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Model, set_dropout_rate
+from thinc.api import Config, Model, set_dropout_rate
 
 from ..calibration import ThresholdCalibrator
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
 from ..ml.threads import torch_threads
+
+
+# The token encoder a component's default model gets when used on its own:
+# spancat's default CNN (components in a config usually share a tok2vec instead).
+DEFAULT_TOK2VEC_CONFIG = """[model.tok2vec]
+@architectures = "spacy.Tok2Vec.v2"
+
+[model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 96
+rows = [5000, 1000, 2500, 1000]
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+include_static_vectors = false
+
+[model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = ${model.tok2vec.embed.width}
+window_size = 1
+maxout_pieces = 3
+depth = 4
+"""
+
+
+def default_model(head_config: str) -> Config:
+    """A factory's default model: its head section plus the default encoder."""
+    return Config().from_str(head_config + "\n" + DEFAULT_TOK2VEC_CONFIG)["model"]
 
 
 # Calibration at inference: how many recent training docs, how often.

@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model
+from thinc.api import Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
@@ -32,7 +32,7 @@ from ..errors import Errors, Warnings
 from ..extensions import EventRecord, event_records, install_extensions, set_event_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
-from .base import PairComponent
+from .base import PairComponent, default_model
 from .event_scorer import score_events
 from .matching import to_predicted
 
@@ -53,24 +53,8 @@ head_size = 64
 efficient = true
 pooling_size = 32
 
-[model.tok2vec]
-@architectures = "spacy.Tok2Vec.v2"
-
-[model.tok2vec.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 96
-rows = [5000, 1000, 2500, 1000]
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-include_static_vectors = false
-
-[model.tok2vec.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = ${model.tok2vec.embed.width}
-window_size = 1
-maxout_pieces = 3
-depth = 4
 """
-DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
+DEFAULT_MODEL = default_model(default_model_config)
 
 ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
 

@@ -10,7 +10,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
-from thinc.api import Config, Model
+from thinc.api import Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
@@ -18,7 +18,7 @@ from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_pr
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.pair_loss import LOSS_ROWS, pair_loss
-from .base import PairComponent
+from .base import PairComponent, default_model
 
 DEFAULT_SPANS_KEY = "sc"
 DEFAULT_MAX_SPAN_WIDTH = 64
@@ -30,24 +30,8 @@ head_size = 64
 use_rope = true
 pooling_size = 32
 
-[model.tok2vec]
-@architectures = "spacy.Tok2Vec.v2"
-
-[model.tok2vec.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 96
-rows = [5000, 1000, 2500, 1000]
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-include_static_vectors = false
-
-[model.tok2vec.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = ${model.tok2vec.embed.width}
-window_size = 1
-maxout_pieces = 3
-depth = 4
 """
-DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
+DEFAULT_MODEL = default_model(default_model_config)
 
 
 @Language.factory(
