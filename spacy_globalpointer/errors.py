@@ -92,6 +92,11 @@ class Errors:
         "rescores recent training docs as at inference (no dropout), 'batches' uses "
         "the training pass's own scores."
     )
+    E030 = "[E030] A pair layout's kind must be one of {kinds}, got {kind!r}."
+    E031 = (
+        "[E031] Docs whose pair layouts differ (a full matrix and a band) were padded "
+        "together. This is a bug in spacy-globalpointer's bucketing: please report it."
+    )
 
 
 class Warnings:

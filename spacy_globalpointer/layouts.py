@@ -16,6 +16,8 @@ the loss, the calibrator and the decoders all ask a `PairLayout`.
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple
 
+from .errors import Errors
+
 BAND = "band"
 SYMMETRIC = "symmetric"
 KINDS = (BAND, SYMMETRIC)
@@ -41,9 +43,9 @@ class PairLayout:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"PairLayout kind must be one of {KINDS}, got {self.kind!r}")
+            raise ValueError(Errors.E030.format(kinds=list(KINDS), kind=self.kind))
         if self.max_distance is not None and self.max_distance < 1:
-            raise ValueError(f"PairLayout max_distance must be >= 1 or None, got {self.max_distance!r}")
+            raise ValueError(Errors.E024.format(name="max_distance", value=self.max_distance, none=" or None"))
 
     @classmethod
     def band(cls, max_width: Optional[int] = None) -> "PairLayout":
@@ -150,5 +152,5 @@ class PairLayout:
         never cut out of a banded batch or the other way round.
         """
         if self.group(n_doc) != self.group(n_padded):
-            raise ValueError("docs of different layout groups were padded together")
+            raise ValueError(Errors.E031)
         return slice(0, self.n_columns(n_doc))

@@ -1,7 +1,7 @@
 """The events benchmark: GPLinker events on DuEE against the links ablation.
 
     python benchmarks/events_benchmark.py CONFIG TRAIN.spacy DEV.spacy OUT_DIR
-        [--steps 3000] [--lang zh] [--seed 0]
+        [--steps 3000] [--lang zh] [--seed 0] [--set SECTION.KEY=VALUE ...]
 
 Trains CONFIG (the `globalpointer_events` component on the CNN tok2vec) with
 `spacy train` in a child process on one torch thread, then measures model-best
@@ -48,7 +48,10 @@ SCORE_KEYS = (
 )
 
 
-def train(config: Path, train_path: Path, dev_path: Path, out: Path, steps: int, lang: str, seed: int) -> Dict[str, float]:
+def train(
+    config: Path, train_path: Path, dev_path: Path, out: Path, steps: int, lang: str, seed: int,
+    overrides: List[str],
+) -> Dict[str, float]:
     """spacy train in a child process; its CPU time and peak RSS."""
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     cmd = [
@@ -56,6 +59,9 @@ def train(config: Path, train_path: Path, dev_path: Path, out: Path, steps: int,
         "--paths.train", str(train_path), "--paths.dev", str(dev_path), "--nlp.lang", lang,
         "--training.max_steps", str(steps), "--system.seed", str(seed), "--gpu-id", "-1",
     ]
+    for override in overrides:
+        key, _, value = override.partition("=")
+        cmd += [f"--{key}", value]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     log = out.with_suffix(".log")
@@ -127,14 +133,15 @@ def main(
     lang: str = typer.Option("zh", "--lang"),
     seed: int = typer.Option(0, "--seed"),
     skip_training: bool = typer.Option(False, "--skip-training", help="measure OUT_DIR/model-best as it is"),
+    overrides: List[str] = typer.Option([], "--set", help="config override for training, e.g. training.eval_frequency=500"),
 ) -> None:
     torch.set_num_threads(1)
     install_extensions()
     out_dir.mkdir(parents=True, exist_ok=True)
-    result: Dict[str, Any] = {"config": str(config), "steps": steps, "seed": seed}
+    result: Dict[str, Any] = {"config": str(config), "steps": steps, "seed": seed, "overrides": overrides}
     model_root = out_dir / "training"
     if not skip_training:
-        result.update(train(config, train_path, dev_path, model_root, steps, lang, seed))
+        result.update(train(config, train_path, dev_path, model_root, steps, lang, seed, overrides))
     nlp = spacy.load(model_root / "model-best")
     gold_docs = list(DocBin().from_disk(dev_path).get_docs(nlp.vocab))
     examples = [Example(nlp.make_doc(d.text), d) for d in gold_docs]
