@@ -89,6 +89,8 @@ class System:
     targets: Tuple[str, ...] = ("spans",)
     # Config keys that get the data set's n-gram range (COVERAGE of train spans).
     length_keys: Tuple[str, ...] = ()
+    # Python file with the system's own registered functions (spacy train --code).
+    code: Optional[Path] = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,17 @@ BASELINES: Dict[str, System] = {
     "spancat_avg": System(CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=SPANCAT_LENGTH_KEYS),
     "spancat_wide": System(CONFIG_DIR / "spancat.cfg", WIDE, length_keys=SPANCAT_LENGTH_KEYS),
 }
+# Relation extraction (the relations suite): GPLinker with one shared encoder,
+# GPLinker with its own encoder for the relation head, and the rel_component
+# tutorial's pair classifier; all on relations.cfg's entity head and CNN.
+RELATIONS_CONFIG = PROJECT_DIR / "configs" / "relations.cfg"
+RELATION_SYSTEMS: Dict[str, System] = {
+    "gplinker": System(RELATIONS_CONFIG, targets=("relations", "spans")),
+    "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", targets=("relations", "spans")),
+    "pair_classifier": System(
+        CONFIG_DIR / "pair_classifier.cfg", targets=("relations", "spans"), code=HERE / "pair_classifier.py"
+    ),
+}
 SYSTEMS: Dict[str, System] = {
     **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
     **{
@@ -124,11 +137,16 @@ SYSTEMS: Dict[str, System] = {
         for name, overrides in FLAT_GP_VARIANTS.items()
     },
     **BASELINES,
+    **RELATION_SYSTEMS,
 }
 DATASETS: Dict[str, Dataset] = {
     "cmeee": Dataset("CMeEE (nested)", "zh", "CMeEE_dev.json records 0-3,999 train, 4,000-4,999 dev"),
     "cluener": Dataset("CLUENER (flat)", "zh", "CLUENER train.json / dev.json"),
     "pd": Dataset("People's Daily (flat)", "zh", "Trained on example.test, evaluated on example.dev"),
+    "duie": Dataset(
+        "Relations (DuIE 1.0 sample)", "zh",
+        "DuIE 1.0 sample: train_data.json (2,000 records) for training, dev_data.json (200 records) for evaluation",
+    ),
     "sample": Dataset("Shipped sample (smoke)", "en", "The shipped project/assets/sample_{train,dev}.jsonl"),
 }
 SUITES: Dict[str, Suite] = {
@@ -136,6 +154,7 @@ SUITES: Dict[str, Suite] = {
     "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
     "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
+    "relations": Suite(("duie",), tuple(RELATION_SYSTEMS), 2000),
 }
 
 
@@ -144,6 +163,7 @@ class SuiteName(str, Enum):
     flat = "flat"
     smoke = "smoke"
     scale = "scale"
+    relations = "relations"
 
 
 # ---------------------------------------------------------------- processes
@@ -182,6 +202,10 @@ def log_tail(path: Path, n: int = 15) -> str:
     return "\n".join(path.read_text(encoding="utf8", errors="replace").splitlines()[-n:])
 
 
+# The headline score in spaCy's training table.
+LOG_COLUMNS = ("SPANS_SC_F", "ENTS_F")
+
+
 def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[str, Any]:
     """Steps and dev scores from spaCy's ConsoleLogger table.
 
@@ -199,18 +223,23 @@ def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[st
         cells = line.split()
         if not header or len(cells) != len(header) or not (cells[0].isdigit() and cells[1].isdigit()):
             continue
-        column = next((header.index(c) for c in ("SPANS_SC_F", "ENTS_F") if c in header), len(header) - 1)
+        # spaCy cuts long column names ("RELATIONS_..."): relation runs use SCORE,
+        # which is relations_micro_f alone (score weight 1, every other 0).
+        relations = any(c.startswith("RELATIONS_") for c in header)
+        column = len(header) - 1 if relations else next((header.index(c) for c in LOG_COLUMNS if c in header), len(header) - 1)
         scale = 100.0 if column != len(header) - 1 else 1.0
         curve.append((int(cells[1]), float(cells[column]) / scale))
     result: Dict[str, Any] = {"curve": curve, "best_step": None, "last_step": curve[-1][0] if curve else None}
     meta_path = best_model / "meta.json" if best_model else None
     if curve and meta_path and meta_path.exists():
         performance = json.loads(meta_path.read_text(encoding="utf8")).get("performance", {})
-        key = next((k for k in ("spans_sc_f", "ents_f") if k in performance), None)
+        key = next((k for k in ("relations_micro_f", "spans_sc_f", "ents_f") if k in performance), None)
         if key is not None:
             best = float(performance[key])
             result["best_score"] = best
-            steps = [step for step, score in curve if abs(score - best) < 6e-5]
+            # SCORE has 2 decimals, the F columns 4 (as fractions: 5e-3 and 5e-5).
+            tolerance = 5.1e-3 if key == "relations_micro_f" else 6e-5
+            steps = [step for step, score in curve if abs(score - best) < tolerance]
             result["best_step"] = steps[-1] if steps else None
     return result
 
@@ -290,6 +319,8 @@ def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, 
             paths.append(out)
         return paths[0], paths[1]
     train, dev = data_dir / f"{name}_train.spacy", data_dir / f"{name}_dev.spacy"
+    if name == "duie" and not train.exists() and (data_dir / "train_data.json").exists():
+        return convert_duie(data_dir, training_dir / "corpus")
     for path in (train, dev):
         if not path.exists():
             msg.fail(
@@ -298,6 +329,83 @@ def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, 
                 exits=1,
             )
     return train, dev
+
+
+def convert_duie(source_dir: Path, out_dir: Path) -> Tuple[Path, Path]:
+    """DuIE 1.0 train_data.json / dev_data.json (JSON lines with text and
+    spo_list) -> DocBins with per-character tokens (spacy.blank("zh")), the
+    entities in doc.spans["sc"] (labelled with subject_type / object_type) and
+    the triples in doc._.relations. DuIE gives the argument strings, not their
+    offsets: each triple takes the nearest pair of occurrences of its subject
+    and object. Triples with an argument not found in the text, or not on
+    token boundaries, are counted and left out."""
+    import spacy
+    from spacy.tokens import DocBin, Span
+
+    from spacy_globalpointer.extensions import set_relation_records
+
+    nlp = spacy.blank("zh")
+    paths = []
+    for split, file_name in (("train", "train_data.json"), ("dev", "dev_data.json")):
+        out = out_dir / f"duie_{split}.spacy"
+        docbin = DocBin(store_user_data=True)
+        n_triples = n_missing = n_misaligned = 0
+        with (source_dir / file_name).open(encoding="utf8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                text = record["text"]
+                doc = nlp.make_doc(text)
+                entities, triples = set(), set()
+                for spo in record.get("spo_list", []):
+                    n_triples += 1
+                    located = _nearest_occurrences(text, spo["subject"], spo["object"])
+                    if located is None:
+                        n_missing += 1
+                        continue
+                    (s_start, s_end), (o_start, o_end) = located
+                    subject = doc.char_span(s_start, s_end, label=spo["subject_type"])
+                    obj = doc.char_span(o_start, o_end, label=spo["object_type"])
+                    if subject is None or obj is None:
+                        n_misaligned += 1
+                        continue
+                    head = (subject.start, subject.end, subject.label_)
+                    tail = (obj.start, obj.end, obj.label_)
+                    entities.update([head, tail])
+                    triples.add((head, spo["predicate"], tail))
+                doc.spans[SPANS_KEY] = [Span(doc, start, end, label=label) for start, end, label in sorted(entities)]
+                set_relation_records(doc, [(h, p, t, None) for h, p, t in sorted(triples)])
+                docbin.add(doc)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        docbin.to_disk(out)
+        kept = n_triples - n_missing - n_misaligned
+        (msg.warn if n_missing or n_misaligned else msg.good)(
+            f"DuIE {split}: {len(docbin)} docs, {kept:,} of {n_triples:,} triples kept; "
+            f"{n_missing} with an argument not in the text, {n_misaligned} off token boundaries -> {out}"
+        )
+        paths.append(out)
+    return paths[0], paths[1]
+
+
+def _nearest_occurrences(text: str, subject: str, obj: str) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
+    """Character offsets of the closest occurrences of subject and object."""
+
+    def occurrences(needle: str) -> List[int]:
+        found, start = [], text.find(needle) if needle else -1
+        while start != -1:
+            found.append(start)
+            start = text.find(needle, start + 1)
+        return found
+
+    subjects, objects = occurrences(subject), occurrences(obj)
+    if not subjects or not objects:
+        return None
+    pairs = [(s, o) for s in subjects for o in objects if (s, s + len(subject)) != (o, o + len(obj))] or [
+        (s, o) for s in subjects for o in objects
+    ]
+    s, o = min(pairs, key=lambda pair: abs(pair[0] - pair[1]))
+    return (s, s + len(subject)), (o, o + len(obj))
 
 
 def describe_data(name: str, train: Path, dev: Path) -> Dict[str, Any]:
@@ -357,6 +465,8 @@ def run_system(
         **system.overrides,
     }
     cmd: List[Any] = [sys.executable, "-m", "spacy", "train", system.config, "--output", out, "--gpu-id", gpu_id]
+    if system.code is not None:
+        cmd += ["--code", system.code]
     for key, value in overrides.items():
         cmd += [f"--{key}", json.dumps(value) if isinstance(value, bool) else value]
     env = child_env(threads)
@@ -384,6 +494,8 @@ def run_system(
     ]
     for target in system.targets:
         measure_cmd += ["--score", target]
+    if system.code is not None:
+        measure_cmd += ["--code", system.code]
     rc, measure_seconds, measure_rss, _ = run_measured(measure_cmd, out / "measure.log", env)
     if rc != 0:
         msg.fail(f"Measuring failed (exit {rc}), see {out / 'measure.log'}", log_tail(out / "measure.log"))
