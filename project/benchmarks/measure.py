@@ -294,6 +294,48 @@ def scale_probe(model_dir: str, text_path: str, n_tokens: int, repeats: int = 1)
     }
 
 
+def relation_scale_probe(model_dir: str, text_path: str, n_tokens: int, repeats: int = 1) -> Dict:
+    """scale_probe for a relation pipeline: ONE document of n_tokens tokens,
+    timed with and without the relation component (the last pipe). RETURNS
+    (Dict): seconds, without_relations_seconds, candidate spans, relations,
+    peak RSS."""
+    import resource
+
+    from spacy_globalpointer.extensions import relation_records
+
+    nlp = spacy.load(model_dir)
+    source = list(DocBin().from_disk(text_path).get_docs(nlp.vocab))
+    words: List[str] = []
+    while len(words) < n_tokens:
+        for doc in source:
+            words.extend(t.text for t in doc)
+    words = words[:n_tokens]
+    make = lambda n=n_tokens: Doc(nlp.vocab, words=words[:n], spaces=[False] * n)
+    nlp(make(min(n_tokens, 500)))  # warm-up
+    relation_pipe = nlp.pipe_names[-1]
+    timings, without = [], []
+    for _ in range(max(1, repeats)):
+        doc = make()
+        start = time.perf_counter()
+        doc = nlp(doc)
+        timings.append(time.perf_counter() - start)
+    with nlp.select_pipes(disable=[relation_pipe]):
+        for _ in range(max(1, repeats)):
+            start = time.perf_counter()
+            nlp(make())
+            without.append(time.perf_counter() - start)
+    return {
+        "tokens": len(doc),
+        "seconds": min(timings),
+        "without_relations_seconds": min(without),
+        "spans": sum(len(group) for group in doc.spans.values()),
+        "relations": len(relation_records(doc)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_pair_distance": nlp.get_pipe(relation_pipe).cfg.get("max_pair_distance"),
+        "max_candidates": nlp.get_pipe(relation_pipe).cfg.get("max_candidates"),
+    }
+
+
 def main(
     # fmt: off
     model_dir: Path,

@@ -13,6 +13,8 @@ f1_vs_train_time.png are rebuilt from all JSONs there, so systems can be
     python run_benchmark.py nested --systems gp,egp --data-dir /tmp/data
     python run_benchmark.py scale --data-dir /tmp/data             # 1k/10k/100k-token docs
     python run_benchmark.py smoke                                  # shipped sample, 20 steps
+    python run_benchmark.py relations --data-dir /path/to/duie     # DuIE 1.0 train_data.json / dev_data.json
+    python run_benchmark.py relations_scale --data-dir /path/to/duie --scale-sizes 1000,5000,20000
     python run_benchmark.py nested --report-only                   # rebuild results.md + PNG
 
 Data: DATA_DIR/<dataset>_train.spacy and <dataset>_dev.spacy (datasets cmeee,
@@ -164,6 +166,7 @@ class SuiteName(str, Enum):
     smoke = "smoke"
     scale = "scale"
     relations = "relations"
+    relations_scale = "relations_scale"
 
 
 # ---------------------------------------------------------------- processes
@@ -541,6 +544,48 @@ print(json.dumps(scale_probe(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys
 """
 
 
+RELATION_SCALE_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from measure import relation_scale_probe
+print(json.dumps(relation_scale_probe(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))))
+"""
+
+
+def run_relation_scale(*, system: str, training_dir: Path, results_dir: Path, data_dir: Path, sizes: List[int],
+                       threads: int, repeats: int) -> bool:
+    """The relation head's cost against doc length: the relations suite's
+    trained model-best of `system`, one document per size, fresh processes."""
+    _, dev = dataset_paths("duie", data_dir, training_dir)
+    model_dir = training_dir / "duie" / system / "model-best"
+    if not model_dir.exists():
+        msg.fail(f"{model_dir} not found: run the relations suite first", exits=1)
+    env = child_env(threads)
+    rows = []
+    for n_tokens in sizes:
+        log = training_dir / "relations_scale" / f"probe_{n_tokens}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-c", RELATION_SCALE_PROBE, HERE, model_dir, dev, n_tokens, repeats]
+        with log.open("w", encoding="utf8") as err:
+            proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=err, env=env, text=True)
+            stdout, _ = proc.communicate()
+        if proc.returncode != 0:
+            msg.fail(f"Relation scale probe with {n_tokens} tokens failed, see {log}", log_tail(log))
+            return False
+        row = json.loads(stdout.strip().splitlines()[-1])
+        rows.append(row)
+        head = row["seconds"] - row["without_relations_seconds"]
+        msg.good(f"{n_tokens} tokens: {row['seconds']:.2f}s, relation head {head / n_tokens * 1000:.4f} s/1k tokens")
+    result = {
+        "system": system, "model": str(model_dir.relative_to(training_dir)), "dataset": "duie", "threads": threads,
+        "max_pair_distance": rows[0]["max_pair_distance"], "max_candidates": rows[0]["max_candidates"],
+        "rows": rows, "machine": machine_info(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "relations_scale.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    return True
+
+
 def run_scale(
     *,
     model_dir: Optional[Path],
@@ -706,8 +751,111 @@ def _sd(values: Sequence[float]) -> float:
     return (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
 
 
+TOP_PREDICATES = 10
+
+
+def relation_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
+    """The relations suite: entity and relation F1, speed and cost per system;
+    relation F1 by entities per doc and for the most frequent predicates."""
+    data = rows[0]["data"]
+    title = DATASETS[name].title if name in DATASETS else name
+    lines = [
+        f"## {title}",
+        "",
+        f"{DATASETS[name].note if name in DATASETS else ''}. Train: {data['train']['docs']:,} docs, "
+        f"{data['train']['tokens']:,} tokens (characters), {data['train']['spans']:,} gold entities; dev: "
+        f"{data['dev']['docs']:,} docs, {data['dev']['tokens']:,} tokens, {data['dev']['spans']:,} gold entities. "
+        "Converted by `convert_duie` in run_benchmark.py (nearest occurrences of subject and object; the count of "
+        "triples left out is printed at conversion). All three systems share relations.cfg's CNN and entity head "
+        "(egp, pooling 32) and link the spans it predicts: **gplinker** = relations.cfg (both heads on one shared "
+        "tok2vec, trained jointly), **gplinker_pipeline** = the relation head on its own tok2vec (two encoders), "
+        "**pair_classifier** = the rel_component tutorial's design (pair_classifier.py: mean-pooled head and tail "
+        "span vectors, concatenated, Linear + one sigmoid per predicate, BCE, trained on gold entity pairs, "
+        "threshold 0.5) on the shared tok2vec. Relation scores from `spacy-globalpointer.relations_scorer.v1` "
+        "for all: **strict** = head span and type, predicate, tail span and type exact; **boundary** = spans "
+        "and predicate. **relation head share**: 1 - words/s / words/s without the relation component (its "
+        "share of the pipeline's inference time; for gplinker_pipeline it includes its own encoder).",
+        "",
+        "| system | entity F1 | relation P | relation R | strict F1 | boundary F1 | last 5 evals F1 | train CPU time "
+        "| train wall time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | relation head "
+        "share | inference peak RSS |",
+        "|---|" + "---:|" * 15,
+    ]
+    for r in rows:
+        m, t = r["measure"], r["train"]
+        rel = m["scores"]["relations"]
+        o = rel["overall"]
+        lines.append(
+            f"| {r['system']} | {pct(m['scores']['spans']['overall']['f'])} | {pct(o['p'])} | {pct(o['r'])} | "
+            f"**{pct(o['f'])}** | {pct(rel['boundary']['f'])} | {pct(last_evals_mean(t.get('curve', [])))} | "
+            f"{t['cpu_seconds'] / 60:.1f} min | {t['seconds'] / 60:.1f} min | {t.get('last_step')} ({t.get('best_step')}) | "
+            f"{t['peak_rss_mb']:.0f} MB | {m['words_per_second']:,.0f} | {m.get('tok2vec_words_per_second', 0):,.0f} | "
+            f"{m.get('head_cost', 0):.2f} | {100 * m.get('relation_head_share', 0):.0f}% | {m['peak_rss_mb']:.0f} MB |"
+        )
+    buckets = rows[0]["measure"]["scores"]["relations"]["by_entities"]
+    lines += [
+        "",
+        f"Strict relation F1 by gold entities per doc ({title}; in brackets: dev docs, gold triples)",
+        "",
+        "| system | " + " | ".join(f"{b} entities ({v['docs']}, {v['n_gold']})" for b, v in buckets.items()) + " |",
+        "|---|" + "---:|" * len(buckets),
+    ]
+    for r in rows:
+        by = r["measure"]["scores"]["relations"]["by_entities"]
+        lines.append(f"| {r['system']} | " + " | ".join(pct(by[b]["f"]) for b in buckets) + " |")
+    per_type = rows[0]["measure"]["scores"]["relations"]["per_type"]
+    support = {p: v["n_gold"] for p, v in per_type.items()}
+    top = sorted((p for p in support if support[p]), key=lambda p: (-support[p], p))[:TOP_PREDICATES]
+    lines += [
+        "",
+        f"Strict relation F1 of the {TOP_PREDICATES} most frequent dev predicates ({title}; all predicates in "
+        f"results/{name}/*.json)",
+        "",
+        "| predicate | dev gold | " + " | ".join(r["system"] for r in rows) + " |",
+        "|---|---:|" + "---:|" * len(rows),
+    ]
+    for predicate in top:
+        cells = []
+        for r in rows:
+            score = r["measure"]["scores"]["relations"]["per_type"].get(predicate)
+            cells.append(pct(score["f"]) if score else "–")
+        lines.append(f"| {predicate} | {support[predicate]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
+    rows = scale["rows"]
+    head = [(row["seconds"] - row["without_relations_seconds"]) / row["tokens"] * 1000 for row in rows]
+    ratio = max(head) / min(head) if head and min(head) > 0 else None
+    lines = [
+        "## Relations scale: one long document",
+        "",
+        f"The trained {scale['system']} pipeline ({scale['model']}) on one document of {scale['dataset']} dev text "
+        f"repeated to the size, each size in a fresh process, {scale['threads']} thread(s); max_pair_distance = "
+        f"{scale['max_pair_distance']}, max_candidates = {scale['max_candidates']}. Relation head = full pipeline "
+        "minus the pipeline without the relation component (fastest of the timed calls after a warm-up). "
+        + (f"Relation head time per 1k tokens varies by a factor {ratio:.2f} over the sizes "
+           f"({'linear' if ratio <= 1.5 else 'NOT linear'})." if ratio else ""),
+        "",
+        "| tokens | seconds | s / 1k tokens | without relations s / 1k tokens | relation head s / 1k tokens | "
+        "candidate spans | relations predicted | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row, per_k in zip(rows, head):
+        lines.append(
+            f"| {row['tokens']:,} | {row['seconds']:.2f} | {row['seconds'] / row['tokens'] * 1000:.4f} | "
+            f"{row['without_relations_seconds'] / row['tokens'] * 1000:.4f} | {per_k:.4f} | {row['spans']:,} | "
+            f"{row['relations']:,} | {row['peak_rss_mb']:.0f} MB |"
+        )
+    lines.append("")
+    return lines
+
+
 def dataset_tables(name: str, all_rows: List[Dict[str, Any]]) -> List[str]:
     rows = main_runs(all_rows)
+    if "relations" in rows[0]["targets"]:
+        return relation_tables(name, rows)
     data = rows[0]["data"]
     title = DATASETS[name].title if name in DATASETS else name
     lines = [
@@ -882,6 +1030,9 @@ def write_report(out_dir: Path) -> None:
         lines += ["![F1 against training time](f1_vs_train_time.png)", ""]
     if scale:
         lines += scale_table(scale)
+    relation_scale_path = results_dir / "relations_scale.json"
+    if relation_scale_path.exists():
+        lines += relation_scale_table(json.loads(relation_scale_path.read_text(encoding="utf8")))
     lines += machine_lines(results, scale)
     (out_dir / "results.md").write_text("\n".join(lines), encoding="utf8")
     if results:
@@ -938,7 +1089,7 @@ def main(
     measure_only: bool = typer.Option(False, "--measure-only", help="Measure the already trained models again (e.g. on a quieter machine); keep the training figures"),
     scale_model: Optional[Path] = typer.Option(None, "--scale-model", help="scale: a trained globalpointer pipeline (default: train gp for --scale-steps steps)"),
     scale_dataset: str = typer.Option("cmeee", "--scale-dataset", help="scale: data set to train on and take dev text from"),
-    scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale: document sizes in tokens"),
+    scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale and relations_scale: document sizes in tokens"),
     scale_width: int = typer.Option(32, "--scale-width", help="scale: max_span_width of the trained gp"),
     scale_steps: int = typer.Option(100, "--scale-steps", help="scale: training steps of the gp"),
     # fmt: on
@@ -955,6 +1106,11 @@ def main(
     ok = True
     if report_only:
         pass
+    elif suite == SuiteName.relations_scale:
+        ok = run_relation_scale(
+            system="gplinker", training_dir=training_dir, results_dir=results_dir, data_dir=data_dir,
+            sizes=[int(s) for s in scale_sizes.split(",")], threads=threads, repeats=repeats,
+        )
     elif suite == SuiteName.scale:
         ok = run_scale(
             model_dir=scale_model, dataset=scale_dataset, data_dir=data_dir, results_dir=results_dir,
