@@ -98,6 +98,8 @@ def test_every_system_builds_from_its_config_and_overrides(name):
     from spacy.util import load_config
 
     system = RUNNER.SYSTEMS[name]
+    if system.code is not None:
+        spacy.util.import_file("benchmark_code", system.code)
     overrides = {"nlp.lang": "zh", **{key: 5 for key in system.length_keys}, **system.overrides}
     config = load_config(system.config, overrides=overrides, interpolate=False)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
@@ -136,3 +138,39 @@ def test_last_evals_mean_uses_only_the_last_evaluations():
     curve = [(step, 0.0) for step in range(0, 2000, 200)] + [(2000 + 200 * i, 0.5) for i in range(RUNNER.LAST_EVALS)]
     assert RUNNER.last_evals_mean(curve) == pytest.approx(0.5)
     assert RUNNER.last_evals_mean([]) is None
+
+
+@pytest.mark.parametrize("name", sorted(RUNNER.RELATION_SYSTEMS))
+def test_relation_systems_build_with_a_relation_scorer(name):
+    """Each relation system builds (no training) and scores with the same relation scorer."""
+    import spacy
+    from spacy.util import load_config
+
+    system = RUNNER.RELATION_SYSTEMS[name]
+    if system.code is not None:
+        spacy.util.import_file("benchmark_code", system.code)
+    config = load_config(system.config, overrides={"nlp.lang": "zh"}, interpolate=False)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    assert nlp.pipe_names[:2] == ["tok2vec", "globalpointer"]
+    relation = config["components"][nlp.pipe_names[-1]]
+    assert relation["scorer"] == {"@scorers": "spacy-globalpointer.relations_scorer.v1"}
+    assert system.targets[0] == "relations"
+
+
+def _without_relation_component(path: Path) -> Config:
+    config = Config().from_disk(path, interpolate=False)
+    del config["components"][config["nlp"]["pipeline"][-1]]
+    del config["nlp"]["pipeline"]
+    return config
+
+
+@pytest.mark.parametrize("name", ["gplinker_pipeline", "pair_classifier"])
+def test_relation_configs_differ_from_relations_cfg_only_in_the_relation_component(name):
+    system = RUNNER.RELATION_SYSTEMS[name]
+    assert _without_relation_component(system.config) == _without_relation_component(RUNNER.RELATIONS_CONFIG)
+
+
+def test_duie_arguments_take_the_nearest_occurrences():
+    text = "甲乙丙甲丁乙"
+    assert RUNNER._nearest_occurrences(text, "甲", "丁") == ((3, 4), (4, 5))
+    assert RUNNER._nearest_occurrences(text, "甲", "戊") is None

@@ -26,7 +26,10 @@ from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
 LENGTH_BUCKETS = [(1, 3), (4, 8), (9, 10**9)]
-TARGETS = ("spans", "ents")
+# Relation F1 by the number of gold entities in the doc.
+ENTITY_BUCKETS = [(1, 2), (3, 4), (5, 10**9)]
+TARGETS = ("spans", "ents", "relations")
+RELATIONS_SCORER = "spacy-globalpointer.relations_scorer.v1"
 
 SpanTuple = Tuple[int, int, str]
 
@@ -76,6 +79,49 @@ def score_sets(gold: List[Set[SpanTuple]], pred: List[Set[SpanTuple]]) -> Dict:
         "by_length": by_length(gold, pred),
         "per_type": per_type,
     }
+
+
+def relation_scores(gold_docs: List[Doc], pred_docs: List[Doc], spans_key: str) -> Dict:
+    """Strict and boundary relation P/R/F with the package's relation scorer
+    (the one every relation system trains with), per predicate (with gold
+    support) and by the number of gold entities per doc."""
+    from collections import Counter
+
+    from spacy.training import Example
+    from spacy.util import registry
+
+    from spacy_globalpointer.extensions import relation_records
+
+    scorer = registry.scorers.get(RELATIONS_SCORER)()
+    examples = [Example(pred, gold) for pred, gold in zip(pred_docs, gold_docs)]
+
+    def block(egs: List[Example]) -> Dict:
+        scores = scorer(egs)
+        n_gold = sum(len(relation_records(eg.reference)) for eg in egs)
+        n_pred = sum(len(relation_records(eg.predicted)) for eg in egs)
+        return {
+            "overall": {"p": scores["relations_micro_p"], "r": scores["relations_micro_r"],
+                        "f": scores["relations_micro_f"], "n_gold": n_gold, "n_pred": n_pred},
+            "boundary": {"p": scores["relations_boundary_p"], "r": scores["relations_boundary_r"],
+                         "f": scores["relations_boundary_f"], "n_gold": n_gold, "n_pred": n_pred},
+            "per_type_raw": scores["relations_per_type"],
+        }
+
+    result = block(examples)
+    support = Counter(p for eg in examples for _, p, _, _ in relation_records(eg.reference))
+    predicted = Counter(p for eg in examples for _, p, _, _ in relation_records(eg.predicted))
+    result["per_type"] = {
+        label: {**score, "n_gold": support[label], "n_pred": predicted[label]}
+        for label, score in result.pop("per_type_raw").items()
+    }
+    by_entities = {}
+    for low, high in ENTITY_BUCKETS:
+        subset = [eg for eg in examples if low <= len(eg.reference.spans.get(spans_key, [])) <= high]
+        scores = block(subset)
+        by_entities[bucket_name(low, high)] = {**scores["overall"], "docs": len(subset),
+                                                "boundary_f": scores["boundary"]["f"]}
+    result["by_entities"] = by_entities
+    return result
 
 
 def words_per_second(
@@ -165,13 +211,15 @@ def measure(
             scores[target] = score_sets(span_sets(gold_docs, spans_key), span_sets(pred_docs, spans_key))
         elif target == "ents":
             scores[target] = score_sets(ent_sets(gold_docs), ent_sets(pred_docs))
+        elif target == "relations":
+            scores[target] = relation_scores(gold_docs, pred_docs, spans_key)
         else:
             raise ValueError(f"Unknown score target '{target}': use one of {TARGETS}")
     first = scores[targets[0]]
     result = {
         "model": str(model_dir),
         "overall": first["overall"],
-        "by_length": first["by_length"],
+        "by_length": first.get("by_length"),
         "per_type": first["per_type"],
         "scores": scores,
         "words": n_words,
@@ -184,6 +232,13 @@ def measure(
         with nlp.select_pipes(enable=["tok2vec"]):
             result["tok2vec_words_per_second"] = words_per_second(nlp, texts, n_words, repeats=repeats)
         result["head_cost"] = result["words_per_second"] / result["tok2vec_words_per_second"]
+    if "relations" in targets:
+        # The relation component is the last pipe: its share of the pipeline's time.
+        relation_pipe = nlp.pipe_names[-1]
+        with nlp.select_pipes(disable=[relation_pipe]):
+            result["without_relations_words_per_second"] = words_per_second(nlp, texts, n_words, repeats=repeats)
+        result["relation_pipe"] = relation_pipe
+        result["relation_head_share"] = 1 - result["words_per_second"] / result["without_relations_words_per_second"]
     return result
 
 
@@ -239,6 +294,48 @@ def scale_probe(model_dir: str, text_path: str, n_tokens: int, repeats: int = 1)
     }
 
 
+def relation_scale_probe(model_dir: str, text_path: str, n_tokens: int, repeats: int = 1) -> Dict:
+    """scale_probe for a relation pipeline: ONE document of n_tokens tokens,
+    timed with and without the relation component (the last pipe). RETURNS
+    (Dict): seconds, without_relations_seconds, candidate spans, relations,
+    peak RSS."""
+    import resource
+
+    from spacy_globalpointer.extensions import relation_records
+
+    nlp = spacy.load(model_dir)
+    source = list(DocBin().from_disk(text_path).get_docs(nlp.vocab))
+    words: List[str] = []
+    while len(words) < n_tokens:
+        for doc in source:
+            words.extend(t.text for t in doc)
+    words = words[:n_tokens]
+    make = lambda n=n_tokens: Doc(nlp.vocab, words=words[:n], spaces=[False] * n)
+    nlp(make(min(n_tokens, 500)))  # warm-up
+    relation_pipe = nlp.pipe_names[-1]
+    timings, without = [], []
+    for _ in range(max(1, repeats)):
+        doc = make()
+        start = time.perf_counter()
+        doc = nlp(doc)
+        timings.append(time.perf_counter() - start)
+    with nlp.select_pipes(disable=[relation_pipe]):
+        for _ in range(max(1, repeats)):
+            start = time.perf_counter()
+            nlp(make())
+            without.append(time.perf_counter() - start)
+    return {
+        "tokens": len(doc),
+        "seconds": min(timings),
+        "without_relations_seconds": min(without),
+        "spans": sum(len(group) for group in doc.spans.values()),
+        "relations": len(relation_records(doc)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "max_pair_distance": nlp.get_pipe(relation_pipe).cfg.get("max_pair_distance"),
+        "max_candidates": nlp.get_pipe(relation_pipe).cfg.get("max_candidates"),
+    }
+
+
 def main(
     # fmt: off
     model_dir: Path,
@@ -248,8 +345,11 @@ def main(
     score: List[str] = typer.Option(["spans"], "--score", help="what to score: spans (doc.spans[key]) and/or ents (doc.ents); repeat the option for both"),
     repeats: int = typer.Option(1, "--repeats", help="timed passes per throughput figure (the fastest is kept)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id, -1 for CPU"),
+    code: Optional[Path] = typer.Option(None, "--code", help="Python file with the pipeline's own registered functions"),
     # fmt: on
 ) -> None:
+    if code is not None:
+        spacy.util.import_file("benchmark_code", code)
     for target in score:
         if target not in TARGETS:
             msg.fail(f"--score {target}: use one of {', '.join(TARGETS)}", exits=1)
@@ -259,7 +359,7 @@ def main(
     for target, scores in result["scores"].items():
         o = scores["overall"]
         msg.info(f"{model_dir} [{target}]: P {o['p']:.4f} R {o['r']:.4f} F {o['f']:.4f}")
-        for name, row in scores["by_length"].items():
+        for name, row in (scores.get("by_length") or scores.get("by_entities")).items():
             msg.text(f"  length {name}: F {row['f']:.4f} (P {row['p']:.4f} R {row['r']:.4f}, {row['n_gold']} gold)")
     msg.text(f"  words/s {result['words_per_second']:.0f}" + (
         f", tok2vec alone {result['tok2vec_words_per_second']:.0f}" if "tok2vec_words_per_second" in result else ""))

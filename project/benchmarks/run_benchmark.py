@@ -13,6 +13,8 @@ f1_vs_train_time.png are rebuilt from all JSONs there, so systems can be
     python run_benchmark.py nested --systems gp,egp --data-dir /tmp/data
     python run_benchmark.py scale --data-dir /tmp/data             # 1k/10k/100k-token docs
     python run_benchmark.py smoke                                  # shipped sample, 20 steps
+    python run_benchmark.py relations --data-dir /path/to/duie     # DuIE 1.0 train_data.json / dev_data.json
+    python run_benchmark.py relations_scale --data-dir /path/to/duie --scale-sizes 1000,5000,20000
     python run_benchmark.py nested --report-only                   # rebuild results.md + PNG
 
 Data: DATA_DIR/<dataset>_train.spacy and <dataset>_dev.spacy (datasets cmeee,
@@ -89,6 +91,8 @@ class System:
     targets: Tuple[str, ...] = ("spans",)
     # Config keys that get the data set's n-gram range (COVERAGE of train spans).
     length_keys: Tuple[str, ...] = ()
+    # Python file with the system's own registered functions (spacy train --code).
+    code: Optional[Path] = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,24 @@ BASELINES: Dict[str, System] = {
     "spancat_avg": System(CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=SPANCAT_LENGTH_KEYS),
     "spancat_wide": System(CONFIG_DIR / "spancat.cfg", WIDE, length_keys=SPANCAT_LENGTH_KEYS),
 }
+# Relation extraction (the relations suite): GPLinker with one shared encoder,
+# GPLinker with its own encoder for the relation head, and the rel_component
+# tutorial's pair classifier; all on relations.cfg's entity head and CNN.
+RELATIONS_CONFIG = PROJECT_DIR / "configs" / "relations.cfg"
+# At most RELATION_CANDIDATES spans per doc are linked (DuIE docs hold up to
+# ~20 gold entities): the untrained entity head of the first evaluations
+# floods every doc with spans, and 128 candidates (the shipped default) made
+# the step-0 evaluation take minutes and gigabytes (16k pairs per doc).
+RELATION_CANDIDATES = 32
+GPLINKER_CANDIDATES = {"components.globalpointer_relations.max_candidates": RELATION_CANDIDATES}
+RELATION_SYSTEMS: Dict[str, System] = {
+    "gplinker": System(RELATIONS_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    "pair_classifier": System(
+        CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
+        targets=("relations", "spans"), code=HERE / "pair_classifier.py",
+    ),
+}
 SYSTEMS: Dict[str, System] = {
     **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
     **{
@@ -124,11 +146,16 @@ SYSTEMS: Dict[str, System] = {
         for name, overrides in FLAT_GP_VARIANTS.items()
     },
     **BASELINES,
+    **RELATION_SYSTEMS,
 }
 DATASETS: Dict[str, Dataset] = {
     "cmeee": Dataset("CMeEE (nested)", "zh", "CMeEE_dev.json records 0-3,999 train, 4,000-4,999 dev"),
     "cluener": Dataset("CLUENER (flat)", "zh", "CLUENER train.json / dev.json"),
     "pd": Dataset("People's Daily (flat)", "zh", "Trained on example.test, evaluated on example.dev"),
+    "duie": Dataset(
+        "Relations (DuIE 1.0 sample)", "zh",
+        "DuIE 1.0 sample: train_data.json (2,000 records) for training, dev_data.json (200 records) for evaluation",
+    ),
     "sample": Dataset("Shipped sample (smoke)", "en", "The shipped project/assets/sample_{train,dev}.jsonl"),
 }
 SUITES: Dict[str, Suite] = {
@@ -136,6 +163,8 @@ SUITES: Dict[str, Suite] = {
     "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
     "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
+    # Evaluation batches of 128 docs instead of nlp.batch_size 1000 (training is unchanged).
+    "relations": Suite(("duie",), tuple(RELATION_SYSTEMS), 1000, {"nlp.batch_size": 128}),
 }
 
 
@@ -144,6 +173,8 @@ class SuiteName(str, Enum):
     flat = "flat"
     smoke = "smoke"
     scale = "scale"
+    relations = "relations"
+    relations_scale = "relations_scale"
 
 
 # ---------------------------------------------------------------- processes
@@ -182,6 +213,10 @@ def log_tail(path: Path, n: int = 15) -> str:
     return "\n".join(path.read_text(encoding="utf8", errors="replace").splitlines()[-n:])
 
 
+# The headline score in spaCy's training table.
+LOG_COLUMNS = ("SPANS_SC_F", "ENTS_F")
+
+
 def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[str, Any]:
     """Steps and dev scores from spaCy's ConsoleLogger table.
 
@@ -199,18 +234,23 @@ def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[st
         cells = line.split()
         if not header or len(cells) != len(header) or not (cells[0].isdigit() and cells[1].isdigit()):
             continue
-        column = next((header.index(c) for c in ("SPANS_SC_F", "ENTS_F") if c in header), len(header) - 1)
+        # spaCy cuts long column names ("RELATIONS_..."): relation runs use SCORE,
+        # which is relations_micro_f alone (score weight 1, every other 0).
+        relations = any(c.startswith("RELATIONS_") for c in header)
+        column = len(header) - 1 if relations else next((header.index(c) for c in LOG_COLUMNS if c in header), len(header) - 1)
         scale = 100.0 if column != len(header) - 1 else 1.0
         curve.append((int(cells[1]), float(cells[column]) / scale))
     result: Dict[str, Any] = {"curve": curve, "best_step": None, "last_step": curve[-1][0] if curve else None}
     meta_path = best_model / "meta.json" if best_model else None
     if curve and meta_path and meta_path.exists():
         performance = json.loads(meta_path.read_text(encoding="utf8")).get("performance", {})
-        key = next((k for k in ("spans_sc_f", "ents_f") if k in performance), None)
+        key = next((k for k in ("relations_micro_f", "spans_sc_f", "ents_f") if k in performance), None)
         if key is not None:
             best = float(performance[key])
             result["best_score"] = best
-            steps = [step for step, score in curve if abs(score - best) < 6e-5]
+            # SCORE has 2 decimals, the F columns 4 (as fractions: 5e-3 and 5e-5).
+            tolerance = 5.1e-3 if key == "relations_micro_f" else 6e-5
+            steps = [step for step, score in curve if abs(score - best) < tolerance]
             result["best_step"] = steps[-1] if steps else None
     return result
 
@@ -290,6 +330,8 @@ def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, 
             paths.append(out)
         return paths[0], paths[1]
     train, dev = data_dir / f"{name}_train.spacy", data_dir / f"{name}_dev.spacy"
+    if name == "duie" and not train.exists() and (data_dir / "train_data.json").exists():
+        return convert_duie(data_dir, training_dir / "corpus")
     for path in (train, dev):
         if not path.exists():
             msg.fail(
@@ -298,6 +340,83 @@ def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, 
                 exits=1,
             )
     return train, dev
+
+
+def convert_duie(source_dir: Path, out_dir: Path) -> Tuple[Path, Path]:
+    """DuIE 1.0 train_data.json / dev_data.json (JSON lines with text and
+    spo_list) -> DocBins with per-character tokens (spacy.blank("zh")), the
+    entities in doc.spans["sc"] (labelled with subject_type / object_type) and
+    the triples in doc._.relations. DuIE gives the argument strings, not their
+    offsets: each triple takes the nearest pair of occurrences of its subject
+    and object. Triples with an argument not found in the text, or not on
+    token boundaries, are counted and left out."""
+    import spacy
+    from spacy.tokens import DocBin, Span
+
+    from spacy_globalpointer.extensions import set_relation_records
+
+    nlp = spacy.blank("zh")
+    paths = []
+    for split, file_name in (("train", "train_data.json"), ("dev", "dev_data.json")):
+        out = out_dir / f"duie_{split}.spacy"
+        docbin = DocBin(store_user_data=True)
+        n_triples = n_missing = n_misaligned = 0
+        with (source_dir / file_name).open(encoding="utf8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                text = record["text"]
+                doc = nlp.make_doc(text)
+                entities, triples = set(), set()
+                for spo in record.get("spo_list", []):
+                    n_triples += 1
+                    located = _nearest_occurrences(text, spo["subject"], spo["object"])
+                    if located is None:
+                        n_missing += 1
+                        continue
+                    (s_start, s_end), (o_start, o_end) = located
+                    subject = doc.char_span(s_start, s_end, label=spo["subject_type"])
+                    obj = doc.char_span(o_start, o_end, label=spo["object_type"])
+                    if subject is None or obj is None:
+                        n_misaligned += 1
+                        continue
+                    head = (subject.start, subject.end, subject.label_)
+                    tail = (obj.start, obj.end, obj.label_)
+                    entities.update([head, tail])
+                    triples.add((head, spo["predicate"], tail))
+                doc.spans[SPANS_KEY] = [Span(doc, start, end, label=label) for start, end, label in sorted(entities)]
+                set_relation_records(doc, [(h, p, t, None) for h, p, t in sorted(triples)])
+                docbin.add(doc)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        docbin.to_disk(out)
+        kept = n_triples - n_missing - n_misaligned
+        (msg.warn if n_missing or n_misaligned else msg.good)(
+            f"DuIE {split}: {len(docbin)} docs, {kept:,} of {n_triples:,} triples kept; "
+            f"{n_missing} with an argument not in the text, {n_misaligned} off token boundaries -> {out}"
+        )
+        paths.append(out)
+    return paths[0], paths[1]
+
+
+def _nearest_occurrences(text: str, subject: str, obj: str) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
+    """Character offsets of the closest occurrences of subject and object."""
+
+    def occurrences(needle: str) -> List[int]:
+        found, start = [], text.find(needle) if needle else -1
+        while start != -1:
+            found.append(start)
+            start = text.find(needle, start + 1)
+        return found
+
+    subjects, objects = occurrences(subject), occurrences(obj)
+    if not subjects or not objects:
+        return None
+    pairs = [(s, o) for s in subjects for o in objects if (s, s + len(subject)) != (o, o + len(obj))] or [
+        (s, o) for s in subjects for o in objects
+    ]
+    s, o = min(pairs, key=lambda pair: abs(pair[0] - pair[1]))
+    return (s, s + len(subject)), (o, o + len(obj))
 
 
 def describe_data(name: str, train: Path, dev: Path) -> Dict[str, Any]:
@@ -357,6 +476,8 @@ def run_system(
         **system.overrides,
     }
     cmd: List[Any] = [sys.executable, "-m", "spacy", "train", system.config, "--output", out, "--gpu-id", gpu_id]
+    if system.code is not None:
+        cmd += ["--code", system.code]
     for key, value in overrides.items():
         cmd += [f"--{key}", json.dumps(value) if isinstance(value, bool) else value]
     env = child_env(threads)
@@ -384,6 +505,8 @@ def run_system(
     ]
     for target in system.targets:
         measure_cmd += ["--score", target]
+    if system.code is not None:
+        measure_cmd += ["--code", system.code]
     rc, measure_seconds, measure_rss, _ = run_measured(measure_cmd, out / "measure.log", env)
     if rc != 0:
         msg.fail(f"Measuring failed (exit {rc}), see {out / 'measure.log'}", log_tail(out / "measure.log"))
@@ -427,6 +550,48 @@ sys.path.insert(0, sys.argv[1])
 from measure import scale_probe
 print(json.dumps(scale_probe(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))))
 """
+
+
+RELATION_SCALE_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from measure import relation_scale_probe
+print(json.dumps(relation_scale_probe(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))))
+"""
+
+
+def run_relation_scale(*, system: str, training_dir: Path, results_dir: Path, data_dir: Path, sizes: List[int],
+                       threads: int, repeats: int) -> bool:
+    """The relation head's cost against doc length: the relations suite's
+    trained model-best of `system`, one document per size, fresh processes."""
+    _, dev = dataset_paths("duie", data_dir, training_dir)
+    model_dir = training_dir / "duie" / system / "model-best"
+    if not model_dir.exists():
+        msg.fail(f"{model_dir} not found: run the relations suite first", exits=1)
+    env = child_env(threads)
+    rows = []
+    for n_tokens in sizes:
+        log = training_dir / "relations_scale" / f"probe_{n_tokens}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-c", RELATION_SCALE_PROBE, HERE, model_dir, dev, n_tokens, repeats]
+        with log.open("w", encoding="utf8") as err:
+            proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=err, env=env, text=True)
+            stdout, _ = proc.communicate()
+        if proc.returncode != 0:
+            msg.fail(f"Relation scale probe with {n_tokens} tokens failed, see {log}", log_tail(log))
+            return False
+        row = json.loads(stdout.strip().splitlines()[-1])
+        rows.append(row)
+        head = row["seconds"] - row["without_relations_seconds"]
+        msg.good(f"{n_tokens} tokens: {row['seconds']:.2f}s, relation head {head / n_tokens * 1000:.4f} s/1k tokens")
+    result = {
+        "system": system, "model": str(model_dir.relative_to(training_dir)), "dataset": "duie", "threads": threads,
+        "max_pair_distance": rows[0]["max_pair_distance"], "max_candidates": rows[0]["max_candidates"],
+        "rows": rows, "machine": machine_info(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "relations_scale.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    return True
 
 
 def run_scale(
@@ -594,8 +759,111 @@ def _sd(values: Sequence[float]) -> float:
     return (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
 
 
+TOP_PREDICATES = 10
+
+
+def relation_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
+    """The relations suite: entity and relation F1, speed and cost per system;
+    relation F1 by entities per doc and for the most frequent predicates."""
+    data = rows[0]["data"]
+    title = DATASETS[name].title if name in DATASETS else name
+    lines = [
+        f"## {title}",
+        "",
+        f"{DATASETS[name].note if name in DATASETS else ''}. Train: {data['train']['docs']:,} docs, "
+        f"{data['train']['tokens']:,} tokens (characters), {data['train']['spans']:,} gold entities; dev: "
+        f"{data['dev']['docs']:,} docs, {data['dev']['tokens']:,} tokens, {data['dev']['spans']:,} gold entities. "
+        "Converted by `convert_duie` in run_benchmark.py (nearest occurrences of subject and object; the count of "
+        "triples left out is printed at conversion). All three systems share relations.cfg's CNN and entity head "
+        "(egp, pooling 32) and link the spans it predicts: **gplinker** = relations.cfg (both heads on one shared "
+        "tok2vec, trained jointly), **gplinker_pipeline** = the relation head on its own tok2vec (two encoders), "
+        "**pair_classifier** = the rel_component tutorial's design (pair_classifier.py: mean-pooled head and tail "
+        "span vectors, concatenated, Linear + one sigmoid per predicate, BCE, trained on gold entity pairs, "
+        "threshold 0.5) on the shared tok2vec. Relation scores from `spacy-globalpointer.relations_scorer.v1` "
+        "for all: **strict** = head span and type, predicate, tail span and type exact; **boundary** = spans "
+        "and predicate. **relation head share**: 1 - words/s / words/s without the relation component (its "
+        "share of the pipeline's inference time; for gplinker_pipeline it includes its own encoder).",
+        "",
+        "| system | entity F1 | relation P | relation R | strict F1 | boundary F1 | last 5 evals F1 | train CPU time "
+        "| train wall time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | relation head "
+        "share | inference peak RSS |",
+        "|---|" + "---:|" * 15,
+    ]
+    for r in rows:
+        m, t = r["measure"], r["train"]
+        rel = m["scores"]["relations"]
+        o = rel["overall"]
+        lines.append(
+            f"| {r['system']} | {pct(m['scores']['spans']['overall']['f'])} | {pct(o['p'])} | {pct(o['r'])} | "
+            f"**{pct(o['f'])}** | {pct(rel['boundary']['f'])} | {pct(last_evals_mean(t.get('curve', [])))} | "
+            f"{t['cpu_seconds'] / 60:.1f} min | {t['seconds'] / 60:.1f} min | {t.get('last_step')} ({t.get('best_step')}) | "
+            f"{t['peak_rss_mb']:.0f} MB | {m['words_per_second']:,.0f} | {m.get('tok2vec_words_per_second', 0):,.0f} | "
+            f"{m.get('head_cost', 0):.2f} | {100 * m.get('relation_head_share', 0):.0f}% | {m['peak_rss_mb']:.0f} MB |"
+        )
+    buckets = rows[0]["measure"]["scores"]["relations"]["by_entities"]
+    lines += [
+        "",
+        f"Strict relation F1 by gold entities per doc ({title}; in brackets: dev docs, gold triples)",
+        "",
+        "| system | " + " | ".join(f"{b} entities ({v['docs']}, {v['n_gold']})" for b, v in buckets.items()) + " |",
+        "|---|" + "---:|" * len(buckets),
+    ]
+    for r in rows:
+        by = r["measure"]["scores"]["relations"]["by_entities"]
+        lines.append(f"| {r['system']} | " + " | ".join(pct(by[b]["f"]) for b in buckets) + " |")
+    per_type = rows[0]["measure"]["scores"]["relations"]["per_type"]
+    support = {p: v["n_gold"] for p, v in per_type.items()}
+    top = sorted((p for p in support if support[p]), key=lambda p: (-support[p], p))[:TOP_PREDICATES]
+    lines += [
+        "",
+        f"Strict relation F1 of the {TOP_PREDICATES} most frequent dev predicates ({title}; all predicates in "
+        f"results/{name}/*.json)",
+        "",
+        "| predicate | dev gold | " + " | ".join(r["system"] for r in rows) + " |",
+        "|---|---:|" + "---:|" * len(rows),
+    ]
+    for predicate in top:
+        cells = []
+        for r in rows:
+            score = r["measure"]["scores"]["relations"]["per_type"].get(predicate)
+            cells.append(pct(score["f"]) if score else "–")
+        lines.append(f"| {predicate} | {support[predicate]} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
+def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
+    rows = scale["rows"]
+    head = [(row["seconds"] - row["without_relations_seconds"]) / row["tokens"] * 1000 for row in rows]
+    ratio = max(head) / min(head) if head and min(head) > 0 else None
+    lines = [
+        "## Relations scale: one long document",
+        "",
+        f"The trained {scale['system']} pipeline ({scale['model']}) on one document of {scale['dataset']} dev text "
+        f"repeated to the size, each size in a fresh process, {scale['threads']} thread(s); max_pair_distance = "
+        f"{scale['max_pair_distance']}, max_candidates = {scale['max_candidates']}. Relation head = full pipeline "
+        "minus the pipeline without the relation component (fastest of the timed calls after a warm-up). "
+        + (f"Relation head time per 1k tokens varies by a factor {ratio:.2f} over the sizes "
+           f"({'linear' if ratio <= 1.5 else 'NOT linear'})." if ratio else ""),
+        "",
+        "| tokens | seconds | s / 1k tokens | without relations s / 1k tokens | relation head s / 1k tokens | "
+        "candidate spans | relations predicted | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row, per_k in zip(rows, head):
+        lines.append(
+            f"| {row['tokens']:,} | {row['seconds']:.2f} | {row['seconds'] / row['tokens'] * 1000:.4f} | "
+            f"{row['without_relations_seconds'] / row['tokens'] * 1000:.4f} | {per_k:.4f} | {row['spans']:,} | "
+            f"{row['relations']:,} | {row['peak_rss_mb']:.0f} MB |"
+        )
+    lines.append("")
+    return lines
+
+
 def dataset_tables(name: str, all_rows: List[Dict[str, Any]]) -> List[str]:
     rows = main_runs(all_rows)
+    if "relations" in rows[0]["targets"]:
+        return relation_tables(name, rows)
     data = rows[0]["data"]
     title = DATASETS[name].title if name in DATASETS else name
     lines = [
@@ -770,6 +1038,9 @@ def write_report(out_dir: Path) -> None:
         lines += ["![F1 against training time](f1_vs_train_time.png)", ""]
     if scale:
         lines += scale_table(scale)
+    relation_scale_path = results_dir / "relations_scale.json"
+    if relation_scale_path.exists():
+        lines += relation_scale_table(json.loads(relation_scale_path.read_text(encoding="utf8")))
     lines += machine_lines(results, scale)
     (out_dir / "results.md").write_text("\n".join(lines), encoding="utf8")
     if results:
@@ -826,7 +1097,7 @@ def main(
     measure_only: bool = typer.Option(False, "--measure-only", help="Measure the already trained models again (e.g. on a quieter machine); keep the training figures"),
     scale_model: Optional[Path] = typer.Option(None, "--scale-model", help="scale: a trained globalpointer pipeline (default: train gp for --scale-steps steps)"),
     scale_dataset: str = typer.Option("cmeee", "--scale-dataset", help="scale: data set to train on and take dev text from"),
-    scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale: document sizes in tokens"),
+    scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale and relations_scale: document sizes in tokens"),
     scale_width: int = typer.Option(32, "--scale-width", help="scale: max_span_width of the trained gp"),
     scale_steps: int = typer.Option(100, "--scale-steps", help="scale: training steps of the gp"),
     # fmt: on
@@ -843,6 +1114,11 @@ def main(
     ok = True
     if report_only:
         pass
+    elif suite == SuiteName.relations_scale:
+        ok = run_relation_scale(
+            system="gplinker", training_dir=training_dir, results_dir=results_dir, data_dir=data_dir,
+            sizes=[int(s) for s in scale_sizes.split(",")], threads=threads, repeats=repeats,
+        )
     elif suite == SuiteName.scale:
         ok = run_scale(
             model_dir=scale_model, dataset=scale_dataset, data_dir=data_dir, results_dir=results_dir,

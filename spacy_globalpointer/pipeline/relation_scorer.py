@@ -8,7 +8,7 @@ reference tokens through the Example's alignment, as spaCy's `Scorer` does for
 spans, so differently tokenised predictions are scored correctly (a predicted
 span that does not align counts as wrong).
 """
-from typing import Any, Dict, Iterable, Set, Tuple
+from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
 from spacy.scorer import PRFScore
 from spacy.training import Example
@@ -28,20 +28,31 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
         gold = {(h, p, t) for h, p, t, _ in relation_records(eg.reference)}
         predicted: Set[Triple] = set()
         unaligned = 0
+        # One alignment per distinct span: an untrained model predicts up to
+        # spans^2 x predicates triples over the same few spans.
+        aligned: Dict[SpanRecord, Optional[Tuple[int, int]]] = {}
         for head, predicate, tail, _ in relation_records(eg.predicted):
-            head_ref = to_reference(eg, head)
-            tail_ref = to_reference(eg, tail)
+            if head not in aligned:
+                aligned[head] = to_reference(eg, head)
+            if tail not in aligned:
+                aligned[tail] = to_reference(eg, tail)
+            head_ref, tail_ref = aligned[head], aligned[tail]
             if head_ref is None or tail_ref is None:
                 unaligned += 1  # can match no gold triple: a false positive
                 continue
             predicted.add(((*head_ref, head[2]), predicate, (*tail_ref, tail[2])))
         count_matches(strict, predicted, gold)
         count_matches(boundary, {_unlabelled(t) for t in predicted}, {_unlabelled(t) for t in gold})
-        for predicate in {p for _, p, _ in gold | predicted}:
+        predicted_by: Dict[str, Set[Triple]] = {}
+        gold_by: Dict[str, Set[Triple]] = {}
+        for triples, by in ((predicted, predicted_by), (gold, gold_by)):
+            for triple in triples:
+                by.setdefault(triple[1], set()).add(triple)
+        for predicate in set(predicted_by) | set(gold_by):
             count_matches(
                 per_type.setdefault(predicate, PRFScore()),
-                {t for t in predicted if t[1] == predicate},
-                {t for t in gold if t[1] == predicate},
+                predicted_by.get(predicate, set()),
+                gold_by.get(predicate, set()),
             )
     return {
         "relations_micro_p": strict.precision,
