@@ -26,7 +26,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy
 import spacy
@@ -134,6 +134,9 @@ def main(
     seed: int = typer.Option(0, "--seed"),
     skip_training: bool = typer.Option(False, "--skip-training", help="measure OUT_DIR/model-best as it is"),
     overrides: List[str] = typer.Option([], "--set", help="config override for training, e.g. training.eval_frequency=500"),
+    train_dev: Optional[Path] = typer.Option(
+        None, "--train-dev", help="a smaller dev set for spacy train's evaluations (model-best is still measured on DEV)"
+    ),
 ) -> None:
     torch.set_num_threads(1)
     install_extensions()
@@ -141,7 +144,8 @@ def main(
     result: Dict[str, Any] = {"config": str(config), "steps": steps, "seed": seed, "overrides": overrides}
     model_root = out_dir / "training"
     if not skip_training:
-        result.update(train(config, train_path, dev_path, model_root, steps, lang, seed, overrides))
+        result.update(train(config, train_path, train_dev or dev_path, model_root, steps, lang, seed, overrides))
+        result["train_dev"] = str(train_dev or dev_path)
     nlp = spacy.load(model_root / "model-best")
     gold_docs = list(DocBin().from_disk(dev_path).get_docs(nlp.vocab))
     examples = [Example(nlp.make_doc(d.text), d) for d in gold_docs]
