@@ -182,6 +182,8 @@ def test_python_examples_were_found():
 
 @pytest.mark.parametrize("readme,code,expected", EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_python_example_prints_what_readme_says(readme, code, expected, tmp_path):
-    result = run_python(["-c", code], tmp_path)
+    # From the repository root, as the README's paths (project/configs/...) assume;
+    # the examples write nothing.
+    result = run_python(["-c", code], REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == expected
