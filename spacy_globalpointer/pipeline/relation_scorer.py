@@ -27,14 +27,8 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
     for eg in examples:
         gold = {(h, p, t) for h, p, t, _ in relation_records(eg.reference)}
         predicted: Set[Triple] = set()
-        unaligned = 0
         for head, predicate, tail, _ in relation_records(eg.predicted):
-            head_ref = to_reference(eg, head)
-            tail_ref = to_reference(eg, tail)
-            if head_ref is None or tail_ref is None:
-                unaligned += 1  # can match no gold triple: a false positive
-                continue
-            predicted.add(((*head_ref, head[2]), predicate, (*tail_ref, tail[2])))
+            predicted.add((_in_reference(eg, head), predicate, _in_reference(eg, tail)))
         count_matches(strict, predicted, gold)
         count_matches(boundary, {_unlabelled(t) for t in predicted}, {_unlabelled(t) for t in gold})
         for predicate in {p for _, p, _ in gold | predicted}:
@@ -57,3 +51,13 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
 def _unlabelled(triple: Triple) -> Tuple[Tuple[int, int], str, Tuple[int, int]]:
     head, predicate, tail = triple
     return (head[0], head[1]), predicate, (tail[0], tail[1])
+
+
+def _in_reference(eg: Example, record: SpanRecord) -> SpanRecord:
+    """A predicted span in reference tokens. One that does not align keeps a
+    negative stand-in of its own predicted offsets: it matches no gold span, so
+    its triple is a false positive (never dropped, never merged with another)."""
+    aligned = to_reference(eg, record)
+    if aligned is None:
+        return (-1 - record[0], -1 - record[1], record[2])
+    return (aligned[0], aligned[1], record[2])
