@@ -323,7 +323,8 @@ def test_long_docs_train_in_a_band_short_docs_in_the_full_matrix():
     assert short_heads.shape == short_tails.shape == (n_predicates, 4, 4)  # shorter than D: n x n
     # Inference scores only the candidate cells (gather mode): they must equal the
     # band's cells, and no pair beyond the band is ever proposed.
-    long_doc.spans["sc"] = [Span(long_doc, i, i + 2, "PER") for i in range(0, 60, 3)]
+    # Widths 1, 2 and 7 tokens: pairs whose starts are close but whose ends are not (and back).
+    long_doc.spans["sc"] = [Span(long_doc, i, i + (1, 2, 7)[i % 3], "PER") for i in range(0, 60, 2)]
     threshold = component.cfg["threshold"]
     try:
         component.cfg["threshold"] = -1e3
@@ -331,9 +332,15 @@ def test_long_docs_train_in_a_band_short_docs_in_the_full_matrix():
     finally:
         component.cfg["threshold"] = threshold
     relations = long_doc._.relations
-    pairs = {(r.head.start, r.tail.start) for r in relations}
-    expected = {(a.start, b.start) for a in long_doc.spans["sc"] for b in long_doc.spans["sc"] if abs(a.start - b.start) < 8}
+    pairs = {(r.head.start, r.head.end, r.tail.start, r.tail.end) for r in relations}
+    group = long_doc.spans["sc"]
+    expected = {
+        (a.start, a.end, b.start, b.end) for a in group for b in group
+        if abs(a.start - b.start) < 8 and abs(a.end - b.end) < 8
+    }
     assert pairs == expected
+    assert any(abs(a.start - b.start) < 8 <= abs(a.end - b.end) for a in group for b in group)
+    assert any(abs(a.end - b.end) < 8 <= abs(a.start - b.start) for a in group for b in group)
     layout = PairLayout.symmetric(8)
     for r in relations[:50]:
         p = component.labels.index(r.label)
@@ -412,6 +419,31 @@ def test_reference_tokenized_differently_scores_through_the_alignment():
     pred._.relations = [Relation(Span(pred, 0, 2, "ORG"), "works_for", Span(pred, 4, 5, "ORG"))]
     scores = score_relations([Example(pred, ref)])
     assert scores["relations_micro_f"] == 0.0 and scores["relations_boundary_f"] == 1.0
+
+
+def test_predicted_spans_that_do_not_align_count_as_false_positives():
+    from spacy_globalpointer.pipeline.relation_scorer import score_relations
+
+    nlp = spacy.blank("en")
+    # The predicted doc splits "Ferreira"; the reference does not.
+    pred = Doc(nlp.vocab, words=["Ana", "Ferr", "eira", "works", "for", "Corvane"], spaces=[True, False, True, True, True, False])
+    ref = Doc(nlp.vocab, words=["Ana", "Ferreira", "works", "for", "Corvane"])
+    corvane_p, corvane_r = Span(pred, 5, 6, "ORG"), Span(ref, 4, 5, "ORG")
+    pred._.relations = [
+        Relation(Span(pred, 0, 3, "PER"), "works_for", corvane_p),  # aligns: correct
+        Relation(Span(pred, 0, 2, "PER"), "works_for", corvane_p),  # "Ana Ferr": no reference span
+        Relation(Span(pred, 1, 2, "PER"), "works_for", corvane_p),  # "Ferr": no reference span
+    ]
+    ref._.relations = [Relation(Span(ref, 0, 2, "PER"), "works_for", corvane_r)]
+    scores = score_relations([Example(pred, ref)])
+    assert scores["relations_micro_r"] == 1.0
+    assert scores["relations_micro_p"] == pytest.approx(1 / 3)
+    assert scores["relations_boundary_p"] == pytest.approx(1 / 3)
+    assert scores["relations_per_type"]["works_for"]["p"] == pytest.approx(1 / 3)
+    # Only unaligned predictions: precision 0, not undefined-and-forgiven.
+    pred._.relations = pred._.relations[1:]
+    scores = score_relations([Example(pred, ref)])
+    assert scores["relations_micro_p"] == 0.0 and scores["relations_micro_r"] == 0.0
 
 
 @pytest.mark.parametrize("mean_over", ["rows", "docs"])
