@@ -301,6 +301,27 @@ def test_a_flood_of_candidates_stays_bounded():
     assert {(s.start, s.end) for r in doc._.relations for s in (r.head, r.tail)} == best
 
 
+def test_a_span_listed_twice_is_linked_once(trained_rel):
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp(REL_DATA[1][0])
+    expected = rel_tuples(doc)
+    assert expected
+    twice = nlp.make_doc(doc.text)
+    nlp.get_pipe("tok2vec")(twice)
+    twice.spans["sc"] = [Span(twice, s.start, s.end, s.label_) for s in list(doc.spans["sc"]) * 2]
+    component(twice)
+    assert rel_tuples(twice) == expected  # no duplicated triples
+    # Copies do not use up max_candidates either.
+    limit = component.cfg["max_candidates"]
+    try:
+        component.cfg["max_candidates"] = len(doc.spans["sc"])
+        component(twice)
+        assert rel_tuples(twice) == expected
+    finally:
+        component.cfg["max_candidates"] = limit
+
+
 def test_gold_pairs_beyond_max_pair_distance_are_counted():
     nlp = build_rel_nlp(**{"components.globalpointer_relations.max_pair_distance": 3})
     with pytest.warns(UserWarning, match=r"W004\] 6 of 8 gold relations.*max_pair_distance=3"):
