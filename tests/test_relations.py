@@ -301,6 +301,27 @@ def test_a_flood_of_candidates_stays_bounded():
     assert {(s.start, s.end) for r in doc._.relations for s in (r.head, r.tail)} == best
 
 
+def test_a_triple_is_kept_only_above_the_threshold(trained_rel):
+    """A triple whose logit min(H, T) equals the threshold is not kept (> not >=)."""
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp(REL_DATA[0][0])
+    prediction = component.predict([doc])[0]
+    logits = prediction["logits"]
+    top = float(logits.max())
+    threshold = component.cfg["threshold"]
+    try:
+        component.cfg["threshold"] = top
+        component.set_annotations([doc], [prediction])
+        assert doc._.relations == []
+        component.cfg["threshold"] = float(numpy.nextafter(numpy.float32(top), numpy.float32(-numpy.inf)))
+        component.set_annotations([doc], [prediction])
+        assert len(doc._.relations) == 1
+        assert doc._.relations[0].score == pytest.approx(1 / (1 + numpy.exp(-2 * top)))
+    finally:
+        component.cfg["threshold"] = threshold
+
+
 def test_a_span_listed_twice_is_linked_once(trained_rel):
     nlp, _ = trained_rel
     component = nlp.get_pipe("globalpointer_relations")
