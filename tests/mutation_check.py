@@ -73,6 +73,28 @@ MUTATIONS = [
         ["tests/test_relations.py"],
     ),
     Mutation(
+        "relation pairs beyond max_pair_distance at their ends proposed", "pipeline/relations.py",
+        "and abs(entities[h].end - entities[t].end) < distance",
+        "and abs(entities[h].end - entities[t].end) < distance + 50",
+        ["tests/test_relations.py"],
+    ),
+    Mutation(
+        "relation candidates not the best-scoring upstream spans", "pipeline/relations.py",
+        'order = numpy.argsort(-numpy.asarray(scores, dtype="float64"), kind="stable")',
+        "order = range(len(spans))",
+        ["tests/test_relations.py"],
+    ),
+    Mutation(
+        "relation candidates listed twice linked twice", "pipeline/relations.py",
+        "if key not in seen:", "if True:", ["tests/test_relations.py"],
+    ),
+    Mutation(
+        "unaligned predicted relations dropped from the scores", "pipeline/relation_scorer.py",
+        "predicted.add((_in_reference(eg, head), predicate, _in_reference(eg, tail)))",
+        "predicted.add((_in_reference(eg, head), predicate, _in_reference(eg, tail))) if to_reference(eg, head) and to_reference(eg, tail) else None",
+        ["tests/test_relations.py"],
+    ),
+    Mutation(
         "event links kept at the threshold", "pipeline/events.py",
         "if logit > link_threshold:", "if logit >= link_threshold:", ["tests/test_events.py"],
     ),

@@ -4,6 +4,7 @@ import pickle
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy
@@ -16,6 +17,7 @@ from spacy.util import load_config, load_model_from_config
 from thinc.api import fix_random_seed
 
 from spacy_globalpointer import Relation
+from conftest import TINY_CNN
 from spacy_globalpointer.extensions import install_extensions, set_relation_records
 from spacy_globalpointer.layouts import PairLayout
 from spacy_globalpointer.losses import multilabel_crossentropy
@@ -76,6 +78,17 @@ def trained_rel():
     for _ in range(160):
         nlp.update(examples, sgd=optimizer)
     return nlp, examples
+
+
+@pytest.fixture(scope="module")
+def untrained_rel():
+    """Initialized but not trained: for input checks that must not touch trained_rel."""
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_rel_nlp()
+    examples = make_rel_examples(nlp)
+    nlp.initialize(lambda: examples)
+    return nlp
 
 
 def test_overfits_through_the_shared_tok2vec_config(trained_rel):
@@ -144,8 +157,48 @@ def test_setting_and_reading_relations_and_their_errors():
         doc._.relations = [Relation(other[0:1], "x", city)]
     with pytest.raises(ValueError, match="E018"):
         set_relation_records(doc, [((0, 99, "ORG"), "x", (5, 6, "LOC"), None)])
+    with pytest.raises(ValueError, match="E017"):
+        doc._.relations = [Relation(city, "x", other[0:1])]
+    with pytest.raises(ValueError, match="E018"):
+        set_relation_records(doc, [((5, 6, "LOC"), "x", (-1, 2, "ORG"), None)])
+    with pytest.raises(ValueError, match="E018"):
+        set_relation_records(doc, [((3, 3, "LOC"), "x", (5, 6, "LOC"), None)])
     with pytest.raises(TypeError, match="E014"):
         doc._.relations = [("not", "a", "relation")]
+    # A failed assignment leaves the stored relations alone.
+    assert len(doc._.relations) == 2
+
+
+def test_nested_entities_sharing_a_start_never_collide():
+    nlp = spacy.blank("en")
+    doc = nlp.make_doc("University of Porto is in Porto")
+    outer, inner, city = Span(doc, 0, 3, "ORG"), Span(doc, 0, 1, "ORG"), Span(doc, 5, 6, "LOC")
+    inner_loc = Span(doc, 0, 1, "LOC")  # same tokens as `inner`, another label
+    relations = [
+        Relation(outer, "located_in", city, 0.9),
+        Relation(inner, "located_in", city, 0.25),
+        Relation(inner_loc, "located_in", city),
+        Relation(city, "hosts", outer),
+        Relation(city, "hosts", inner),
+    ]
+    doc._.relations = relations
+    got = doc._.relations
+    assert got == relations  # order, spans, labels and scores all kept
+    assert [(r.head.start, r.head.end, r.head.label_) for r in got[:3]] == [(0, 3, "ORG"), (0, 1, "ORG"), (0, 1, "LOC")]
+    assert [r.score for r in got] == [0.9, 0.25, None, None, None]
+    # What the doc stores is plain data (ints, strings, floats, None): msgpack keeps it.
+    stored = [v for k, v in doc.user_data.items() if "relations" in str(k)]
+    assert len(stored) == 1
+    flat = json.loads(json.dumps(stored[0]))
+    assert flat == stored[0]
+    again = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert again._.relations == [
+        Relation(Span(again, r.head.start, r.head.end, r.head.label_), r.label,
+                 Span(again, r.tail.start, r.tail.end, r.tail.label_), r.score)
+        for r in relations
+    ]
+    doc._.relations = []
+    assert doc._.relations == [] and not [k for k in doc.user_data if "relations" in str(k)]
 
 
 def test_a_foreign_relations_extension_is_not_clobbered():
@@ -160,21 +213,36 @@ def test_a_foreign_relations_extension_is_not_clobbered():
     assert Doc.has_extension("relations")
 
 
-def test_unknown_predicate_at_update_names_it_and_the_fix(trained_rel):
-    nlp, _ = trained_rel
+def test_unknown_predicate_at_update_names_it_and_the_fix(untrained_rel):
+    nlp = untrained_rel
     bad = make_rel_examples(nlp, [("Ana met Rui .", [(0, 1, "PER"), (2, 3, "PER")], [(0, "married_to", 1)])])
     with pytest.raises(ValueError, match=r"E026\].*'married_to'"):
         nlp.update(bad)
 
 
-@pytest.mark.parametrize("text", ["", "x", " ", "Lisbon and Porto are cities ."])
-def test_degenerate_docs(trained_rel, text):
-    nlp, _ = trained_rel
+@pytest.mark.parametrize(
+    "text,entities",
+    [("", []), ("x", []), ("x", [(0, 1, "LOC")]), (" ", []), ("Lisbon and Porto are cities .", [(0, 1, "LOC"), (2, 3, "LOC")])],
+)
+def test_degenerate_docs(untrained_rel, text, entities):
+    """Empty docs, one-token docs, and docs with entities but no relations."""
+    nlp = untrained_rel
     doc = nlp(text)
     assert isinstance(doc._.relations, list)
-    eg = Example(nlp.make_doc(text), nlp.make_doc(text))
-    nlp.update([eg])
-    nlp.evaluate([eg])
+    eg = make_rel_examples(nlp, [(text, entities, [])])[0]
+    losses = nlp.update([eg], sgd=False)
+    assert numpy.isfinite(losses["globalpointer_relations"])
+    bare = nlp.make_doc(text)
+    bare.spans["sc"] = [Span(bare, s, e, l) for s, e, l in entities]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an upstream group, even empty, is no W006
+        predicted = nlp.get_pipe("globalpointer_relations").predict([bare])
+    assert len(predicted) == 1
+    scores = nlp.evaluate([eg])
+    assert "relations_micro_f" in scores
+    # Several degenerate docs in one batch, mixed with a real one.
+    batch = make_rel_examples(nlp, [("", [], []), ("x", [(0, 1, "LOC")], []), REL_DATA[1]])
+    assert numpy.isfinite(nlp.update(batch, sgd=False)["globalpointer_relations"])
 
 
 def test_without_a_span_component_one_warning_and_no_crash():
@@ -183,33 +251,96 @@ def test_without_a_span_component_one_warning_and_no_crash():
     examples = make_rel_examples(nlp)
     nlp.initialize(lambda: examples)
     with pytest.warns(UserWarning, match="W006") as record:
-        docs = list(nlp.pipe(["Ana works for Corvane .", "Rui lives in Lisbon ."]))
+        docs = list(nlp.pipe(["Ana works for Corvane .", "Rui lives in Lisbon .", "", "x"]))
+        docs += [nlp("Ana works for Corvane ."), nlp("Vexa acquired itself .")]
     assert len([w for w in record if "W006" in str(w.message)]) == 1
-    assert all(d._.relations == [] for d in docs)
+    assert len(docs) == 6 and all(d._.relations == [] for d in docs)
 
 
 def test_an_empty_upstream_group_gives_no_relations(trained_rel):
     nlp, _ = trained_rel
     component = nlp.get_pipe("globalpointer_relations")
-    doc = nlp.make_doc("Ana Ferreira teaches in Porto .")
-    doc.spans["sc"] = []
-    component.set_annotations([doc], component.predict([doc]))
-    assert doc._.relations == []
+    threshold = component.cfg["threshold"]
+    try:
+        component.cfg["threshold"] = -1e3  # any candidate pair would pass
+        doc = nlp.make_doc("Ana Ferreira teaches in Porto .")
+        doc.spans["sc"] = []
+        component.set_annotations([doc], component.predict([doc]))
+        assert doc._.relations == []
+        # ... while the same doc with two spans does get pairs.
+        doc.spans["sc"] = [Span(doc, 0, 2, "PER"), Span(doc, 4, 5, "LOC")]
+        component.set_annotations([doc], component.predict([doc]))
+        assert len(doc._.relations) == 4 * len(component.labels)
+    finally:
+        component.cfg["threshold"] = threshold
 
 
 def test_a_flood_of_candidates_stays_bounded():
+    torch.set_num_threads(1)
     nlp = spacy.blank("en")
     nlp.add_pipe("globalpointer_relations", config={"max_candidates": 40})
     nlp.initialize(lambda: make_rel_examples(nlp))
     component = nlp.get_pipe("globalpointer_relations")
     component.cfg["threshold"] = -1e3  # every candidate pair passes
     doc = nlp.make_doc(" ".join(["Ana met Rui in Porto ."] * 100))
-    doc.spans["sc"] = [Span(doc, i, min(i + k, len(doc)), label="X") for i in range(0, len(doc), 1) for k in (1, 2)][:500]
+    spans = [Span(doc, i, i + k, label="X") for i in range(0, len(doc) - 1) for k in (1, 2)][:500]
+    assert len(spans) == 500
+    doc.spans["sc"] = spans
     start = time.time()
     component.set_annotations([doc], component.predict([doc]))
-    assert time.time() - start < 5.0
-    linked = {r.head for r in doc._.relations} | {r.tail for r in doc._.relations}
-    assert 0 < len(linked) <= 40
+    assert time.time() - start < 2.0
+    linked = {(s.start, s.end) for r in doc._.relations for s in (r.head, r.tail)}
+    assert len(linked) == 40  # every pair passes, so exactly the 40 candidates
+    assert len(doc._.relations) == 40 * 40 * len(component.labels)
+    # With upstream scores, the best-scoring spans are the ones linked.
+    rng = numpy.random.default_rng(0)
+    scores = rng.random(500)
+    doc.spans["sc"].attrs["scores"] = scores.tolist()
+    component.set_annotations([doc], component.predict([doc]))
+    best = {(spans[i].start, spans[i].end) for i in numpy.argsort(-scores)[:40]}
+    assert {(s.start, s.end) for r in doc._.relations for s in (r.head, r.tail)} == best
+
+
+def test_a_triple_is_kept_only_above_the_threshold(trained_rel):
+    """A triple whose logit min(H, T) equals the threshold is not kept (> not >=)."""
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp(REL_DATA[0][0])
+    prediction = component.predict([doc])[0]
+    logits = prediction["logits"]
+    top = float(logits.max())
+    threshold = component.cfg["threshold"]
+    try:
+        component.cfg["threshold"] = top
+        component.set_annotations([doc], [prediction])
+        assert doc._.relations == []
+        component.cfg["threshold"] = float(numpy.nextafter(numpy.float32(top), numpy.float32(-numpy.inf)))
+        component.set_annotations([doc], [prediction])
+        assert len(doc._.relations) == 1
+        assert doc._.relations[0].score == pytest.approx(1 / (1 + numpy.exp(-2 * top)))
+    finally:
+        component.cfg["threshold"] = threshold
+
+
+def test_a_span_listed_twice_is_linked_once(trained_rel):
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp(REL_DATA[1][0])
+    expected = rel_tuples(doc)
+    assert expected
+    twice = nlp.make_doc(doc.text)
+    nlp.get_pipe("tok2vec")(twice)
+    twice.spans["sc"] = [Span(twice, s.start, s.end, s.label_) for s in list(doc.spans["sc"]) * 2]
+    component(twice)
+    assert rel_tuples(twice) == expected  # no duplicated triples
+    # Copies do not use up max_candidates either.
+    limit = component.cfg["max_candidates"]
+    try:
+        component.cfg["max_candidates"] = len(doc.spans["sc"])
+        component(twice)
+        assert rel_tuples(twice) == expected
+    finally:
+        component.cfg["max_candidates"] = limit
 
 
 def test_gold_pairs_beyond_max_pair_distance_are_counted():
@@ -221,36 +352,100 @@ def test_gold_pairs_beyond_max_pair_distance_are_counted():
 def test_long_docs_train_in_a_band_short_docs_in_the_full_matrix():
     nlp = build_rel_nlp(**{"components.globalpointer_relations.max_pair_distance": 8})
     examples = make_rel_examples(nlp)
-    nlp.initialize(lambda: examples)
+    with pytest.warns(UserWarning, match=r"W004\] 1 of 8 gold"):  # Ana Ferreira -> Porto Medical School
+        nlp.initialize(lambda: examples)
     component = nlp.get_pipe("globalpointer_relations")
     long_doc = nlp.make_doc(" ".join(["Ana met Rui in Porto ."] * 500))  # 3,000 tokens
     short_doc = nlp.make_doc("Ana met Rui .")
     tok2vec = nlp.get_pipe("tok2vec")
     tok2vec.set_annotations([long_doc, short_doc], tok2vec.predict([long_doc, short_doc]))
-    (heads, tails), (short_heads, _) = component.model.predict([long_doc, short_doc])
+    (heads, tails), (short_heads, short_tails) = component.model.predict([long_doc, short_doc])
     n_predicates = len(component.labels)
     assert heads.shape == tails.shape == (n_predicates, 3000, 15)  # |i - j| < 8: 2 * 8 - 1 columns
-    assert short_heads.shape == (n_predicates, 4, 4)
-    eg = Example(long_doc, long_doc.copy())
-    component.update([eg])  # trains in the band: no n x n tensor
+    assert short_heads.shape == short_tails.shape == (n_predicates, 4, 4)  # shorter than D: n x n
+    # Inference scores only the candidate cells (gather mode): they must equal the
+    # band's cells, and no pair beyond the band is ever proposed.
+    # Widths 1, 2 and 7 tokens: pairs whose starts are close but whose ends are not (and back).
+    long_doc.spans["sc"] = [Span(long_doc, i, i + (1, 2, 7)[i % 3], "PER") for i in range(0, 60, 2)]
+    threshold = component.cfg["threshold"]
+    try:
+        component.cfg["threshold"] = -1e3
+        component.set_annotations([long_doc], component.predict([long_doc]))
+    finally:
+        component.cfg["threshold"] = threshold
+    relations = long_doc._.relations
+    pairs = {(r.head.start, r.head.end, r.tail.start, r.tail.end) for r in relations}
+    group = long_doc.spans["sc"]
+    expected = {
+        (a.start, a.end, b.start, b.end) for a in group for b in group
+        if abs(a.start - b.start) < 8 and abs(a.end - b.end) < 8
+    }
+    assert pairs == expected
+    assert any(abs(a.start - b.start) < 8 <= abs(a.end - b.end) for a in group for b in group)
+    assert any(abs(a.end - b.end) < 8 <= abs(a.start - b.start) for a in group for b in group)
+    layout = PairLayout.symmetric(8)
+    for r in relations[:50]:
+        p = component.labels.index(r.label)
+        h = heads[p, r.head.start, layout.column(r.head.start, r.tail.start, 3000)]
+        t = tails[p, r.head.end - 1, layout.column(r.head.end - 1, r.tail.end - 1, 3000)]
+        assert r.score == pytest.approx(1 / (1 + numpy.exp(-2 * min(h, t))), rel=1e-4, abs=1e-6)
+    # Training on the long doc runs in the band too (no n x n tensor).
+    ref = long_doc.copy()
+    ref.spans["sc"] = [Span(ref, 0, 2, "PER"), Span(ref, 3, 5, "PER"), Span(ref, 2000, 2002, "PER")]
+    ref._.relations = [Relation(ref.spans["sc"][0], "works_for", ref.spans["sc"][1])]
+    losses = nlp.update([Example(nlp.make_doc(long_doc.text), ref)], sgd=False)
+    assert numpy.isfinite(losses["globalpointer_relations"]) and losses["globalpointer_relations"] > 0
+
+
+def test_gathered_scores_equal_the_full_matrix_on_a_short_doc(trained_rel):
+    """What inference decodes (only the candidate cells) equals the dense matrices."""
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp(REL_DATA[0][0])
+    assert doc._.relations
+    heads, tails = component.model.predict([doc])[0]
+    assert heads.shape == (len(component.labels), len(doc), len(doc))
+    for r in doc._.relations:
+        p = component.labels.index(r.label)
+        logit = min(heads[p, r.head.start, r.tail.start], tails[p, r.head.end - 1, r.tail.end - 1])
+        assert r.score == pytest.approx(1 / (1 + numpy.exp(-2 * logit)), rel=1e-4, abs=1e-6)
 
 
 @pytest.mark.parametrize(
     "setting,value,code",
-    [("max_pair_distance", 0, "E024"), ("max_candidates", 0, "E024"), ("threshold", float("nan"), "E025"),
+    [("max_pair_distance", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_pair_distance", "x", "E024"),
+     ("max_pair_distance", 2.5, "E024"), ("max_pair_distance", True, "E024"),
+     ("max_candidates", 0, "E024"), ("max_candidates", -3, "E024"), ("max_candidates", None, "E024"),
+     ("threshold", float("nan"), "E025"), ("threshold", float("inf"), "E025"), ("threshold", "0.5", "E025"),
      ("torch_threads", -1, "E024"), ("calibration", "dev", "E029")],
 )
-def test_bad_settings_are_refused(setting, value, code):
+def test_bad_settings_are_refused(bare_model, setting, value, code):
     from spacy_globalpointer import GlobalPointerRelations
 
-    model = build_rel_nlp().get_pipe("globalpointer_relations").model
     with pytest.raises(ValueError, match=code):
-        GlobalPointerRelations(spacy.blank("en").vocab, model, **{setting: value})
+        GlobalPointerRelations(spacy.blank("en").vocab, bare_model, **{setting: value})
 
 
-def test_head_size_zero_is_refused():
+@pytest.fixture(scope="module")
+def bare_model():
+    from spacy_globalpointer.ml.models import build_gplinker
+    from spacy.util import registry
+
+    tok2vec = registry.resolve({"t": {**TINY_CNN}})["t"]
+    return build_gplinker(tok2vec, head_size=8)
+
+
+def test_bad_settings_in_the_config_are_refused_with_their_code():
+    with pytest.raises(ValueError, match="E024"):
+        build_rel_nlp(**{"components.globalpointer_relations.max_pair_distance": 0})
+    nlp = build_rel_nlp(**{"components.globalpointer_relations.max_pair_distance": None})
+    assert nlp.get_pipe("globalpointer_relations").cfg["max_pair_distance"] is None
+
+
+@pytest.mark.parametrize("head_size", [0, -2])
+def test_a_non_positive_head_size_is_refused(head_size):
     with pytest.raises(ValueError, match="E019"):
-        build_rel_nlp(**{"components.globalpointer_relations.model.head_size": 0})
+        build_rel_nlp(**{"components.globalpointer_relations.model.head_size": head_size})
 
 
 def test_reference_tokenized_differently_scores_through_the_alignment():
@@ -268,25 +463,66 @@ def test_reference_tokenized_differently_scores_through_the_alignment():
     assert scores["relations_micro_f"] == 0.0 and scores["relations_boundary_f"] == 1.0
 
 
-def test_sparse_pair_loss_equals_the_dense_loss_on_a_symmetric_band():
+def test_predicted_spans_that_do_not_align_count_as_false_positives():
+    from spacy_globalpointer.pipeline.relation_scorer import score_relations
+
+    nlp = spacy.blank("en")
+    # The predicted doc splits "Ferreira"; the reference does not.
+    pred = Doc(nlp.vocab, words=["Ana", "Ferr", "eira", "works", "for", "Corvane"], spaces=[True, False, True, True, True, False])
+    ref = Doc(nlp.vocab, words=["Ana", "Ferreira", "works", "for", "Corvane"])
+    corvane_p, corvane_r = Span(pred, 5, 6, "ORG"), Span(ref, 4, 5, "ORG")
+    pred._.relations = [
+        Relation(Span(pred, 0, 3, "PER"), "works_for", corvane_p),  # aligns: correct
+        Relation(Span(pred, 0, 2, "PER"), "works_for", corvane_p),  # "Ana Ferr": no reference span
+        Relation(Span(pred, 1, 2, "PER"), "works_for", corvane_p),  # "Ferr": no reference span
+    ]
+    ref._.relations = [Relation(Span(ref, 0, 2, "PER"), "works_for", corvane_r)]
+    scores = score_relations([Example(pred, ref)])
+    assert scores["relations_micro_r"] == 1.0
+    assert scores["relations_micro_p"] == pytest.approx(1 / 3)
+    assert scores["relations_boundary_p"] == pytest.approx(1 / 3)
+    assert scores["relations_per_type"]["works_for"]["p"] == pytest.approx(1 / 3)
+    # Only unaligned predictions: precision 0, not undefined-and-forgiven.
+    pred._.relations = pred._.relations[1:]
+    scores = score_relations([Example(pred, ref)])
+    assert scores["relations_micro_p"] == 0.0 and scores["relations_micro_r"] == 0.0
+
+
+@pytest.mark.parametrize("mean_over", ["rows", "docs"])
+@pytest.mark.parametrize("distance", [3, None])
+def test_sparse_pair_loss_equals_the_dense_loss_on_a_symmetric_layout(mean_over, distance):
     rng = numpy.random.default_rng(0)
-    layout = PairLayout.symmetric(3)
-    scores = [rng.normal(size=(2, n, layout.n_columns(n))).astype("float32") for n in (7, 2, 5)]
-    positives = [[(0, 1, 2), (1, 4, 0)], [], [(1, 0, 2)]]
-    sparse_loss, sparse_grads = pair_loss(scores, positives, layout, sparse=True)
-    dense_loss, dense_grads = pair_loss(scores, positives, layout, sparse=False)
+    layout = PairLayout.symmetric(distance)
+    lengths = (7, 2, 5)
+    scores = [rng.normal(size=(2, n, layout.n_columns(n))).astype("float32") for n in lengths]
+    # (channel, row token, column); column 0 of row 4 is token 2 in the band, 0 in the full matrix.
+    positives = [[(0, 1, 2), (1, 4, 0), (1, 4, 1)], [], [(1, 0, layout.column(0, 2, 5))]]
+    sparse_loss, sparse_grads = pair_loss(scores, positives, layout, sparse=True, mean_over=mean_over)
+    dense_loss, dense_grads = pair_loss(scores, positives, layout, sparse=False, mean_over=mean_over)
     assert sparse_loss == pytest.approx(dense_loss, rel=1e-5)
     for a, b in zip(sparse_grads, dense_grads):
-        assert numpy.allclose(a, b, atol=1e-6)
-    # ... and the dense one is the ZLPR formula over the cells inside the doc.
-    n = 7
-    valid = layout.valid(n, n, numpy.arange)
-    t = torch.tensor(scores[0]).reshape(2, -1)
-    target = torch.zeros_like(t)
-    target[0, 1 * 5 + 2] = 1
-    target[1, 4 * 5 + 0] = 1
-    mask = torch.tensor(numpy.broadcast_to(valid.reshape(1, -1), t.shape).copy())
-    assert float(multilabel_crossentropy(t, target, mask).sum()) > 0
+        assert a.shape == b.shape and numpy.allclose(a, b, atol=1e-6)
+    # Both equal ZLPR written out here: multilabel_crossentropy per (doc, channel)
+    # row over the cells inside the doc, averaged over rows or over docs.
+    total = 0.0
+    leaves = []
+    for n, doc_scores, doc_positives in zip(lengths, scores, positives):
+        leaf = torch.tensor(doc_scores, requires_grad=True)
+        leaves.append(leaf)
+        target = torch.zeros(doc_scores.shape, dtype=torch.bool)
+        for channel, row, column in doc_positives:
+            target[channel, row, column] = True
+        mask = torch.tensor(numpy.broadcast_to(layout.valid(n, n, numpy.arange), doc_scores.shape[1:]).copy())
+        mask = mask[None].expand(doc_scores.shape)
+        total = total + multilabel_crossentropy(leaf.reshape(2, -1), target.reshape(2, -1), mask.reshape(2, -1)).sum()
+    reference = total / (len(lengths) * 2 if mean_over == "rows" else len(lengths))
+    reference.backward()
+    assert sparse_loss == pytest.approx(float(reference.detach()), rel=1e-5)
+    for leaf, grad in zip(leaves, sparse_grads):
+        assert numpy.allclose(leaf.grad.numpy(), grad, atol=1e-6)
+    # Padding cells (pairs that leave the doc) get no gradient.
+    valid = layout.valid(7, 7, numpy.arange)
+    assert numpy.all(sparse_grads[0][:, ~valid] == 0) and numpy.any(sparse_grads[0][:, valid] != 0)
 
 
 def test_spacy_train_from_the_cli_then_load_in_a_fresh_process(tmp_path):
@@ -298,8 +534,8 @@ def test_spacy_train_from_the_cli_then_load_in_a_fresh_process(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "train", str(CONFIG), "--output", str(out),
          "--paths.train", str(tmp_path / "train.spacy"), "--paths.dev", str(tmp_path / "train.spacy"),
-         "--training.max_steps", "30", "--training.eval_frequency", "15",
-         "--components.tok2vec.model.encode.width", "32"],
+         "--training.max_steps", "20", "--training.eval_frequency", "10",
+         "--components.tok2vec.model.encode.width", "32", "--components.tok2vec.model.encode.depth", "2"],
         capture_output=True, text=True, cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -309,10 +545,18 @@ def test_spacy_train_from_the_cli_then_load_in_a_fresh_process(tmp_path):
         "import json, spacy, sys; before = 'spacy_globalpointer' in sys.modules;"
         "nlp = spacy.load(sys.argv[1]); rel = nlp.get_pipe('globalpointer_relations');"
         "doc = nlp('Corvane hired Rui Costa in Lisbon .');"
-        "print(json.dumps([before, type(rel).__module__, sorted(rel.labels), isinstance(doc._.relations, list)]))"
+        "rels = [[r.head.start, r.head.end, r.label, r.tail.start, r.tail.end, r.score] for r in doc._.relations];"
+        "print(json.dumps([before, type(rel).__module__, sorted(rel.labels), rels, rel.cfg['max_pair_distance'],"
+        " rel.cfg['spans_key'], nlp.pipe_names, len(doc)]))"
     )
     loaded = subprocess.run([sys.executable, "-c", code, str(out / "model-last")], capture_output=True, text=True, cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    before, module, labels, has_relations = json.loads(loaded.stdout.strip().splitlines()[-1])
+    before, module, labels, rels, distance, key, pipe_names, n = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert before is False and module == "spacy_globalpointer.pipeline.relations"
-    assert labels == sorted({p for _, _, rels in REL_DATA for _, p, _ in rels}) and has_relations
+    assert labels == sorted({p for _, _, rels in REL_DATA for _, p, _ in rels})
+    assert pipe_names == ["tok2vec", "globalpointer", "globalpointer_relations"]
+    assert distance == load_config(CONFIG)["components"]["globalpointer_relations"]["max_pair_distance"]
+    assert key == "sc"
+    for head_start, head_end, label, tail_start, tail_end, score in rels:
+        assert 0 <= head_start < head_end <= n and 0 <= tail_start < tail_end <= n
+        assert label in labels and 0.0 < score <= 1.0

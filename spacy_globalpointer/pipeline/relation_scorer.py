@@ -27,20 +27,14 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
     for eg in examples:
         gold = {(h, p, t) for h, p, t, _ in relation_records(eg.reference)}
         predicted: Set[Triple] = set()
-        unaligned = 0
         # One alignment per distinct span: an untrained model predicts up to
         # spans^2 x predicates triples over the same few spans.
-        aligned: Dict[SpanRecord, Optional[Tuple[int, int]]] = {}
+        aligned: Dict[SpanRecord, SpanRecord] = {}
         for head, predicate, tail, _ in relation_records(eg.predicted):
-            if head not in aligned:
-                aligned[head] = to_reference(eg, head)
-            if tail not in aligned:
-                aligned[tail] = to_reference(eg, tail)
-            head_ref, tail_ref = aligned[head], aligned[tail]
-            if head_ref is None or tail_ref is None:
-                unaligned += 1  # can match no gold triple: a false positive
-                continue
-            predicted.add(((*head_ref, head[2]), predicate, (*tail_ref, tail[2])))
+            for record in (head, tail):
+                if record not in aligned:
+                    aligned[record] = _in_reference(eg, record)
+            predicted.add((aligned[head], predicate, aligned[tail]))
         count_matches(strict, predicted, gold)
         count_matches(boundary, {_unlabelled(t) for t in predicted}, {_unlabelled(t) for t in gold})
         predicted_by: Dict[str, Set[Triple]] = {}
@@ -68,3 +62,13 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
 def _unlabelled(triple: Triple) -> Tuple[Tuple[int, int], str, Tuple[int, int]]:
     head, predicate, tail = triple
     return (head[0], head[1]), predicate, (tail[0], tail[1])
+
+
+def _in_reference(eg: Example, record: SpanRecord) -> SpanRecord:
+    """A predicted span in reference tokens. One that does not align keeps a
+    negative stand-in of its own predicted offsets: it matches no gold span, so
+    its triple is a false positive (never dropped, never merged with another)."""
+    aligned = to_reference(eg, record)
+    if aligned is None:
+        return (-1 - record[0], -1 - record[1], record[2])
+    return (aligned[0], aligned[1], record[2])

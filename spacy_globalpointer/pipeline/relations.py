@@ -212,14 +212,23 @@ class GlobalPointerRelations(PairComponent):
         group = doc.spans[self.key]
         spans = list(group)
         limit = int(self.cfg["max_candidates"])
-        if len(spans) > limit:
-            scores = group.attrs.get("scores")
-            if scores is not None and len(scores) == len(spans):
-                best = numpy.argsort(-numpy.asarray(scores, dtype="float64"), kind="stable")[:limit]
-                spans = [spans[i] for i in sorted(best)]
-            else:
-                spans = spans[:limit]
-        return spans
+        order: Iterable[int] = range(len(spans))
+        scores = group.attrs.get("scores")
+        if scores is not None and len(scores) == len(spans):
+            order = numpy.argsort(-numpy.asarray(scores, dtype="float64"), kind="stable")
+        # A span listed twice (a group merged from two sources) is linked once:
+        # relations are keyed by (start, end, label), so a copy would only
+        # duplicate its triples and take a candidate's place.
+        seen = set()
+        chosen: List[int] = []
+        for i in order:
+            key = (spans[i].start, spans[i].end, spans[i].label)
+            if key not in seen:
+                seen.add(key)
+                chosen.append(int(i))
+                if len(chosen) == limit:
+                    break
+        return [spans[i] for i in sorted(chosen)]
 
     # Training
 
