@@ -44,6 +44,39 @@ def test_shipped_configs_validate_and_fill(name, tmp_path):
     assert filled["components"]["globalpointer"]["factory"] == "globalpointer"
 
 
+@pytest.mark.parametrize(
+    "name,pipeline",
+    [
+        ("relations.cfg", ["tok2vec", "globalpointer", "globalpointer_relations"]),
+        ("relations_trf.cfg", ["transformer", "globalpointer", "globalpointer_relations"]),
+        ("events.cfg", ["tok2vec", "globalpointer_events"]),
+        ("events_trf.cfg", ["transformer", "globalpointer_events"]),
+    ],
+)
+def test_relation_and_event_configs_validate_and_fill(name, pipeline, tmp_path):
+    if name.endswith("_trf.cfg"):
+        pytest.importorskip("spacy_transformers")
+    config = load_config(CONFIGS / name)
+    nlp = load_model_from_config(config, auto_fill=True, validate=True)
+    assert nlp.pipe_names == pipeline
+    # Every head listens to the one shared encoder (upstream "*").
+    heads = [n for n in pipeline if n.startswith("globalpointer")]
+    for head in heads:
+        tok2vec = nlp.get_pipe(head).model.get_ref("tok2vec")
+        assert tok2vec.name.split(">>")[0] in ("tok2vec-listener", "transformer-listener"), (head, tok2vec.name)
+    run("spacy", "init", "fill-config", str(CONFIGS / name), str(tmp_path / "filled.cfg"))
+    filled = load_config(tmp_path / "filled.cfg")
+    for head in heads:
+        assert filled["components"][head]["factory"] == head
+    if "globalpointer_events" in pipeline:
+        assert filled["training"]["score_weights"]["events_argument_cls_f"] == 1.0
+        assert filled["components"]["globalpointer_events"]["spans_key"] == "events"
+    if name.endswith("_trf.cfg"):
+        assert filled["components"]["transformer"]["model"]["name"] == "roberta-base"
+        overridden = load_config(CONFIGS / name, overrides={"components.transformer.model.name": "bert-base-cased"})
+        assert overridden["components"]["transformer"]["model"]["name"] == "bert-base-cased"
+
+
 def test_architectures_resolve_from_the_registry():
     for arch in ("GlobalPointer", "EfficientGlobalPointer"):
         cfg = Config().from_str(

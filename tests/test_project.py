@@ -22,7 +22,7 @@ from weasel.util import load_project_config
 from spacy_globalpointer.convert import convert
 
 PROJECT_DIR = Path(__file__).parent.parent / "project"
-GENERATED = ("corpus", "training", "training-trf", "metrics", "visualize", "packages")
+GENERATED = ("corpus", "training", "training-trf", "training-relations", "training-events", "metrics", "visualize", "packages")
 LABELS = ("DATE", "LOC", "ORG", "PER", "PRODUCT")
 SAMPLE_FILES = ("sample_train.jsonl", "sample_dev.jsonl")
 

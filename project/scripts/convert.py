@@ -2,8 +2,11 @@
 
 With --relations (jsonl only) the records' `relations` ({"head": i, "tail": j,
 "label"}, indices into the record's `spans`) are also written to doc._.relations.
-This is a stopgap in the project script until spacy_globalpointer.convert reads
-relations itself.
+With --events (jsonl only) the records' `events` ({"label", "trigger": {"start",
+"end"}, "arguments": [{"role", "start", "end"}]}, character offsets) are written
+to doc._.events: the trigger span's label is the event type, an argument's its
+role. Both are stopgaps in the project script until spacy_globalpointer.convert
+reads relations and events itself.
 """
 import json
 from collections import Counter
@@ -17,7 +20,7 @@ from wasabi import msg
 from spacy.tokens import Doc, DocBin
 
 from spacy_globalpointer.convert import ConversionError, ConversionStats, convert, iter_docs, print_stats
-from spacy_globalpointer.extensions import set_relation_records
+from spacy_globalpointer.extensions import set_event_records, set_relation_records
 
 MAX_EXAMPLES = 5
 
@@ -48,6 +51,7 @@ def main(
     end: Optional[int] = typer.Option(None, "--end", help="Record index to stop before (exclusive); default: to the end"),
     stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the counts as JSON here"),
     relations: bool = typer.Option(False, "--relations", help="Also read each record's 'relations' into doc._.relations (jsonl only)"),
+    events: bool = typer.Option(False, "--events", help="Also read each record's 'events' into doc._.events (jsonl only)"),
     # fmt: on
 ) -> None:
     """Convert INPUT_PATH to OUTPUT_PATH and print what was written, changed and skipped.
@@ -56,19 +60,27 @@ def main(
     python scripts/convert.py CMeEE_dev.json train.spacy --format cmeee --end 4000
     """
     rel_stats: Dict[str, Any] = {}
+    ev_stats: Dict[str, Any] = {}
     try:
-        if relations:
+        if relations or events:
+            flag = "--relations" if relations else "--events"
             if format != Format.jsonl:
-                raise ConversionError(f"--relations reads the jsonl format only, not {format.value}")
+                raise ConversionError(f"{flag} reads the jsonl format only, not {format.value}")
             stats = ConversionStats(output_path=str(output_path))
             options = dict(format="jsonl", lang=lang, spans_key=spans_key, alignment=alignment.value, ents=ents)
             docs = iter_docs(input_path, stats, start=start, end=end, **options)
+            if relations:
+                docs = add_relations(docs, input_path, alignment.value, rel_stats)
+            if events:
+                docs = add_events(docs, input_path, alignment.value, ev_stats)
             doc_bin = DocBin(store_user_data=True)
-            for doc in add_relations(docs, input_path, alignment.value, rel_stats):
+            for doc in docs:
                 doc_bin.add(doc)
             output_path.parent.mkdir(parents=True, exist_ok=True)
             doc_bin.to_disk(output_path)
-            stats.ignored_keys.pop("relations", None)
+            for key, used in (("relations", relations), ("events", events)):
+                if used:
+                    stats.ignored_keys.pop(key, None)
         else:
             stats = convert(
                 input_path,
@@ -86,10 +98,14 @@ def main(
     print_stats(stats)
     if relations:
         print_relation_stats(rel_stats)
+    if events:
+        print_event_stats(ev_stats)
     if stats_json is not None:
         result = stats.to_dict()
         if relations:
             result["relations"] = rel_stats
+        if events:
+            result["events"] = ev_stats
         stats_json.parent.mkdir(parents=True, exist_ok=True)
         stats_json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf8")
 
@@ -142,6 +158,80 @@ def add_relations(docs: Iterable[Doc], input_path: Path, alignment: str, rel_sta
     )
 
 
+def add_events(docs: Iterable[Doc], input_path: Path, alignment: str, ev_stats: Dict[str, Any]) -> Iterator[Doc]:
+    """Set doc._.events on the converted docs from the records' `events`.
+
+    Docs are matched to records as in add_relations. An argument off token
+    boundaries is skipped; so is an event whose trigger is (its arguments
+    then have nothing to attach to). Both are counted and shown, never dropped
+    silently. A record's `"trigger": null` keeps the event without a trigger.
+    """
+    by_label: Counter = Counter()
+    read = written = args_read = args_written = 0
+    skipped: List[str] = []
+    records = _records(input_path)
+    for doc in docs:
+        where, rec = next(records)
+        while rec.get("text") != doc.text:
+            where, rec = next(records)
+        found = []
+        for i, event in enumerate(rec.get("events") or []):
+            read += 1
+            label = event.get("label") if isinstance(event, dict) else None
+            if not isinstance(label, str) or not label:
+                raise ConversionError(f"{where}: events[{i}] needs a non-empty string 'label'")
+            trigger = None
+            if event.get("trigger") is not None:
+                span = _char_span(doc, event["trigger"], label, alignment, where, f"events[{i}].trigger")
+                if span is None:
+                    skipped.append(f"{label} event ({where}): trigger {_text(doc, event['trigger'])!r} not on token boundaries")
+                    args_read += len(event.get("arguments") or [])
+                    continue
+                trigger = (span.start, span.end, label)
+            arguments = []
+            for j, arg in enumerate(event.get("arguments") or []):
+                args_read += 1
+                role = arg.get("role") if isinstance(arg, dict) else None
+                if not isinstance(role, str) or not role:
+                    raise ConversionError(f"{where}: events[{i}].arguments[{j}] needs a non-empty string 'role'")
+                span = _char_span(doc, arg, role, alignment, where, f"events[{i}].arguments[{j}]")
+                if span is None:
+                    skipped.append(f"{label}.{role} ({where}): {_text(doc, arg)!r} not on token boundaries")
+                    continue
+                arguments.append((role, (span.start, span.end, role)))
+            found.append((label, trigger, tuple(dict.fromkeys(arguments)), None))
+        found = list(dict.fromkeys(found))
+        set_event_records(doc, found)
+        written += len(found)
+        args_written += sum(len(e[2]) for e in found)
+        by_label.update(e[0] for e in found)
+        yield doc
+    ev_stats.update(
+        events_read=read,
+        events_written=written,
+        events_skipped=read - written,
+        arguments_read=args_read,
+        arguments_written=args_written,
+        arguments_skipped=args_read - args_written,
+        events_by_label=dict(sorted(by_label.items())),
+        skipped_examples=skipped[:MAX_EXAMPLES],
+    )
+
+
+def _char_span(doc: Doc, obj: Any, label: str, alignment: str, where: str, desc: str) -> Any:
+    """The token span of a {"start", "end"} object, or None if it is off token boundaries."""
+    if not isinstance(obj, dict) or not all(isinstance(obj.get(k), int) for k in ("start", "end")):
+        raise ConversionError(f"{where}: {desc} needs integer 'start' and 'end'")
+    if not 0 <= obj["start"] < obj["end"] <= len(doc.text):
+        raise ConversionError(f"{where}: {desc} (start={obj['start']}, end={obj['end']}) is outside the text")
+    span = doc.char_span(obj["start"], obj["end"], label=label, alignment_mode=alignment)
+    return span if span is not None and len(span) else None
+
+
+def _text(doc: Doc, obj: Dict[str, int]) -> str:
+    return doc.text[obj["start"]:obj["end"]]
+
+
 def _records(path: Path) -> Iterator[Any]:
     with path.open(encoding="utf-8-sig") as file_:
         for lineno, line in enumerate(file_, start=1):
@@ -159,6 +249,20 @@ def print_relation_stats(rel_stats: Dict[str, Any]) -> None:
     if rows:
         msg.table(rows, header=("predicate", "relations"), aligns=("l", "r"))
     for example in rel_stats["skipped_examples"]:
+        msg.warn(f"Skipped: {example}")
+
+
+def print_event_stats(ev_stats: Dict[str, Any]) -> None:
+    msg.divider("Events")
+    msg.info(
+        f"{ev_stats['events_read']} events read, {ev_stats['events_written']} written, "
+        f"{ev_stats['events_skipped']} skipped; {ev_stats['arguments_read']} arguments read, "
+        f"{ev_stats['arguments_written']} written, {ev_stats['arguments_skipped']} skipped"
+    )
+    rows = list(ev_stats["events_by_label"].items())
+    if rows:
+        msg.table(rows, header=("event type", "events"), aligns=("l", "r"))
+    for example in ev_stats["skipped_examples"]:
         msg.warn(f"Skipped: {example}")
 
 

@@ -5,7 +5,9 @@ component's own score keys (`spans_<key>_f/p/r/per_type`) are there. The Markdow
 table adds gold and predicted counts per label, which the scores alone hide.
 With --relations the table is per predicate of doc._.relations instead (the
 `globalpointer_relations` scores: strict `relations_micro_*`, boundary
-`relations_boundary_*`, `relations_per_type`).
+`relations_boundary_*`, `relations_per_type`), and with --events per event
+type of doc._.events (the `globalpointer_events` scores: `events_per_type`
+exact match, trigger and argument identification and classification).
 """
 import json
 from collections import Counter
@@ -20,7 +22,8 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from wasabi import msg
 
-from spacy_globalpointer.extensions import install_extensions, relation_records
+from spacy_globalpointer.extensions import event_records, install_extensions, relation_records
+from spacy_globalpointer.pipeline.event_scorer import score_events
 from spacy_globalpointer.pipeline.relation_scorer import score_relations
 from spacy_globalpointer.pipeline.spans import score_globalpointer
 
@@ -119,6 +122,54 @@ def relation_table(examples: List[Example], scores: Dict[str, Any], spans_key: s
     return "\n".join(lines) + "\n"
 
 
+EVENT_ROWS = (
+    ("trigger identification (span)", "events_trigger_id"),
+    ("trigger classification (span, type)", "events_trigger_cls"),
+    ("argument identification (type, span)", "events_argument_id"),
+    ("argument classification (type, role, span)", "events_argument_cls"),
+    ("events (type, trigger, every argument)", "events"),
+)
+
+
+def event_table(examples: List[Example], scores: Dict[str, Any]) -> str:
+    """Gold/predicted counts and exact-match P/R/F per event type, then the
+    trigger, argument and event rows."""
+    if "events_per_type" not in scores:
+        msg.warn("No 'events_per_type' in the pipeline's scores: scoring doc._.events directly")
+        scores.update(score_events(examples))
+    per_type = scores["events_per_type"]
+    counts = {"gold": Counter(), "pred": Counter()}
+    for eg in examples:
+        counts["gold"].update(label for label, _, _, _ in event_records(eg.reference))
+        counts["pred"].update(label for label, _, _, _ in event_records(eg.predicted))
+    labels = sorted(set(per_type) | set(counts["gold"]) | set(counts["pred"]))
+    lines = [
+        "# Per-event-type scores (doc._.events)",
+        "",
+        "Exact match: event type, trigger span and every (role, argument span) match.",
+        "",
+        "| event type | gold | predicted | P | R | F |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label in labels:
+        prf = per_type.get(label, {})
+        lines.append(
+            f"| {label} | {counts['gold'][label]} | {counts['pred'][label]} | "
+            f"{_pct(prf.get('p'))} | {_pct(prf.get('r'))} | {_pct(prf.get('f'))} |"
+        )
+    lines.append(
+        f"| **all (micro)** | {sum(counts['gold'].values())} | {sum(counts['pred'].values())} | "
+        f"{_pct(scores.get('events_p'))} | {_pct(scores.get('events_r'))} | {_pct(scores.get('events_f'))} |"
+    )
+    lines += ["", "| level | P | R | F |", "|---|---:|---:|---:|"]
+    for name, prefix in EVENT_ROWS:
+        lines.append(
+            f"| {name} | {_pct(scores.get(prefix + '_p'))} | {_pct(scores.get(prefix + '_r'))} | "
+            f"{_pct(scores.get(prefix + '_f'))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _pct(value: Any) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
@@ -132,6 +183,7 @@ def main(
     spans_key: str = typer.Option("sc", "--spans-key", "-k", help="Key in doc.spans to score"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for CPU"),
     relations: bool = typer.Option(False, "--relations", help="Write the table per predicate of doc._.relations"),
+    events: bool = typer.Option(False, "--events", help="Write the table per event type of doc._.events"),
     # fmt: on
 ) -> None:
     """Evaluate MODEL on DATA and write METRICS_PATH and TABLE_PATH."""
@@ -149,6 +201,17 @@ def main(
     examples = [Example(pred, gold) for pred, gold in zip(predicted, gold_docs)]
     scores = Scorer(nlp=nlp).score(examples)
     scores["speed"] = sum(len(doc) for doc in predicted) / max(seconds, 1e-9)
+    if events:
+        table = event_table(examples, scores)
+        _write(metrics_path, json.dumps(scores, indent=2, ensure_ascii=False) + "\n")
+        _write(table_path, table)
+        print(table)
+        msg.good(
+            f"{len(examples)} docs, argument classification F {_pct(scores.get('events_argument_cls_f'))}, "
+            f"trigger classification F {_pct(scores.get('events_trigger_cls_f'))}, event F "
+            f"{_pct(scores.get('events_f'))}; wrote {metrics_path} and {table_path}"
+        )
+        return
     missing = [k for k in ("f", "p", "r") if f"spans_{spans_key}_{k}" not in scores]
     if missing:
         msg.warn(f"The pipeline reported no spans_{spans_key}_{{f,p,r}}: is '{spans_key}' its spans key?")

@@ -12,9 +12,10 @@ Every offset is checked against spaCy's English tokenizer before writing.
 """
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import spacy
 import typer
@@ -471,6 +472,221 @@ def check_relations(records: List[Dict], name: str, nlp) -> Dict[str, int]:
     return {"docs": len(records), **counts}
 
 
+# ---------------------------------------------------------------------------
+# The events sample: the same names, with events of three types.
+#
+# A template marks its triggers in brackets and its argument slots in braces;
+# each event names its trigger (counted from 0) and its (role, slot) arguments.
+# The rules are fixed so a small CNN can learn them: "A bought B and C bought
+# D in 2020" is two Acquisitions sharing their time; a person hired and moved
+# is the employee of one event and the person of the other; in "the {L} office
+# of {ORG}" the ORG is the employer of the Hiring while the whole office is the
+# destination of the Move (a nested argument). The trigger span's label is the
+# event type; an argument's label is its role.
+
+EVENT_ROLES = {
+    "Acquisition": ("buyer", "target", "time"),
+    "Hiring": ("employer", "employee", "time"),
+    "Move": ("person", "origin", "destination"),
+}
+EV_NESTED_SHARE = 0.2  # docs with a nested argument
+EV_MULTI_SHARE = 0.15  # docs with two events of one type in one sentence
+EV_NONE_SHARE = 0.08  # docs without events
+EV_SECOND_SENTENCE = 0.25  # docs that get a plain sentence after the first
+
+# Argument refs: a slot index, or (slot index, "org") for the ORG inside an OFFICE slot.
+EventSpec = Tuple[str, int, List[Tuple[str, Any]]]
+EV_TEMPLATES: Dict[str, List[Tuple[str, List[EventSpec]]]] = {
+    "flat": [
+        ("{ORG} [bought] {ORG} in {YEAR}.",
+         [("Acquisition", 0, [("buyer", 0), ("target", 1), ("time", 2)])]),
+        ("{ORG} [acquired] {ORG} for an undisclosed sum.",
+         [("Acquisition", 0, [("buyer", 0), ("target", 1)])]),
+        ("In {MONTH}, {ORG} [acquired] {ORG}.",
+         [("Acquisition", 0, [("time", 0), ("buyer", 1), ("target", 2)])]),
+        ("{ORG} was [bought] by {ORG} on {DAY}.",
+         [("Acquisition", 0, [("target", 0), ("buyer", 1), ("time", 2)])]),
+        ("{ORG} [hired] {PER} in {MONTH}.",
+         [("Hiring", 0, [("employer", 0), ("employee", 1), ("time", 2)])]),
+        ("{PER} was [hired] by {ORG} on {DAY}.",
+         [("Hiring", 0, [("employee", 0), ("employer", 1), ("time", 2)])]),
+        ("{ORG} has [hired] {PER} as its new director.",
+         [("Hiring", 0, [("employer", 0), ("employee", 1)])]),
+        ("{PER} [moved] from {LOC} to {LOC}.",
+         [("Move", 0, [("person", 0), ("origin", 1), ("destination", 2)])]),
+        ("{PER} [moved] to {LOC} in {YEAR}.",
+         [("Move", 0, [("person", 0), ("destination", 1)])]),
+        ("{PER} [relocated] from {LOC} to {LOC} last year.",
+         [("Move", 0, [("person", 0), ("origin", 1), ("destination", 2)])]),
+        ("After ten years in {LOC}, {PER} [moved] to {LOC}.",
+         [("Move", 0, [("origin", 0), ("person", 1), ("destination", 2)])]),
+        # One argument in two events of different types.
+        ("{ORG} [hired] {PER}, who [moved] from {LOC} to {LOC}.",
+         [("Hiring", 0, [("employer", 0), ("employee", 1)]),
+          ("Move", 1, [("person", 1), ("origin", 2), ("destination", 3)])]),
+        ("{PER} [moved] to {LOC} after being [hired] by {ORG} in {YEAR}.",
+         [("Move", 0, [("person", 0), ("destination", 1)]),
+          ("Hiring", 1, [("employee", 0), ("employer", 2), ("time", 3)])]),
+        ("{ORG} [bought] {ORG} in {YEAR} and [hired] {PER} the same month.",
+         [("Acquisition", 0, [("buyer", 0), ("target", 1), ("time", 2)]),
+          ("Hiring", 1, [("employer", 0), ("employee", 3)])]),
+    ],
+    # Two events of one type in one sentence (sharing their time where there is one).
+    "multi": [
+        ("{ORG} [bought] {ORG} and {ORG} [acquired] {ORG} in {YEAR}.",
+         [("Acquisition", 0, [("buyer", 0), ("target", 1), ("time", 4)]),
+          ("Acquisition", 1, [("buyer", 2), ("target", 3), ("time", 4)])]),
+        ("On {DAY}, {ORG} [bought] {ORG} and {ORG} [bought] {ORG}.",
+         [("Acquisition", 0, [("time", 0), ("buyer", 1), ("target", 2)]),
+          ("Acquisition", 1, [("time", 0), ("buyer", 3), ("target", 4)])]),
+        ("{ORG} [hired] {PER} and {ORG} [hired] {PER} in {MONTH}.",
+         [("Hiring", 0, [("employer", 0), ("employee", 1), ("time", 4)]),
+          ("Hiring", 1, [("employer", 2), ("employee", 3), ("time", 4)])]),
+        ("{PER} [moved] to {LOC} and {PER} [moved] to {LOC}.",
+         [("Move", 0, [("person", 0), ("destination", 1)]),
+          ("Move", 1, [("person", 2), ("destination", 3)])]),
+    ],
+    # The OFFICE slot is "{L} office of {ORG}": the destination nests the employer.
+    "nested": [
+        ("{PER} [moved] to the {OFFICE} after being [hired] in {YEAR}.",
+         [("Move", 0, [("person", 0), ("destination", 1)]),
+          ("Hiring", 1, [("employee", 0), ("employer", (1, "org")), ("time", 2)])]),
+        ("After being [hired] in {MONTH}, {PER} [moved] from {LOC} to the {OFFICE}.",
+         [("Hiring", 0, [("time", 0), ("employee", 1), ("employer", (3, "org"))]),
+          ("Move", 1, [("person", 1), ("origin", 2), ("destination", 3)])]),
+        ("{PER} was [hired] in {YEAR} and [moved] to the {OFFICE}.",
+         [("Hiring", 0, [("employee", 0), ("time", 1), ("employer", (2, "org"))]),
+          ("Move", 1, [("person", 0), ("destination", 2)])]),
+    ],
+    # Names and dates, but nothing happens.
+    "none": [
+        ("{PER} met {PER} at a small cafe in {LOC}.", []),
+        ("Shares in {ORG} rose sharply on {DAY}.", []),
+        ("{PER} visited {LOC} for the first time in {YEAR}.", []),
+        ("A spokesperson for {ORG} declined to comment.", []),
+    ],
+}
+EV_SLOT = re.compile(r"\{(\w+)\}|\[([^\]]+)\]")
+
+
+class EventGenerator(Generator):
+    """Fill event templates: slots get names, triggers keep their words."""
+
+    def event_slot(self, slot: str) -> Tuple[str, Dict[str, Tuple[int, int]]]:
+        """The slot's text and the char ranges of its parts ("" = the whole slot)."""
+        if slot == "OFFICE":
+            place, org = self.rng.choice(PLACES), self.rng.choice(FLAT_ORGS + BRANDS)
+            prefix = f"{place} office of "
+            text = prefix + org
+            return text, {"": (0, len(text)), "org": (len(prefix), len(text))}
+        if slot == "PER":
+            text, _ = self.person()
+        elif slot == "LOC":
+            text, _ = self.place()
+        elif slot == "ORG":
+            text, _ = self.flat_org()
+        else:
+            text, _ = self.date(slot)
+        return text, {"": (0, len(text))}
+
+    def event_doc(self, kind: str) -> Tuple[str, List[Dict]]:
+        """kind: "flat", "multi", "nested" or "none" (no events; sometimes no names either)."""
+        if kind == "none" and self.rng.random() < 0.5:
+            return self.rng.choice(PLAIN), []
+        template, specs = self.rng.choice(EV_TEMPLATES[kind])
+        text = ""
+        slots: List[Dict[str, Tuple[int, int]]] = []
+        triggers: List[Tuple[int, int]] = []
+        used: set = set()
+        pos = 0
+        for match in EV_SLOT.finditer(template):
+            text += template[pos:match.start()]
+            pos = match.end()
+            if match.group(2) is not None:
+                triggers.append((len(text), len(text) + len(match.group(2))))
+                text += match.group(2)
+                continue
+            piece, parts = self.event_slot(match.group(1))
+            while piece in used:  # no "Kestrel bought Kestrel"
+                piece, parts = self.event_slot(match.group(1))
+            used.add(piece)
+            slots.append({k: (s + len(text), e + len(text)) for k, (s, e) in parts.items()})
+            text += piece
+        text += template[pos:]
+        events = []
+        for label, trigger, arguments in specs:
+            args = []
+            for role, ref in arguments:
+                slot, part = ref if isinstance(ref, tuple) else (ref, "")
+                start, end = slots[slot][part]
+                args.append({"role": role, "start": start, "end": end})
+            start, end = triggers[trigger]
+            events.append({
+                "label": label,
+                "trigger": {"start": start, "end": end},
+                "arguments": sorted(args, key=lambda a: (a["start"], -a["end"], a["role"])),
+            })
+        if self.rng.random() < EV_SECOND_SENTENCE:
+            text += " " + self.rng.choice(PLAIN)
+        return text, sorted(events, key=lambda e: (e["trigger"]["start"], e["label"]))
+
+
+def make_event_split(gen: EventGenerator, n: int, seen: set) -> List[Dict]:
+    """Exact shares of nested, two-of-a-type and event-free docs, in shuffled order."""
+    n_nested, n_multi, n_none = (round(n * share) for share in (EV_NESTED_SHARE, EV_MULTI_SHARE, EV_NONE_SHARE))
+    kinds = ["nested"] * n_nested + ["multi"] * n_multi + ["none"] * n_none
+    kinds += ["flat"] * (n - len(kinds))
+    gen.rng.shuffle(kinds)
+    records: List[Dict] = []
+    while len(records) < n:
+        text, events = gen.event_doc(kinds[len(records)])
+        if text in seen:
+            continue
+        seen.add(text)
+        records.append({"text": text, "events": events})
+    return records
+
+
+def event_properties(rec: Dict) -> Dict[str, bool]:
+    """Which of the shapes the events sample must show this record has."""
+    events = rec["events"]
+    types = Counter(e["label"] for e in events)
+    in_events = Counter(
+        span for e in events for span in {(a["start"], a["end"]) for a in e["arguments"]}
+    )
+    arguments = list({(a["start"], a["end"]) for e in events for a in e["arguments"]})
+    return {
+        "two events of one type": any(n >= 2 for n in types.values()),
+        "argument in two events": any(n >= 2 for n in in_events.values()),
+        "nested arguments": has_nesting([(s, e, "") for s, e in arguments]),
+        "no events": not events,
+    }
+
+
+def check_events(records: List[Dict], name: str, nlp) -> Dict[str, int]:
+    """Assert token-aligned triggers and arguments, known roles, and every required shape."""
+    counts: Counter = Counter()
+    for i, rec in enumerate(records):
+        doc = nlp.make_doc(rec["text"])
+        assert MIN_TOKENS <= len(doc) <= MAX_TOKENS, f"{name}[{i}]: {len(doc)} tokens"
+        for event in rec["events"]:
+            roles = EVENT_ROLES[event["label"]]
+            spans = [("trigger", event["trigger"])] + [(a["role"], a) for a in event["arguments"]]
+            for role, sp in spans:
+                assert role == "trigger" or role in roles, f"{name}[{i}]: role {role!r} of {event['label']}"
+                span = doc.char_span(sp["start"], sp["end"], alignment_mode="strict")
+                assert span is not None, f"{name}[{i}]: {rec['text'][sp['start']:sp['end']]!r} off token boundaries"
+                assert span.text == span.text.strip(), f"{name}[{i}]: whitespace in {span.text!r}"
+            counts[event["label"]] += 1
+            counts["arguments"] += len(event["arguments"])
+        counts.update(k for k, v in event_properties(rec).items() if v)
+    for prop in ("two events of one type", "argument in two events", "nested arguments", "no events"):
+        assert counts[prop] > 0, f"{name}: no doc with '{prop}'"
+    for label in EVENT_ROLES:
+        assert counts[label] > 0, f"{name}: no {label} event"
+    return {"docs": len(records), **counts}
+
+
 def write_jsonl(records: List[Dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf8", newline="\n") as file_:
@@ -489,11 +705,16 @@ def main(
     rel_dev_path: Optional[Path] = typer.Option(None, "--rel-dev", help="Also write the relations sample's dev JSONL here"),
     n_rel_train: int = typer.Option(200, "--n-rel-train", help="Number of relation train docs"),
     n_rel_dev: int = typer.Option(60, "--n-rel-dev", help="Number of relation dev docs"),
+    ev_train_path: Optional[Path] = typer.Option(None, "--ev-train", help="Also write the events sample's train JSONL here"),
+    ev_dev_path: Optional[Path] = typer.Option(None, "--ev-dev", help="Also write the events sample's dev JSONL here"),
+    n_ev_train: int = typer.Option(200, "--n-ev-train", help="Number of event train docs"),
+    n_ev_dev: int = typer.Option(60, "--n-ev-dev", help="Number of event dev docs"),
     # fmt: on
 ) -> None:
-    """Generate the sample train/dev files (deterministic for a given seed), and
-    with --rel-train/--rel-dev the relations sample (its own generator, so the
-    span sample is the same with or without it)."""
+    """Generate the sample train/dev files (deterministic for a given seed), with
+    --rel-train/--rel-dev the relations sample and with --ev-train/--ev-dev the
+    events sample (each its own generator, so every sample is the same with or
+    without the others)."""
     gen = Generator(seed)
     seen: set = set()
     train = make_split(gen, n_train, seen)
@@ -503,18 +724,28 @@ def main(
         counts = check(records, path.name, nlp)
         write_jsonl(records, path)
         msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
-    if rel_train_path is None and rel_dev_path is None:
-        return
-    rel_gen = RelationGenerator(seed)
-    rel_seen: set = set()
-    rel_train = make_relation_split(rel_gen, n_rel_train, rel_seen)
-    rel_dev = make_relation_split(rel_gen, n_rel_dev, rel_seen)
-    for records, path in ((rel_train, rel_train_path), (rel_dev, rel_dev_path)):
-        if path is None:
-            continue
-        counts = check_relations(records, path.name, nlp)
-        write_jsonl(records, path)
-        msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if rel_train_path is not None or rel_dev_path is not None:
+        rel_gen = RelationGenerator(seed)
+        rel_seen: set = set()
+        rel_train = make_relation_split(rel_gen, n_rel_train, rel_seen)
+        rel_dev = make_relation_split(rel_gen, n_rel_dev, rel_seen)
+        for records, path in ((rel_train, rel_train_path), (rel_dev, rel_dev_path)):
+            if path is None:
+                continue
+            counts = check_relations(records, path.name, nlp)
+            write_jsonl(records, path)
+            msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    if ev_train_path is not None or ev_dev_path is not None:
+        ev_gen = EventGenerator(seed)
+        ev_seen: set = set()
+        ev_train = make_event_split(ev_gen, n_ev_train, ev_seen)
+        ev_dev = make_event_split(ev_gen, n_ev_dev, ev_seen)
+        for records, path in ((ev_train, ev_train_path), (ev_dev, ev_dev_path)):
+            if path is None:
+                continue
+            counts = check_events(records, path.name, nlp)
+            write_jsonl(records, path)
+            msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 if __name__ == "__main__":
