@@ -1,4 +1,9 @@
-"""Convert an NER corpus into a `.spacy` file (thin CLI over spacy_globalpointer.convert)."""
+"""Convert an NER, relation or event corpus into a `.spacy` file (thin CLI over
+spacy_globalpointer.convert).
+
+Relations are written to doc._.relations (their spans also to doc.spans), events
+to doc._.events; the DocBin keeps them (store_user_data=True).
+"""
 import json
 from enum import Enum
 from pathlib import Path
@@ -16,6 +21,9 @@ class Format(str, Enum):
     cluener = "cluener"
     bio = "bio"
     genia = "genia"
+    duie = "duie"
+    spert = "spert"
+    duee = "duee"
 
 
 class Alignment(str, Enum):
@@ -35,6 +43,9 @@ def main(
     start: int = typer.Option(0, "--start", help="First record index to convert (0-based, inclusive)"),
     end: Optional[int] = typer.Option(None, "--end", help="Record index to stop before (exclusive); default: to the end"),
     stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the counts as JSON here"),
+    schema: Optional[Path] = typer.Option(None, "--schema", help="duee only: event schema (duee_event_schema.json); unknown types and roles are skipped", exists=True, dir_okay=False),
+    relations: bool = typer.Option(False, "--relations", help="jsonl: also read 'relations' ({head, tail, label}; head/tail index 'spans') into doc._.relations (duie and spert always)"),
+    events: bool = typer.Option(False, "--events", help="jsonl: also read 'events' ({label, trigger: {start, end}, arguments: [{role, start, end}]}) into doc._.events (duee always)"),
     # fmt: on
 ) -> None:
     """Convert INPUT_PATH to OUTPUT_PATH and print what was written, changed and skipped.
@@ -53,6 +64,9 @@ def main(
             ents=ents,
             start=start,
             end=end,
+            schema=schema,
+            relations=relations,
+            events=events,
         )
     except ConversionError as err:
         msg.fail(str(err), exits=1)

@@ -16,15 +16,28 @@ Formats (all offsets 0-based):
   BIO/IOB2 or BIOES (`M-` is read as `I-`, BILOU's `L-`/`U-` as `E-`/`S-`).
 - `genia`: JSON lines `{"text", "entities": [{"start", "end", "type"}]}` (or
   `label`), end exclusive.
+- `duie`: JSON lines `{"text", "spo_list": [{"subject", "subject_type", "predicate",
+  "object", "object_type"}]}` without offsets (DuIE); subject and object are found
+  in the text (see `readers._read_duie` for how ambiguous strings are paired).
+- `spert`: a JSON list or JSON lines of `{"tokens", "entities": [{"type", "start",
+  "end"}], "relations": [{"type", "head", "tail"}]}`, token offsets, end exclusive.
+- `duee`: JSON lines `{"text", "event_list": [{"event_type", "trigger",
+  "trigger_start_index", "arguments": [{"role", "argument",
+  "argument_start_index"}]}]}` (DuEE), optionally checked against a schema.
+
+With `relations=True` / `events=True` the jsonl format also reads `relations`
+(`{"head", "tail", "label"}`, indices into `spans`) and `events` (`{"label",
+"trigger": {"start", "end"}, "arguments": [{"role", "start", "end"}]}`). Relations go to `doc._.relations` and their spans to
+`doc.spans[spans_key]`; events go to `doc._.events` only (see `extensions.py`).
 """
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Union
 
 import spacy
 from spacy.tokens import Doc, DocBin
 
 from .build import ALIGNMENT_MODES, NO_SPACE_LANGS, build_doc
-from .readers import FORMATS, READERS
+from .readers import EVENT_FORMATS, FORMATS, READERS, RELATION_FORMATS, read_duee_schema
 from .records import (
     MAX_EXAMPLES,
     SKIP_DUPLICATE,
@@ -35,13 +48,17 @@ from .records import (
     SKIP_WHITESPACE,
     ConversionError,
     ConversionStats,
+    RawEvent,
     RawRecord,
+    RawRelation,
 )
 from .stats import print_stats
 
 __all__ = [
     "ALIGNMENT_MODES",
+    "EVENT_FORMATS",
     "FORMATS",
+    "RELATION_FORMATS",
     "MAX_EXAMPLES",
     "NO_SPACE_LANGS",
     "SKIP_DUPLICATE",
@@ -52,11 +69,14 @@ __all__ = [
     "SKIP_WHITESPACE",
     "ConversionError",
     "ConversionStats",
+    "RawEvent",
     "RawRecord",
+    "RawRelation",
     "build_doc",
     "convert",
     "iter_docs",
     "print_stats",
+    "read_duee_schema",
 ]
 
 
@@ -71,6 +91,9 @@ def convert(
     ents: bool = False,
     start: int = 0,
     end: Optional[int] = None,
+    schema: Optional[Union[str, Path]] = None,
+    relations: bool = False,
+    events: bool = False,
 ) -> ConversionStats:
     """Convert one input file into a `.spacy` DocBin.
 
@@ -83,6 +106,10 @@ def convert(
     ents (bool): Also set `doc.ents` to a non-overlapping subset (longest first).
     start (int): First record index to convert (0-based, inclusive).
     end (Optional[int]): Record index to stop at (exclusive); None for all.
+    schema (Optional[Union[str, Path]]): DuEE event schema (format "duee" only):
+        events of unknown types and arguments with unknown roles are skipped.
+    relations (bool): Read jsonl `relations` (duie and spert always have them).
+    events (bool): Read jsonl `events` (duee always has them).
     RETURNS (ConversionStats): What was read, written, changed and skipped.
     """
     stats = ConversionStats(output_path=str(output_path))
@@ -97,6 +124,9 @@ def convert(
         ents=ents,
         start=start,
         end=end,
+        schema=schema,
+        relations=relations,
+        events=events,
     ):
         doc_bin.add(doc)
     output_path = Path(output_path)
@@ -116,6 +146,9 @@ def iter_docs(
     ents: bool = False,
     start: int = 0,
     end: Optional[int] = None,
+    schema: Optional[Union[str, Path]] = None,
+    relations: bool = False,
+    events: bool = False,
 ) -> Iterator[Doc]:
     """Yield converted Docs, updating `stats` as they go (see `convert` for args)."""
     if format not in FORMATS:
@@ -126,6 +159,16 @@ def iter_docs(
         )
     if start < 0 or (end is not None and end < start):
         raise ConversionError(f"Invalid record range start={start}, end={end}")
+    if schema is not None and format != "duee":
+        raise ConversionError(f"A schema is read for the duee format only, not {format}")
+    if relations and format not in RELATION_FORMATS:
+        raise ConversionError(
+            f"The {format} format has no relations: use one of {', '.join(RELATION_FORMATS)}"
+        )
+    if events and format not in EVENT_FORMATS:
+        raise ConversionError(
+            f"The {format} format has no events: use one of {', '.join(EVENT_FORMATS)}"
+        )
     path = Path(input_path)
     if not path.is_file():
         raise ConversionError(f"{path}: input file not found")
@@ -133,7 +176,13 @@ def iter_docs(
     stats.format = format
     nlp = spacy.blank(lang)
     total = 0
-    for record in READERS[format](path, stats):
+    options: Dict[str, Any] = {}
+    if format == "jsonl":
+        options = {"relations": relations, "events": events}
+    if schema is not None:
+        options["schema"] = read_duee_schema(Path(schema))
+    records = READERS[format](path, stats, **options)
+    for record in records:
         total += 1
         if record.index < start or (end is not None and record.index >= end):
             stats.records_out_of_range += 1

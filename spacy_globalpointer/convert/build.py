@@ -1,11 +1,17 @@
 """Turn RawRecords into Docs: tokenization, span alignment, doc.spans and doc.ents."""
-from typing import List, Optional, Set, Tuple
+from typing import Any, List, Optional, Set, Tuple
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from ..extensions import EventRecord, RelationRecord, SpanRecord, set_event_records, set_relation_records
 from .records import (
+    ARGUMENT,
+    EVENT,
+    RELATION,
+    SKIP_EVENT_SKIPPED,
+    SKIP_TRIGGER,
     SKIP_DUPLICATE,
     SKIP_DUPLICATE_ALIGNED,
     SKIP_EMPTY_TEXT,
@@ -29,7 +35,23 @@ def build_doc(
     alignment: str,
     ents: bool,
 ) -> Optional[Doc]:
+    """Tokenize one record and write its spans, relations and events to a Doc.
+
+    record (RawRecord): The record; its spans in character or token offsets.
+    nlp (Language): Supplies the tokenizer and vocab.
+    stats (ConversionStats): Updated with everything read, written and skipped.
+    spans_key (str): Key in `doc.spans` for the spans (and relation heads/tails).
+    alignment (str): One of ALIGNMENT_MODES, for spans, relations and events alike.
+    ents (bool): Also set `doc.ents` to a non-overlapping subset of the spans.
+    RETURNS (Optional[Doc]): The Doc, or None for a record with empty text.
+    """
     stats.spans_read += len(record.spans)
+    stats.relations_read += len(record.relations)
+    stats.events_read += len(record.events)
+    stats.arguments_read += sum(len(event.arguments) for event in record.events)
+    for kind, reason, example in record.skipped:
+        _count_read(stats, kind)
+        stats.skip_item(kind, reason, example)
     if not record.labelled:
         stats.unlabelled_records += 1
     if record.words is not None:
@@ -43,26 +65,68 @@ def build_doc(
             stats.example("empty text (record skipped)", record.where)
             if record.spans:
                 stats.skip(SKIP_EMPTY_TEXT, n=len(record.spans))
+            if record.relations:
+                stats.skip_item(RELATION, SKIP_EMPTY_TEXT, n=len(record.relations))
+            if record.events:
+                stats.skip_item(EVENT, SKIP_EMPTY_TEXT, n=len(record.events))
+                n_args = sum(len(event.arguments) for event in record.events)
+                if n_args:
+                    stats.skip_item(ARGUMENT, SKIP_EMPTY_TEXT, n=n_args)
             return None
         doc = nlp.make_doc(text)
         spans = _align_spans(doc, record, alignment, stats)
     if not record.labelled:
         # No key at all, so scorers treat the doc as unannotated rather than empty.
         return doc
-    spans = sorted(spans, key=lambda sp: (sp.start, sp.end, sp.label_))
-    doc.spans[spans_key] = spans
-    stats.spans_written += len(spans)
-    stats.spans_by_label.update(sp.label_ for sp in spans)
-    _count_overlaps(spans, record.where, stats)
-    if ents:
-        _set_ents(doc, spans, record.where, stats)
+    if record.spans_annotated:
+        spans = sorted(spans, key=lambda sp: (sp.start, sp.end, sp.label_))
+        doc.spans[spans_key] = spans
+        stats.spans_written += len(spans)
+        stats.spans_by_label.update(sp.label_ for sp in spans)
+        _count_overlaps(spans, record.where, stats)
+        if ents:
+            _set_ents(doc, spans, record.where, stats)
+    if record.relations:
+        set_relation_records(doc, _relation_records(doc, record, alignment, stats))
+    if record.events:
+        set_event_records(doc, _event_records(doc, record, alignment, stats))
     return doc
+
+
+def _count_read(stats: ConversionStats, kind: str) -> None:
+    if kind == RELATION:
+        stats.relations_read += 1
+    elif kind == EVENT:
+        stats.events_read += 1
+    else:
+        stats.arguments_read += 1
 
 
 def _token_spaces(n_words: int, lang: str) -> List[bool]:
     if lang in NO_SPACE_LANGS:
         return [False] * n_words
     return [True] * (n_words - 1) + [False] if n_words else []
+
+
+def align_span(
+    doc: Doc, start: int, end: int, label: str, alignment: str
+) -> Tuple[Optional[Span], str]:
+    """Map character offsets [start, end) to a token span.
+
+    RETURNS (Tuple[Optional[Span], str]): The span and "" (its extent may be
+        wider than asked with alignment "expand"), or None and the skip reason
+        with a hint (the tokens nearby) appended after a tab.
+    """
+    span = doc.char_span(start, end, label=label, alignment_mode=alignment)
+    if span is None and alignment == "strict":
+        tokens = doc.char_span(start, end, alignment_mode="expand")
+        near = f" (tokens: {[t.text for t in tokens]})" if tokens is not None else ""
+        return None, SKIP_MISALIGNED + "\t" + near
+    if span is None or len(span) == 0:
+        return None, SKIP_NO_TOKENS
+    if not span.text.strip():
+        return None, SKIP_WHITESPACE
+    return span, ""
 
 
 def _align_spans(
@@ -79,17 +143,10 @@ def _align_spans(
             stats.skip(SKIP_DUPLICATE, shown)
             continue
         seen_chars.add((start, end, label))
-        span = doc.char_span(start, end, label=label, alignment_mode=alignment)
-        if span is None and alignment == "strict":
-            tokens = doc.char_span(start, end, alignment_mode="expand")
-            near = f" (tokens: {[t.text for t in tokens]})" if tokens is not None else ""
-            stats.skip(SKIP_MISALIGNED, shown + near)
-            continue
-        if span is None or len(span) == 0:
-            stats.skip(SKIP_NO_TOKENS, shown)
-            continue
-        if not span.text.strip():
-            stats.skip(SKIP_WHITESPACE, shown)
+        span, problem = align_span(doc, start, end, label, alignment)
+        if span is None:
+            reason, _, hint = problem.partition("\t")
+            stats.skip(reason, shown + hint)
             continue
         if (span.start_char, span.end_char) != (start, end):
             stats.spans_expanded += 1
@@ -100,6 +157,98 @@ def _align_spans(
         seen_tokens.add((span.start, span.end, label))
         spans.append(span)
     return spans
+
+
+def _token_span(
+    doc: Doc, record: RawRecord, start: int, end: int, label: str, alignment: str
+) -> Tuple[Optional[SpanRecord], str, str, bool]:
+    """(start, end, label) in tokens, or None and the reason; how it is shown; and
+    whether alignment widened it."""
+    if record.words is not None:
+        shown = f"{label} {doc[start:end].text!r} tokens [{start}:{end}]"
+        return (start, end, label), "", shown, False
+    shown = f"{label} {doc.text[start:end]!r} [{start}:{end}]"
+    span, problem = align_span(doc, start, end, label, alignment)
+    if span is None:
+        reason, _, hint = problem.partition("\t")
+        return None, reason, shown + hint, False
+    if (span.start_char, span.end_char) != (start, end):
+        return (span.start, span.end, label), "", f"{shown} -> {span.text!r}", True
+    return (span.start, span.end, label), "", shown, False
+
+
+def _relation_records(
+    doc: Doc, record: RawRecord, alignment: str, stats: ConversionStats
+) -> List[RelationRecord]:
+    """Align each relation's head and tail; count the skipped and the duplicates."""
+    records: List[RelationRecord] = []
+    seen: Set[Tuple[SpanRecord, str, SpanRecord]] = set()
+    for rel in record.relations:
+        head, head_reason, head_shown, head_wide = _token_span(doc, record, *rel.head, alignment)
+        tail, tail_reason, tail_shown, tail_wide = _token_span(doc, record, *rel.tail, alignment)
+        shown = f"{head_shown} --{rel.label}--> {tail_shown} ({record.where})"
+        if head is None or tail is None:
+            reason = f"head: {head_reason}" if head is None else f"tail: {tail_reason}"
+            stats.skip_item(RELATION, reason, shown)
+            continue
+        if (head, rel.label, tail) in seen:
+            stats.skip_item(RELATION, SKIP_DUPLICATE, shown)
+            continue
+        seen.add((head, rel.label, tail))
+        if head_wide or tail_wide:
+            stats.change("relation span expanded", shown)
+        records.append((head, rel.label, tail, None))
+        stats.relations_written += 1
+        stats.relations_by_label[rel.label] += 1
+    return records
+
+
+def _event_records(
+    doc: Doc, record: RawRecord, alignment: str, stats: ConversionStats
+) -> List[EventRecord]:
+    """Align triggers and arguments. An event whose trigger cannot be aligned is
+    skipped with its arguments; an argument that cannot be aligned is skipped alone."""
+    records: List[EventRecord] = []
+    seen: Set[Any] = set()
+    for event in record.events:
+        trigger: Optional[SpanRecord] = None
+        if event.trigger is not None:
+            trigger, reason, shown, wide = _token_span(
+                doc, record, *event.trigger, event.label, alignment
+            )
+            if trigger is None:
+                stats.skip_item(EVENT, f"{SKIP_TRIGGER}: {reason}", f"{shown} ({record.where})")
+                if event.arguments:
+                    stats.skip_item(ARGUMENT, SKIP_EVENT_SKIPPED, n=len(event.arguments))
+                continue
+            if wide:
+                stats.change("trigger expanded", f"{shown} ({record.where})")
+        arguments: List[Tuple[str, SpanRecord]] = []
+        for role, start, end in event.arguments:
+            span, reason, shown, wide = _token_span(doc, record, start, end, role, alignment)
+            shown = f"{event.label}: {shown} ({record.where})"
+            if span is None:
+                stats.skip_item(ARGUMENT, reason, shown)
+                continue
+            if (role, span) in arguments:
+                stats.skip_item(ARGUMENT, SKIP_DUPLICATE, shown)
+                continue
+            if wide:
+                stats.change("argument expanded", shown)
+            arguments.append((role, span))
+        key = (event.label, trigger, tuple(sorted(arguments)))
+        if key in seen:
+            stats.skip_item(EVENT, SKIP_DUPLICATE, f"{event.label} ({record.where})")
+            if arguments:
+                stats.skip_item(ARGUMENT, SKIP_EVENT_SKIPPED, n=len(arguments))
+            continue
+        seen.add(key)
+        records.append((event.label, trigger, tuple(arguments), None))
+        stats.events_written += 1
+        stats.events_by_label[event.label] += 1
+        stats.arguments_written += len(arguments)
+        stats.arguments_by_role.update(role for role, _ in arguments)
+    return records
 
 
 def _count_overlaps(spans: List[Span], where: str, stats: ConversionStats) -> None:

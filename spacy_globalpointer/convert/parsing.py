@@ -98,3 +98,23 @@ def note_ignored_keys(obj: Dict[str, Any], known: Tuple[str, ...], stats: Conver
     for key in obj:
         if key not in known:
             stats.ignored_keys[key] += 1
+
+
+def get_string(obj: Dict[str, Any], key: str, where: str, desc: str) -> str:
+    if key not in obj:
+        raise ConversionError(f"{where}: {desc}: missing key '{key}'")
+    if not isinstance(obj[key], str):
+        raise ConversionError(f"{where}: {desc}: '{key}' must be a string, got {obj[key]!r}")
+    return obj[key]
+
+
+def find_all(text: str, value: str) -> List[int]:
+    """Start of every occurrence of `value` in `text`, overlapping ones included."""
+    if not value:
+        return []
+    found = []
+    i = text.find(value)
+    while i != -1:
+        found.append(i)
+        i = text.find(value, i + 1)
+    return found
