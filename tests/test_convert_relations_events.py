@@ -330,6 +330,13 @@ def test_duee_repair_takes_nearest_occurrence(tmp_path):
     assert stats.changes == {"trigger offset repaired": 1}
 
 
+def test_duee_whitespace_around_text_is_trimmed(tmp_path):
+    record = {"text": "召回 奔驰汽车", "event_list": [duee_event("产品行为-召回", "召回", 0, ("召回方", " 奔驰", 2))]}
+    (doc,), stats = run(tmp_path, write_jsonl(tmp_path / "in.json", [record]), format="duee")
+    assert events(doc) == [("产品行为-召回", "召回", [("召回方", "奔驰")])]
+    assert stats.changes == {"argument whitespace trimmed": 1}
+
+
 def test_duee_text_not_found_is_counted(tmp_path):
     record = {
         "text": "他去世了",

@@ -467,8 +467,15 @@ def _locate(
     text: str, value: str, start: int, what: str, shown: str, stats: ConversionStats
 ) -> Optional[Tuple[int, int]]:
     """(start, end) of `value` at `start`, else at its nearest occurrence (counted
-    as repaired; ties: the earlier), else None."""
-    if value and text[start : start + len(value)] == value and start >= 0:
+    as repaired; ties: the earlier), else None. Whitespace around `value` (DuEE
+    has arguments like " 奔驰") is trimmed first and counted, since a span cannot
+    start or end in the whitespace after a token."""
+    trimmed = value.strip()
+    if trimmed and trimmed != value:
+        stats.change(f"{what} whitespace trimmed", f"{shown}: {value!r} -> {trimmed!r}")
+        start += len(value) - len(value.lstrip())
+        value = trimmed
+    if value and start >= 0 and text[start : start + len(value)] == value:
         return start, start + len(value)
     found = find_all(text, value)
     if not found:
