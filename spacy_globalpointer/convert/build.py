@@ -50,7 +50,7 @@ def build_doc(
     stats.events_read += len(record.events)
     stats.arguments_read += sum(len(event.arguments) for event in record.events)
     for kind, reason, example in record.skipped:
-        _count_read(stats, kind)
+        stats.read_item(kind)
         stats.skip_item(kind, reason, example)
     if not record.labelled:
         stats.unlabelled_records += 1
@@ -91,15 +91,6 @@ def build_doc(
     if record.events:
         set_event_records(doc, _event_records(doc, record, alignment, stats))
     return doc
-
-
-def _count_read(stats: ConversionStats, kind: str) -> None:
-    if kind == RELATION:
-        stats.relations_read += 1
-    elif kind == EVENT:
-        stats.events_read += 1
-    else:
-        stats.arguments_read += 1
 
 
 def _token_spaces(n_words: int, lang: str) -> List[bool]:

@@ -144,9 +144,13 @@ class ConversionStats:
         if example is not None:
             self.example(reason, example)
 
+    def read_item(self, kind: str) -> None:
+        """Count a relation, event or argument (`kind`) read."""
+        setattr(self, f"{_PLURAL[kind]}_read", getattr(self, f"{_PLURAL[kind]}_read") + 1)
+
     def skip_item(self, kind: str, reason: str, example: Optional[str] = None, n: int = 1) -> None:
         """Count a relation, event or argument (`kind`) that is not written."""
-        getattr(self, _SKIPPED[kind])[reason] += n
+        getattr(self, f"{_PLURAL[kind]}_skipped")[reason] += n
         if example is not None:
             self.example(f"{kind} skipped: {reason}", example)
 
@@ -182,4 +186,4 @@ class ConversionStats:
         return result
 
 
-_SKIPPED = {RELATION: "relations_skipped", EVENT: "events_skipped", ARGUMENT: "arguments_skipped"}
+_PLURAL = {RELATION: "relations", EVENT: "events", ARGUMENT: "arguments"}
