@@ -55,8 +55,8 @@ def test_relations_converts_with_user_data(ran_relations):
         for head, _, tail, _ in relation_records(doc):
             assert head in spans and tail in spans
     stats = json.loads((ran_relations / "corpus" / "relations_dev_stats.json").read_text(encoding="utf8"))
-    assert stats["relations"]["relations_skipped"] == 0
-    assert stats["relations"]["relations_read"] == stats["relations"]["relations_written"]
+    assert stats["relations_skipped_total"] == 0
+    assert stats["relations_read"] == stats["relations_written"] > 0
     assert "relations" not in stats["ignored_keys"]
 
 
