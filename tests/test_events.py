@@ -235,6 +235,13 @@ def test_scores_compare_through_the_alignment():
     scores = score_events([Example(pred, ref)])
     assert scores["events_argument_id_p"] == 1.0 and scores["events_argument_cls_p"] == 0.0
     assert scores["events_f"] == 0.0
+    # A predicted argument that does not align with the reference is a false positive.
+    fine = Doc(nlp.vocab, words=["Ana", "so", "ld", "the", "office"], spaces=[True, False, True, True, False])
+    coarse = nlp.make_doc("Ana sold the office")
+    coarse._.events = [Event("Sale", Span(coarse, 1, 2, "Sale"), (("seller", Span(coarse, 0, 1, "seller")),))]
+    fine._.events = [Event("Sale", Span(fine, 1, 3, "Sale"), (("seller", Span(fine, 0, 1, "seller")), ("item", Span(fine, 2, 3, "item"))))]
+    scores = score_events([Example(fine, coarse)])  # "ld" lies inside the reference token "sold"
+    assert scores["events_argument_cls_p"] == 0.5 and scores["events_argument_cls_r"] == 1.0
 
 
 # Bad input

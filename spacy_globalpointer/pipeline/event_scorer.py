@@ -69,5 +69,10 @@ def _facts(records: Iterable[EventRecord], eg: Optional[Example]) -> Dict[str, S
 
 
 def _tokens(eg: Optional[Example], record: Tuple[int, int, str]) -> Optional[Tokens]:
-    """Gold spans as they are; predicted ones in reference tokens (None: no match)."""
-    return (record[0], record[1]) if eg is None else to_reference(eg, record)
+    """Gold spans as they are; predicted ones in reference tokens. One that does not
+    align keeps a negative stand-in of its own offsets: it matches nothing, so it
+    counts as a false positive instead of being left out."""
+    if eg is None:
+        return (record[0], record[1])
+    aligned = to_reference(eg, record)
+    return aligned if aligned is not None else (-1 - record[0], -1 - record[1])
