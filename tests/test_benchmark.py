@@ -168,9 +168,3 @@ def _without_relation_component(path: Path) -> Config:
 def test_relation_configs_differ_from_relations_cfg_only_in_the_relation_component(name):
     system = RUNNER.RELATION_SYSTEMS[name]
     assert _without_relation_component(system.config) == _without_relation_component(RUNNER.RELATIONS_CONFIG)
-
-
-def test_duie_arguments_take_the_nearest_occurrences():
-    text = "甲乙丙甲丁乙"
-    assert RUNNER._nearest_occurrences(text, "甲", "丁") == ((3, 4), (4, 5))
-    assert RUNNER._nearest_occurrences(text, "甲", "戊") is None

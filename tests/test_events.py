@@ -1,7 +1,6 @@
 """The globalpointer_events component: decoding, training, round trips, bad input."""
 import pickle
 import time
-import warnings
 
 import numpy
 import pytest

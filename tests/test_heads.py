@@ -1,7 +1,4 @@
 """The PyTorch heads: RoPE, banded vs dense scores, EGP, fp16 safety, linear cost."""
-import math
-
-import numpy
 import pytest
 import torch
 

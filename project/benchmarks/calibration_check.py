@@ -9,11 +9,11 @@ all training docs, the old "batches" calibration (training-pass scores, dropout
 (analysis only). Weights do not depend on the threshold, so one trained model
 answers the question for every calibration.
 """
-import sys, json, numpy, spacy, torch
+import sys, json, spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import minibatch
-from spacy_globalpointer.calibration import ThresholdCalibrator, cell_decisions
+from spacy_globalpointer.calibration import ThresholdCalibrator
 
 model_dir, train_path, dev_path = sys.argv[1:4]
 nlp = spacy.load(model_dir)

@@ -343,80 +343,19 @@ def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, 
 
 
 def convert_duie(source_dir: Path, out_dir: Path) -> Tuple[Path, Path]:
-    """DuIE 1.0 train_data.json / dev_data.json (JSON lines with text and
-    spo_list) -> DocBins with per-character tokens (spacy.blank("zh")), the
-    entities in doc.spans["sc"] (labelled with subject_type / object_type) and
-    the triples in doc._.relations. DuIE gives the argument strings, not their
-    offsets: each triple takes the nearest pair of occurrences of its subject
-    and object. Triples with an argument not found in the text, or not on
-    token boundaries, are counted and left out."""
-    import spacy
-    from spacy.tokens import DocBin, Span
+    """DuIE 1.0 train_data.json / dev_data.json -> DocBins through the
+    package's own converter (`convert --format duie`: per-character tokens,
+    subject/object types as span labels, nearest occurrences paired), so the
+    benchmark reads the data exactly as users' `spacy project run` does."""
+    from spacy_globalpointer.convert import convert, print_stats
 
-    from spacy_globalpointer.extensions import set_relation_records
-
-    nlp = spacy.blank("zh")
     paths = []
     for split, file_name in (("train", "train_data.json"), ("dev", "dev_data.json")):
         out = out_dir / f"duie_{split}.spacy"
-        docbin = DocBin(store_user_data=True)
-        n_triples = n_missing = n_misaligned = 0
-        with (source_dir / file_name).open(encoding="utf8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                text = record["text"]
-                doc = nlp.make_doc(text)
-                entities, triples = set(), set()
-                for spo in record.get("spo_list", []):
-                    n_triples += 1
-                    located = _nearest_occurrences(text, spo["subject"], spo["object"])
-                    if located is None:
-                        n_missing += 1
-                        continue
-                    (s_start, s_end), (o_start, o_end) = located
-                    subject = doc.char_span(s_start, s_end, label=spo["subject_type"])
-                    obj = doc.char_span(o_start, o_end, label=spo["object_type"])
-                    if subject is None or obj is None:
-                        n_misaligned += 1
-                        continue
-                    head = (subject.start, subject.end, subject.label_)
-                    tail = (obj.start, obj.end, obj.label_)
-                    entities.update([head, tail])
-                    triples.add((head, spo["predicate"], tail))
-                doc.spans[SPANS_KEY] = [Span(doc, start, end, label=label) for start, end, label in sorted(entities)]
-                set_relation_records(doc, [(h, p, t, None) for h, p, t in sorted(triples)])
-                docbin.add(doc)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        docbin.to_disk(out)
-        kept = n_triples - n_missing - n_misaligned
-        (msg.warn if n_missing or n_misaligned else msg.good)(
-            f"DuIE {split}: {len(docbin)} docs, {kept:,} of {n_triples:,} triples kept; "
-            f"{n_missing} with an argument not in the text, {n_misaligned} off token boundaries -> {out}"
-        )
+        stats = convert(source_dir / file_name, out, format="duie", lang="zh", spans_key=SPANS_KEY)
+        print_stats(stats, msg)
         paths.append(out)
     return paths[0], paths[1]
-
-
-def _nearest_occurrences(text: str, subject: str, obj: str) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
-    """Character offsets of the closest occurrences of subject and object."""
-
-    def occurrences(needle: str) -> List[int]:
-        found, start = [], text.find(needle) if needle else -1
-        while start != -1:
-            found.append(start)
-            start = text.find(needle, start + 1)
-        return found
-
-    subjects, objects = occurrences(subject), occurrences(obj)
-    if not subjects or not objects:
-        return None
-    pairs = [(s, o) for s in subjects for o in objects if (s, s + len(subject)) != (o, o + len(obj))] or [
-        (s, o) for s in subjects for o in objects
-    ]
-    s, o = min(pairs, key=lambda pair: abs(pair[0] - pair[1]))
-    return (s, s + len(subject)), (o, o + len(obj))
 
 
 def describe_data(name: str, train: Path, dev: Path) -> Dict[str, Any]:
@@ -773,7 +712,7 @@ def relation_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
         f"{DATASETS[name].note if name in DATASETS else ''}. Train: {data['train']['docs']:,} docs, "
         f"{data['train']['tokens']:,} tokens (characters), {data['train']['spans']:,} gold entities; dev: "
         f"{data['dev']['docs']:,} docs, {data['dev']['tokens']:,} tokens, {data['dev']['spans']:,} gold entities. "
-        "Converted by `convert_duie` in run_benchmark.py (nearest occurrences of subject and object; the count of "
+        "Converted by `convert --format duie` (nearest occurrences of subject and object; the count of "
         "triples left out is printed at conversion). All three systems share relations.cfg's CNN and entity head "
         "(egp, pooling 32) and link the spans it predicts: **gplinker** = relations.cfg (both heads on one shared "
         "tok2vec, trained jointly), **gplinker_pipeline** = the relation head on its own tok2vec (two encoders), "

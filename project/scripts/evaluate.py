@@ -13,12 +13,12 @@ import json
 from collections import Counter
 from pathlib import Path
 from timeit import default_timer as timer
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 import spacy
 import typer
 from spacy.scorer import Scorer
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from wasabi import msg
 
@@ -39,61 +39,27 @@ def per_type_scores(examples: List[Example], scores: Dict[str, Any], spans_key: 
 
 
 def label_counts(examples: List[Example], spans_key: str) -> Dict[str, Counter]:
+    return _counts(examples, lambda doc: (sp.label_ for sp in doc.spans.get(spans_key, [])))
+
+
+def _counts(examples: List[Example], labels_of: Callable[[Doc], Iterable[str]]) -> Dict[str, Counter]:
+    """Gold and predicted counts of each label, `labels_of` naming a doc's labels."""
     counts = {"gold": Counter(), "pred": Counter()}
     for eg in examples:
-        counts["gold"].update(sp.label_ for sp in eg.reference.spans.get(spans_key, []))
-        counts["pred"].update(sp.label_ for sp in eg.predicted.spans.get(spans_key, []))
+        counts["gold"].update(labels_of(eg.reference))
+        counts["pred"].update(labels_of(eg.predicted))
     return counts
 
 
-def markdown_table(
-    per_type: Dict[str, Dict[str, float]], counts: Dict[str, Counter], scores: Dict[str, Any], spans_key: str
-) -> str:
+def per_type_table(
+    title: str, column: str, per_type: Dict[str, Dict[str, float]], counts: Dict[str, Counter],
+    scores: Dict[str, Any], micro_prefix: str, note: str = "",
+) -> List[str]:
+    """One markdown table for every kind of output: gold and predicted counts
+    and P/R/F per label, then the micro row (`micro_prefix` + _p/_r/_f)."""
     labels = sorted(set(per_type) | set(counts["gold"]) | set(counts["pred"]))
-    lines = [
-        f"# Per-label scores (doc.spans['{spans_key}'])",
-        "",
-        "| label | gold | predicted | P | R | F |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-
-    def pct(value: Any) -> str:
-        return "-" if value is None else f"{100 * value:.1f}"
-
-    for label in labels:
-        prf = per_type.get(label, {})
-        lines.append(
-            f"| {label} | {counts['gold'][label]} | {counts['pred'][label]} | "
-            f"{pct(prf.get('p'))} | {pct(prf.get('r'))} | {pct(prf.get('f'))} |"
-        )
-    lines.append(
-        f"| **all (micro)** | {sum(counts['gold'].values())} | {sum(counts['pred'].values())} | "
-        f"{pct(scores.get(f'spans_{spans_key}_p'))} | {pct(scores.get(f'spans_{spans_key}_r'))} | "
-        f"{pct(scores.get(f'spans_{spans_key}_f'))} |"
-    )
-    return "\n".join(lines) + "\n"
-
-
-def relation_table(examples: List[Example], scores: Dict[str, Any], spans_key: str) -> str:
-    """Gold/predicted counts and P/R/F per predicate, the micro row, strict and boundary F."""
-    per_type = scores.get("relations_per_type")
-    if per_type is None:
-        msg.warn("No 'relations_per_type' in the pipeline's scores: scoring doc._.relations directly")
-        scores.update(score_relations(examples))
-        per_type = scores["relations_per_type"]
-    counts = {"gold": Counter(), "pred": Counter()}
-    for eg in examples:
-        counts["gold"].update(p for _, p, _, _ in relation_records(eg.reference))
-        counts["pred"].update(p for _, p, _, _ in relation_records(eg.predicted))
-    labels = sorted(set(per_type) | set(counts["gold"]) | set(counts["pred"]))
-    lines = [
-        "# Per-predicate scores (doc._.relations)",
-        "",
-        "Strict: head span and label, predicate, tail span and label all match.",
-        "",
-        "| predicate | gold | predicted | P | R | F |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+    lines = [f"# {title}", ""] + ([note, ""] if note else [])
+    lines += [f"| {column} | gold | predicted | P | R | F |", "|---|---:|---:|---:|---:|---:|"]
     for label in labels:
         prf = per_type.get(label, {})
         lines.append(
@@ -102,22 +68,46 @@ def relation_table(examples: List[Example], scores: Dict[str, Any], spans_key: s
         )
     lines.append(
         f"| **all (micro)** | {sum(counts['gold'].values())} | {sum(counts['pred'].values())} | "
-        f"{_pct(scores.get('relations_micro_p'))} | {_pct(scores.get('relations_micro_r'))} | "
-        f"{_pct(scores.get('relations_micro_f'))} |"
+        + " | ".join(_pct(scores.get(f"{micro_prefix}_{k}")) for k in "prf") + " |"
     )
-    lines += [
-        "",
-        "| relations | P | R | F |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, prefix in (("strict", "relations_micro"), ("boundary (entity labels ignored)", "relations_boundary")):
-        lines.append(
-            f"| {name} | {_pct(scores.get(prefix + '_p'))} | {_pct(scores.get(prefix + '_r'))} | "
-            f"{_pct(scores.get(prefix + '_f'))} |"
-        )
-    lines.append(
-        f"| entities (doc.spans['{spans_key}']) | {_pct(scores.get(f'spans_{spans_key}_p'))} | "
-        f"{_pct(scores.get(f'spans_{spans_key}_r'))} | {_pct(scores.get(f'spans_{spans_key}_f'))} |"
+    return lines
+
+
+def level_rows(header: str, rows: Iterable[Tuple[str, str]], scores: Dict[str, Any]) -> List[str]:
+    """A P/R/F table with one row per (name, score prefix)."""
+    lines = ["", f"| {header} | P | R | F |", "|---|---:|---:|---:|"]
+    for name, prefix in rows:
+        lines.append(f"| {name} | " + " | ".join(_pct(scores.get(f"{prefix}_{k}")) for k in "prf") + " |")
+    return lines
+
+
+def markdown_table(
+    per_type: Dict[str, Dict[str, float]], counts: Dict[str, Counter], scores: Dict[str, Any], spans_key: str
+) -> str:
+    lines = per_type_table(
+        f"Per-label scores (doc.spans['{spans_key}'])", "label", per_type, counts, scores, f"spans_{spans_key}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def relation_table(examples: List[Example], scores: Dict[str, Any], spans_key: str) -> str:
+    """Gold/predicted counts and P/R/F per predicate, the micro row, strict and boundary F."""
+    if scores.get("relations_per_type") is None:
+        msg.warn("No 'relations_per_type' in the pipeline's scores: scoring doc._.relations directly")
+        scores.update(score_relations(examples))
+    counts = _counts(examples, lambda doc: (p for _, p, _, _ in relation_records(doc)))
+    lines = per_type_table(
+        "Per-predicate scores (doc._.relations)", "predicate", scores["relations_per_type"], counts, scores,
+        "relations_micro", note="Strict: head span and label, predicate, tail span and label all match.",
+    )
+    lines += level_rows(
+        "relations",
+        (
+            ("strict", "relations_micro"),
+            ("boundary (entity labels ignored)", "relations_boundary"),
+            (f"entities (doc.spans['{spans_key}'])", f"spans_{spans_key}"),
+        ),
+        scores,
     )
     return "\n".join(lines) + "\n"
 
@@ -137,36 +127,12 @@ def event_table(examples: List[Example], scores: Dict[str, Any]) -> str:
     if "events_per_type" not in scores:
         msg.warn("No 'events_per_type' in the pipeline's scores: scoring doc._.events directly")
         scores.update(score_events(examples))
-    per_type = scores["events_per_type"]
-    counts = {"gold": Counter(), "pred": Counter()}
-    for eg in examples:
-        counts["gold"].update(label for label, _, _, _ in event_records(eg.reference))
-        counts["pred"].update(label for label, _, _, _ in event_records(eg.predicted))
-    labels = sorted(set(per_type) | set(counts["gold"]) | set(counts["pred"]))
-    lines = [
-        "# Per-event-type scores (doc._.events)",
-        "",
-        "Exact match: event type, trigger span and every (role, argument span) match.",
-        "",
-        "| event type | gold | predicted | P | R | F |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for label in labels:
-        prf = per_type.get(label, {})
-        lines.append(
-            f"| {label} | {counts['gold'][label]} | {counts['pred'][label]} | "
-            f"{_pct(prf.get('p'))} | {_pct(prf.get('r'))} | {_pct(prf.get('f'))} |"
-        )
-    lines.append(
-        f"| **all (micro)** | {sum(counts['gold'].values())} | {sum(counts['pred'].values())} | "
-        f"{_pct(scores.get('events_p'))} | {_pct(scores.get('events_r'))} | {_pct(scores.get('events_f'))} |"
+    counts = _counts(examples, lambda doc: (label for label, _, _, _ in event_records(doc)))
+    lines = per_type_table(
+        "Per-event-type scores (doc._.events)", "event type", scores["events_per_type"], counts, scores, "events",
+        note="Exact match: event type, trigger span and every (role, argument span) match.",
     )
-    lines += ["", "| level | P | R | F |", "|---|---:|---:|---:|"]
-    for name, prefix in EVENT_ROWS:
-        lines.append(
-            f"| {name} | {_pct(scores.get(prefix + '_p'))} | {_pct(scores.get(prefix + '_r'))} | "
-            f"{_pct(scores.get(prefix + '_f'))} |"
-        )
+    lines += level_rows("level", EVENT_ROWS, scores)
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ loaded from disk must rebuild it from the saved input width (`cfg["nI"]`) and
 labels before the weights arrive. Labels, their checks, the head's layouts,
 that restore step and the threshold calibrator live here once.
 """
+import math
 import warnings
 import weakref
 from pathlib import Path
@@ -76,6 +77,23 @@ class _TrainingState:
         return (_TrainingState, ())
 
 
+def check_positive_int(name: str, value: Any, *, optional: bool = False) -> None:
+    """Raise E024 unless `value` is a positive int (or None when `optional`).
+
+    bool is refused although it is an int: `max_candidates = true` in a config
+    is a mistake, not 1."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(Errors.E024.format(name=name, value=value, none=" or null" if optional else ""))
+
+
+def check_threshold(value: Any) -> None:
+    """Raise E025 unless `value` is a finite number (a threshold on logits)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(Errors.E025.format(value=value))
+
+
 class PairComponent(TrainablePipe):
     """A TrainablePipe whose model ends in a pair-scoring head (ref "head").
 
@@ -95,9 +113,7 @@ class PairComponent(TrainablePipe):
     ) -> None:
         if cfg.get("calibration", "inference") not in CALIBRATION_SOURCES:
             raise ValueError(Errors.E029.format(value=cfg.get("calibration"), options=list(CALIBRATION_SOURCES)))
-        threads = cfg.get("torch_threads")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise ValueError(Errors.E024.format(name="torch_threads", value=threads, none=" or null"))
+        check_positive_int("torch_threads", cfg.get("torch_threads"), optional=True)
         self.vocab = vocab
         self.model = model
         self.name = name

@@ -32,7 +32,7 @@ from ..errors import Errors, Warnings
 from ..extensions import EventRecord, event_records, install_extensions, set_event_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
-from .base import PairComponent, default_model
+from .base import PairComponent, check_positive_int, check_threshold, default_model
 from .event_scorer import score_events
 from .matching import to_predicted
 
@@ -173,20 +173,11 @@ class GlobalPointerEvents(PairComponent):
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_events,
     ) -> None:
-        for setting, value, optional in (
-            ("max_argument_width", max_argument_width, True),
-            ("max_pair_distance", max_pair_distance, True),
-            ("max_arguments", max_arguments, False),
-        ):
-            if value is None and optional:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    Errors.E024.format(name=setting, value=value, none=" or null" if optional else "")
-                )
-        for value in (threshold, link_threshold):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not numpy.isfinite(value):
-                raise ValueError(Errors.E025.format(value=value))
+        check_positive_int("max_argument_width", max_argument_width, optional=True)
+        check_positive_int("max_pair_distance", max_pair_distance, optional=True)
+        check_positive_int("max_arguments", max_arguments)
+        check_threshold(threshold)
+        check_threshold(link_threshold)
         install_extensions()
         super().__init__(
             vocab,

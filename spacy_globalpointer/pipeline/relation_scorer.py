@@ -8,7 +8,7 @@ reference tokens through the Example's alignment, as spaCy's `Scorer` does for
 spans, so differently tokenised predictions are scored correctly (a predicted
 span that does not align counts as wrong).
 """
-from typing import Any, Dict, Iterable, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Set, Tuple
 
 from spacy.scorer import PRFScore
 from spacy.training import Example

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training import Example, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Model
@@ -30,7 +30,7 @@ from ..errors import Errors, Warnings
 from ..extensions import RelationRecord, SpanRecord, install_extensions, relation_records, set_relation_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
-from .base import PairComponent, default_model
+from .base import PairComponent, check_positive_int, check_threshold, default_model
 from .matching import to_predicted
 from .relation_scorer import score_relations
 
@@ -158,16 +158,9 @@ class GlobalPointerRelations(PairComponent):
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
-        if max_pair_distance is not None and (
-            isinstance(max_pair_distance, bool)
-            or not isinstance(max_pair_distance, int)
-            or max_pair_distance < 1
-        ):
-            raise ValueError(Errors.E024.format(name="max_pair_distance", value=max_pair_distance, none=" or null"))
-        if isinstance(max_candidates, bool) or not isinstance(max_candidates, int) or max_candidates < 1:
-            raise ValueError(Errors.E024.format(name="max_candidates", value=max_candidates, none=""))
-        if not isinstance(threshold, (int, float)) or not numpy.isfinite(threshold):
-            raise ValueError(Errors.E025.format(value=threshold))
+        check_positive_int("max_pair_distance", max_pair_distance, optional=True)
+        check_positive_int("max_candidates", max_candidates)
+        check_threshold(threshold)
         install_extensions()
         super().__init__(
             vocab,

@@ -1,5 +1,4 @@
 """The `globalpointer` component: nested and flat span prediction with GlobalPointer."""
-import math
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -18,7 +17,7 @@ from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_pr
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.pair_loss import LOSS_ROWS, pair_loss
-from .base import PairComponent, default_model
+from .base import PairComponent, check_threshold, default_model
 
 DEFAULT_SPANS_KEY = "sc"
 DEFAULT_MAX_SPAN_WIDTH = 64
@@ -160,13 +159,12 @@ class GlobalPointer(PairComponent):
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
         if max_span_width is not None and (
-            not isinstance(max_span_width, int) or max_span_width < 1
+            isinstance(max_span_width, bool) or not isinstance(max_span_width, int) or max_span_width < 1
         ):
             raise ValueError(Errors.E010.format(value=max_span_width))
         if not max_spans_per_token > 0:
             raise ValueError(Errors.E011.format(value=max_spans_per_token))
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-            raise ValueError(Errors.E025.format(value=threshold))
+        check_threshold(threshold)
         if loss_rows not in LOSS_ROWS:
             raise ValueError(Errors.E012.format(value=loss_rows, options=list(LOSS_ROWS)))
         super().__init__(
