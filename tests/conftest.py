@@ -1,9 +1,13 @@
-"""Shared fixtures: a tiny nested-entity data set made here, and tiny pipelines."""
-from typing import List, Tuple
+"""Shared fixtures: a tiny nested-entity data set made here, tiny pipelines, and
+the round-trip checks every component's output must pass."""
+import pickle
+from pathlib import Path
+from typing import Any, Callable, List, Sequence, Tuple
 
 import pytest
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
@@ -74,3 +78,48 @@ def span_tuples(doc, key: str = "sc"):
 def trained_nlp() -> Language:
     nlp = build_nlp()
     return train(nlp, make_examples(nlp))
+
+
+def check_round_trips(
+    nlp: Language,
+    texts: Sequence[str],
+    as_tuples: Callable[[Doc], Any],
+    scores_of: Callable[[Doc], List[float]],
+    fresh_nlp: Language,
+    path: Path,
+) -> None:
+    """What a component writes survives every way spaCy users move docs and
+    pipelines: pipe == call, to_disk + spacy.load, from_bytes into a fresh
+    pipeline, pickled docs, Doc.to_bytes and DocBin with user data (and is lost
+    without it: why store_user_data matters). `as_tuples` gives a doc's output
+    as comparable plain data, `scores_of` its scores."""
+    docs = list(nlp.pipe(texts))
+    expected = [as_tuples(d) for d in docs]
+    assert [as_tuples(nlp(t)) for t in texts] == expected  # pipe == call
+    name = nlp.pipe_names[-1]
+    nlp.to_disk(path)
+    loaded = spacy.load(path)
+    loaded_docs = list(loaded.pipe(texts))
+    assert [as_tuples(d) for d in loaded_docs] == expected
+    scores = [s for d in docs for s in scores_of(d)]
+    assert [s for d in loaded_docs for s in scores_of(d)] == pytest.approx(scores)
+    assert loaded.get_pipe(name).cfg == nlp.get_pipe(name).cfg
+    fresh_nlp.from_bytes(nlp.to_bytes())
+    assert [as_tuples(d) for d in fresh_nlp.pipe(texts)] == expected
+    assert [as_tuples(pickle.loads(pickle.dumps(d))) for d in docs] == expected
+    assert [as_tuples(Doc(nlp.vocab).from_bytes(d.to_bytes())) for d in docs] == expected
+    kept = DocBin(store_user_data=True, docs=docs).to_bytes()
+    again = list(DocBin(store_user_data=True).from_bytes(kept).get_docs(nlp.vocab))
+    assert [as_tuples(d) for d in again] == expected
+    assert [scores_of(d) for d in again] == [scores_of(d) for d in docs]
+    if any(expected):
+        dropped = DocBin(docs=docs).to_bytes()
+        assert [as_tuples(d) for d in DocBin().from_bytes(dropped).get_docs(nlp.vocab)] != expected
+
+
+def check_multiprocess(nlp: Language, texts: Sequence[str], as_tuples: Callable[[Doc], Any]) -> None:
+    """nlp.pipe(n_process=2) gives what one process gives."""
+    texts = list(texts) * 2
+    assert [as_tuples(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)] == [
+        as_tuples(d) for d in nlp.pipe(texts)
+    ]

@@ -1,18 +1,19 @@
 """The globalpointer_events component: decoding, training, round trips, bad input."""
-import pickle
 import time
 
 import numpy
 import pytest
 import spacy
 import torch
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
 from spacy_globalpointer import Event
 from spacy_globalpointer.decoding import linked_groups
 from spacy_globalpointer.pipeline.events import TRIGGER_ROLE, event_label
+
+from conftest import check_multiprocess, check_round_trips
 
 CONFIG = {"max_argument_width": 8, "max_pair_distance": 16}
 TINY_TOK2VEC = {
@@ -191,30 +192,14 @@ def test_nested_arguments_are_predicted(trained_events):
 def test_round_trips(trained_events, tmp_path):
     nlp, _ = trained_events
     texts = [t for t, _ in EVENT_DATA]
-    expected = [event_tuples(d) for d in nlp.pipe(texts)]
-    assert [event_tuples(nlp(t)) for t in texts] == expected  # pipe == call
-    nlp.to_disk(tmp_path / "model")
-    loaded = spacy.load(tmp_path / "model")
-    assert [event_tuples(d) for d in loaded.pipe(texts)] == expected
-    assert loaded.get_pipe("globalpointer_events").cfg == nlp.get_pipe("globalpointer_events").cfg
-    fresh = build_events_nlp()
-    fresh.from_bytes(nlp.to_bytes())
-    assert [event_tuples(d) for d in fresh.pipe(texts)] == expected
-    docs = list(nlp.pipe(texts))
-    assert [event_tuples(pickle.loads(pickle.dumps(d))) for d in docs] == expected
-    db = DocBin(store_user_data=True, docs=docs)
-    again = list(DocBin(store_user_data=True).from_bytes(db.to_bytes()).get_docs(nlp.vocab))
-    assert [event_tuples(d) for d in again] == expected
-    assert [event_tuples(Doc(nlp.vocab).from_bytes(d.to_bytes())) for d in docs] == expected
-    assert [[e.score for e in d._.events] for d in again] == [[e.score for e in d._.events] for d in docs]
+    check_round_trips(
+        nlp, texts, event_tuples, lambda d: [e.score for e in d._.events], build_events_nlp(), tmp_path / "model"
+    )
 
 
 def test_multiprocess_pipe_equals_single_process(trained_events):
     nlp, _ = trained_events
-    texts = [t for t, _ in EVENT_DATA] * 2
-    assert [event_tuples(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)] == [
-        event_tuples(d) for d in nlp.pipe(texts)
-    ]
+    check_multiprocess(nlp, [t for t, _ in EVENT_DATA], event_tuples)
 
 
 def test_scores_compare_through_the_alignment():

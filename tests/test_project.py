@@ -35,6 +35,24 @@ def copy_project(dest: Path) -> Path:
     return root
 
 
+def run_workflow(root: Path, workflow: str, steps_var: str) -> Path:
+    """Run a workflow of the project copy at `root` with 10 training steps."""
+    assert importlib.util.find_spec("build") or importlib.util.find_spec("wheel"), (
+        "`spacy package --build wheel` needs the 'build' package: pip install build"
+    )
+    project_run(root, workflow, overrides={f"vars.{steps_var}": 10}, capture=True)
+    return root
+
+
+def load_make_sample():
+    """project/scripts/make_sample.py as a module (project/scripts is no package),
+    for the samples' own property checks."""
+    spec = importlib.util.spec_from_file_location("make_sample", PROJECT_DIR / "scripts" / "make_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture(scope="module")
 def project_root(tmp_path_factory) -> Path:
     return copy_project(tmp_path_factory.mktemp("project"))
@@ -42,11 +60,7 @@ def project_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def ran_all(project_root) -> Path:
-    assert importlib.util.find_spec("build") or importlib.util.find_spec("wheel"), (
-        "`spacy package --build wheel` needs the 'build' package: pip install build"
-    )
-    project_run(project_root, "all", overrides={"vars.max_steps": 10}, capture=True)
-    return project_root
+    return run_workflow(project_root, "all", "max_steps")
 
 
 def test_all_writes_metrics_with_span_scores(ran_all):

@@ -5,7 +5,6 @@ The workflow runs once per module in a copy of project/ with 10 training steps:
 it checks that every command runs and writes what it promises, not the scores.
 """
 import hashlib
-import importlib.util
 import json
 import re
 import subprocess
@@ -15,13 +14,12 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
-from spacy.cli.project.run import project_run
 from spacy.tokens import DocBin
 from weasel.util import load_project_config
 
 from spacy_globalpointer.extensions import event_records, install_extensions
 
-from test_project import PROJECT_DIR, copy_project
+from test_project import PROJECT_DIR, copy_project, load_make_sample, run_workflow
 
 EV_FILES = (("sample_events_train.jsonl", 200), ("sample_events_dev.jsonl", 60))
 ROLES = {
@@ -31,11 +29,7 @@ ROLES = {
 }
 PACKAGE = "en_globalpointer_events_sample-0.0.1"
 
-# The sample's own property check, loaded by path (project/scripts is no package).
-_spec = importlib.util.spec_from_file_location("make_sample", PROJECT_DIR / "scripts" / "make_sample.py")
-_make_sample = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_make_sample)
-event_properties = _make_sample.event_properties
+event_properties = load_make_sample().event_properties
 
 
 def read_records(name):
@@ -45,12 +39,7 @@ def read_records(name):
 
 @pytest.fixture(scope="module")
 def ran_events(tmp_path_factory) -> Path:
-    assert importlib.util.find_spec("build") or importlib.util.find_spec("wheel"), (
-        "`spacy package --build wheel` needs the 'build' package: pip install build"
-    )
-    root = copy_project(tmp_path_factory.mktemp("project_events"))
-    project_run(root, "events", overrides={"vars.ev_max_steps": 10}, capture=True)
-    return root
+    return run_workflow(copy_project(tmp_path_factory.mktemp("project_events")), "events", "ev_max_steps")
 
 
 def test_events_convert_with_user_data(ran_events):
@@ -208,7 +197,7 @@ def test_events_sample_properties_are_what_they_say():
 
 
 def test_events_sample_is_reproducible(tmp_path):
-    """make-sample rewrites all six shipped files byte for byte."""
+    """make-sample rewrites all six shipped files (spans, relations, events) byte for byte."""
     script = PROJECT_DIR / "scripts" / "make_sample.py"
     names = ["sample_train.jsonl", "sample_dev.jsonl", "sample_relations_train.jsonl",
              "sample_relations_dev.jsonl", "sample_events_train.jsonl", "sample_events_dev.jsonl"]

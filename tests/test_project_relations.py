@@ -5,43 +5,30 @@ The workflow runs once per module in a copy of project/ with 10 training steps:
 it checks that every command runs and writes what it promises, not the scores.
 """
 import hashlib
-import importlib.util
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import spacy
 import srsly
-from spacy.cli.project.run import project_run
 from spacy.tokens import DocBin
 from weasel.util import load_project_config
 
 from spacy_globalpointer.extensions import install_extensions, relation_records
 
-from test_project import PROJECT_DIR, copy_project
+from test_project import PROJECT_DIR, copy_project, load_make_sample, run_workflow
 
 REL_FILES = (("sample_relations_train.jsonl", 200), ("sample_relations_dev.jsonl", 60))
 PREDICATES = ("founded", "located_in", "lives_in", "part_of", "partner_of", "works_for")
 PACKAGE = "en_globalpointer_relations_sample-0.0.1"
 
-# The sample's own property check, loaded by path (project/scripts is no package).
-_spec = importlib.util.spec_from_file_location("make_sample", PROJECT_DIR / "scripts" / "make_sample.py")
-_make_sample = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_make_sample)
-relation_properties = _make_sample.relation_properties
+relation_properties = load_make_sample().relation_properties
 
 
 @pytest.fixture(scope="module")
 def ran_relations(tmp_path_factory) -> Path:
-    assert importlib.util.find_spec("build") or importlib.util.find_spec("wheel"), (
-        "`spacy package --build wheel` needs the 'build' package: pip install build"
-    )
-    root = copy_project(tmp_path_factory.mktemp("project_relations"))
-    project_run(root, "relations", overrides={"vars.rel_max_steps": 10}, capture=True)
-    return root
+    return run_workflow(copy_project(tmp_path_factory.mktemp("project_relations")), "relations", "rel_max_steps")
 
 
 def test_relations_converts_with_user_data(ran_relations):
@@ -146,16 +133,5 @@ def test_relations_sample_properties_are_what_they_say():
     assert props["no relations"] and not props["nested"] and not props["shared start"]
 
 
-def test_relations_sample_is_reproducible(tmp_path):
-    """make-sample rewrites all four shipped files byte for byte."""
-    script = PROJECT_DIR / "scripts" / "make_sample.py"
-    span_out = [tmp_path / "sample_train.jsonl", tmp_path / "sample_dev.jsonl"]
-    rel_out = [tmp_path / name for name, _ in REL_FILES]
-    result = subprocess.run(
-        [sys.executable, str(script), *map(str, span_out), "--seed", "0",
-         "--rel-train", str(rel_out[0]), "--rel-dev", str(rel_out[1])],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    for path in span_out + rel_out:
-        assert path.read_bytes() == (PROJECT_DIR / "assets" / path.name).read_bytes(), path.name
+# The relations files' reproducibility is checked with all six files in
+# test_project_events.test_events_sample_is_reproducible.

@@ -1,6 +1,5 @@
 """The globalpointer_relations component: joint training, round trips, bad input."""
 import json
-import pickle
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from spacy.util import load_config, load_model_from_config
 from thinc.api import fix_random_seed
 
 from spacy_globalpointer import Relation
-from conftest import TINY_CNN
+from conftest import TINY_CNN, check_multiprocess, check_round_trips
 from spacy_globalpointer.extensions import install_extensions, set_relation_records
 from spacy_globalpointer.layouts import PairLayout
 from spacy_globalpointer.losses import multilabel_crossentropy
@@ -113,36 +112,14 @@ def test_overfits_through_the_shared_tok2vec_config(trained_rel):
 def test_round_trips(trained_rel, tmp_path):
     nlp, _ = trained_rel
     texts = [t for t, _, _ in REL_DATA]
-    docs = list(nlp.pipe(texts))
-    expected = [rel_tuples(d) for d in docs]
-    assert [rel_tuples(nlp(t)) for t in texts] == expected  # pipe == call
-    nlp.to_disk(tmp_path / "model")
-    loaded = spacy.load(tmp_path / "model")
-    loaded_docs = list(loaded.pipe(texts))
-    assert [rel_tuples(d) for d in loaded_docs] == expected
-    assert [r.score for d in loaded_docs for r in d._.relations] == pytest.approx(
-        [r.score for d in docs for r in d._.relations]
+    check_round_trips(
+        nlp, texts, rel_tuples, lambda d: [r.score for r in d._.relations], build_rel_nlp(), tmp_path / "model"
     )
-    assert loaded.get_pipe("globalpointer_relations").cfg == nlp.get_pipe("globalpointer_relations").cfg
-    fresh = build_rel_nlp()
-    fresh.from_bytes(nlp.to_bytes())
-    assert [rel_tuples(d) for d in fresh.pipe(texts)] == expected
-    assert [rel_tuples(pickle.loads(pickle.dumps(d))) for d in docs] == expected
-    assert [rel_tuples(Doc(nlp.vocab).from_bytes(d.to_bytes())) for d in docs] == expected
-    kept = DocBin(store_user_data=True, docs=docs)
-    again = list(DocBin(store_user_data=True).from_bytes(kept.to_bytes()).get_docs(nlp.vocab))
-    assert [rel_tuples(d) for d in again] == expected
-    # Why store_user_data matters: without it DocBin drops the relations.
-    dropped = DocBin(docs=docs)
-    assert all(d._.relations == [] for d in DocBin().from_bytes(dropped.to_bytes()).get_docs(nlp.vocab))
 
 
 def test_multiprocess_pipe_equals_single_process(trained_rel):
     nlp, _ = trained_rel
-    texts = [t for t, _, _ in REL_DATA] * 2
-    assert [rel_tuples(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)] == [
-        rel_tuples(d) for d in nlp.pipe(texts)
-    ]
+    check_multiprocess(nlp, [t for t, _, _ in REL_DATA], rel_tuples)
 
 
 def test_setting_and_reading_relations_and_their_errors():
