@@ -168,3 +168,31 @@ def _without_relation_component(path: Path) -> Config:
 def test_relation_configs_differ_from_relations_cfg_only_in_the_relation_component(name):
     system = RUNNER.RELATION_SYSTEMS[name]
     assert _without_relation_component(system.config) == _without_relation_component(RUNNER.RELATIONS_CONFIG)
+
+
+def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_path):
+    """events_benchmark.py end to end on the shipped events sample (2 steps):
+    the JSON has every figure the Events section reports, and the section renders."""
+    from spacy_globalpointer.convert import convert
+
+    assets = BENCHMARKS.parent / "assets"
+    paths = {}
+    for split in ("train", "dev"):
+        paths[split] = tmp_path / f"{split}.spacy"
+        convert(assets / f"sample_events_{split}.jsonl", paths[split], format="jsonl", lang="en", events=True)
+    out = tmp_path / "events.json"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "events_benchmark.py"), str(BENCHMARKS.parent / "configs" / "events.cfg"),
+         str(paths["train"]), str(paths["dev"]), "--out", str(out), "--training-dir", str(tmp_path / "training"),
+         "--steps", "2", "--lang", "en", "--train-dev-docs", "10", "--set", "training.eval_frequency=1"],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads(out.read_text(encoding="utf8"))
+    assert data["dev_docs"] == 60 and data["train_dev_docs"] == 10
+    for key in ("train_cpu_s", "words_per_s", "head_cost", "decode_ms_p99", "dev_share_two_events_of_a_type"):
+        assert data[key] >= 0, key
+    for grouping in ("cliques", "types_ablation"):
+        assert {"events_f", "events_trigger_id_f", "events_argument_cls_f"} <= set(data[grouping])
+    section = "\n".join(RUNNER._events_benchmark().report(data))
+    assert section.startswith("## Events (DuEE 1.0)") and "| links + cliques |" in section

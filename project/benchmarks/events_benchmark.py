@@ -1,7 +1,9 @@
 """The events benchmark: GPLinker events on DuEE against the links ablation.
 
-    python benchmarks/events_benchmark.py CONFIG TRAIN.spacy DEV.spacy OUT_DIR
-        [--steps 3000] [--lang zh] [--seed 0] [--set SECTION.KEY=VALUE ...]
+    python benchmarks/events_benchmark.py CONFIG TRAIN.spacy DEV.spacy
+        [--out benchmarks/results/events_duee.json] [--training-dir DIR]
+        [--steps 1500] [--train-dev-docs 300] [--lang zh] [--seed 0]
+        [--set SECTION.KEY=VALUE ...]
 
 Trains CONFIG (the `globalpointer_events` component on the CNN tok2vec) with
 `spacy train` in a child process on one torch thread, then measures model-best
@@ -17,7 +19,8 @@ on DEV in this process:
   (pipeline words/s / tok2vec words/s); decoding time per doc (set_annotations
   alone) at the 50th and 99th percentile.
 
-Writes OUT_DIR/events.json and OUT_DIR/events.md.
+Writes the JSON (--out) and, when it lies in benchmarks/results/, rebuilds
+benchmarks/results.md, whose Events section is made from it.
 """
 import json
 import resource
@@ -26,7 +29,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import numpy
 import spacy
@@ -38,6 +41,9 @@ from wasabi import msg
 
 from spacy_globalpointer.extensions import event_records, install_extensions
 
+HERE = Path(__file__).parent
+PROJECT_DIR = HERE.parent
+RESULTS_DIR = HERE / "results"
 COMPONENT = "globalpointer_events"
 SCORE_KEYS = (
     ("trigger id", "events_trigger_id"),
@@ -128,24 +134,34 @@ def main(
     config: Path = typer.Argument(..., exists=True),
     train_path: Path = typer.Argument(..., exists=True),
     dev_path: Path = typer.Argument(..., exists=True),
-    out_dir: Path = typer.Argument(...),
-    steps: int = typer.Option(3000, "--steps"),
+    out: Path = typer.Option(RESULTS_DIR / "events_duee.json", "--out", help="Where the JSON goes"),
+    training_dir: Path = typer.Option(
+        PROJECT_DIR / "training" / "benchmarks" / "events", "--training-dir", help="Where the trained model and log go"
+    ),
+    steps: int = typer.Option(1500, "--steps"),
     lang: str = typer.Option("zh", "--lang"),
     seed: int = typer.Option(0, "--seed"),
-    skip_training: bool = typer.Option(False, "--skip-training", help="measure OUT_DIR/model-best as it is"),
+    skip_training: bool = typer.Option(False, "--skip-training", help="measure TRAINING_DIR/model-best as it is"),
     overrides: List[str] = typer.Option([], "--set", help="config override for training, e.g. training.eval_frequency=500"),
-    train_dev: Optional[Path] = typer.Option(
-        None, "--train-dev", help="a smaller dev set for spacy train's evaluations (model-best is still measured on DEV)"
+    train_dev_docs: int = typer.Option(
+        0, "--train-dev-docs",
+        help="evaluate during training on the first N dev docs only (faster; 0: all). model-best is still measured on all of DEV",
     ),
 ) -> None:
     torch.set_num_threads(1)
     install_extensions()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result: Dict[str, Any] = {"config": str(config), "steps": steps, "seed": seed, "overrides": overrides}
-    model_root = out_dir / "training"
+    training_dir.mkdir(parents=True, exist_ok=True)
+    result: Dict[str, Any] = {
+        "config": str(config), "steps": steps, "seed": seed, "overrides": overrides, "train_dev_docs": train_dev_docs,
+    }
+    model_root = training_dir / "training"
     if not skip_training:
-        result.update(train(config, train_path, train_dev or dev_path, model_root, steps, lang, seed, overrides))
-        result["train_dev"] = str(train_dev or dev_path)
+        train_dev = dev_path
+        if train_dev_docs:
+            train_dev = training_dir / "train_dev.spacy"
+            docs = list(DocBin(store_user_data=True).from_disk(dev_path).get_docs(spacy.blank(lang).vocab))
+            DocBin(store_user_data=True, docs=docs[:train_dev_docs]).to_disk(train_dev)
+        result.update(train(config, train_path, train_dev, model_root, steps, lang, seed, overrides))
     nlp = spacy.load(model_root / "model-best")
     gold_docs = list(DocBin().from_disk(dev_path).get_docs(nlp.vocab))
     examples = [Example(nlp.make_doc(d.text), d) for d in gold_docs]
@@ -167,17 +183,35 @@ def main(
     times = decode_times(nlp, [nlp.make_doc(t) for t in texts])
     result["decode_ms_p50"] = float(numpy.percentile(times, 50) * 1000)
     result["decode_ms_p99"] = float(numpy.percentile(times, 99) * 1000)
-    (out_dir / "events.json").write_text(json.dumps(result, indent=2), encoding="utf8")
-    (out_dir / "events.md").write_text(report(result), encoding="utf8")
-    print(report(result))
+    result["date"] = time.strftime("%Y-%m-%d", time.gmtime())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2), encoding="utf8")
+    print("\n".join(report(result)))
+    if out.parent.resolve() == RESULTS_DIR.resolve():
+        from run_benchmark import write_report
+
+        write_report(HERE)
 
 
 def _flat(scores: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in scores.items() if k.startswith("events")}
 
 
-def report(r: Dict[str, Any]) -> str:
+def report(r: Dict[str, Any]) -> List[str]:
+    """The Events section of results.md."""
     lines = [
+        "## Events (DuEE 1.0)",
+        "",
+        "`events_benchmark.py`: `configs/events.cfg` (the CNN tok2vec and `globalpointer_events`) trained with "
+        "`spacy train` on duee_train.json, measured on all of duee_dev.json (converted with `convert --format duee "
+        "--schema duee_event_schema.json`)"
+        + (f"; the evaluations during training use its first {r['train_dev_docs']} docs" if r.get("train_dev_docs") else "")
+        + ". Overrides: " + (", ".join(f"`{o}`" for o in r.get("overrides", [])) or "none") + ". "
+        "**links + cliques** is GPLinker's decoding; the **ablation** ignores the links and makes all arguments of "
+        "one event type in a doc one event. P / R / F in %: trigger identification (span) and classification "
+        "(span, type), argument identification (type, span) and classification (type, role, span), events "
+        "(type, trigger and every argument exact).",
+        "",
         f"GPLinker events, {r['steps']} steps, seed {r['seed']}; dev docs: {r['dev_docs']}, "
         f"{100 * r['dev_share_two_events_of_a_type']:.1f}% with two or more events of one type. "
         f"Thresholds (calibrated): arguments {r['thresholds']['threshold']:.2f}, links {r['thresholds']['link_threshold']:.2f}.",
@@ -198,7 +232,7 @@ def report(r: Dict[str, Any]) -> str:
         f"(pipeline / tok2vec words/s). Decoding per doc: {r['decode_ms_p50']:.2f} ms median, {r['decode_ms_p99']:.2f} ms p99.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 if __name__ == "__main__":

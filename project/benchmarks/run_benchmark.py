@@ -980,11 +980,24 @@ def write_report(out_dir: Path) -> None:
     relation_scale_path = results_dir / "relations_scale.json"
     if relation_scale_path.exists():
         lines += relation_scale_table(json.loads(relation_scale_path.read_text(encoding="utf8")))
+    events_path = results_dir / "events_duee.json"
+    if events_path.exists():
+        lines += _events_benchmark().report(json.loads(events_path.read_text(encoding="utf8")))
     lines += machine_lines(results, scale)
     (out_dir / "results.md").write_text("\n".join(lines), encoding="utf8")
     if results:
         write_plot(results, out_dir / "f1_vs_train_time.png")
     msg.good(f"Wrote {out_dir / 'results.md'}" + (f" and {out_dir / 'f1_vs_train_time.png'}" if results else ""))
+
+
+def _events_benchmark():
+    """events_benchmark.py (beside this file) as a module, for its report."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("events_benchmark", HERE / "events_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_plot(results: Dict[str, List[Dict[str, Any]]], path: Path) -> None:
