@@ -88,9 +88,10 @@ class Errors:
         "and a role without '{sep}'; got {label!r}."
     )
     E029 = (
-        "[E029] calibration must be one of {options}, got {value!r}: 'inference' "
-        "rescores recent training docs as at inference (no dropout), 'batches' uses "
-        "the training pass's own scores."
+        "[E029] calibration must be one of {options}, got {value!r}: 'heldout' "
+        "keeps one training doc in 20 out of the loss and calibrates on it, "
+        "'inference' rescores recent training docs as at inference (no dropout), "
+        "'batches' uses the training pass's own scores."
     )
     E030 = "[E030] A pair layout's kind must be one of {kinds}, got {kind!r}."
     E031 = (

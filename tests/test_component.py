@@ -354,7 +354,8 @@ def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch)
     data = [(f"{text} ({k})", spans) for k in range(8) for text, spans in NESTED_DATA]
     examples = make_examples(nlp, data)
     gp = nlp.get_pipe("globalpointer")
-    assert gp.cfg["calibration"] == "inference"
+    # The default, "heldout", calibrates like "inference" below 1,000 training docs.
+    assert gp.cfg["calibration"] == "heldout"
     seen = []
     real_predict = type(gp.model).predict
 
@@ -368,9 +369,50 @@ def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch)
     monkeypatch.setattr(type(gp.model), "predict", shifted_predict)
     train(nlp, examples, n_iter=60)
     assert seen and max(seen) == len(examples)  # distinct recent docs, rescored
+    assert gp.calibration_source == "inference"
     assert -1.0 < gp.cfg["threshold"] < -0.3
     with pytest.raises(ValueError, match="E029"):
         build_nlp(calibration="dev")
+
+
+def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
+    """With enough training docs, the held-out ones never reach the loss (zero
+    gradient) and are the only docs calibration rescores."""
+    from spacy_globalpointer.pipeline import base
+
+    monkeypatch.setattr(base, "MIN_HOLDOUT_DOCS", 10)
+    nlp = build_nlp()
+    data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
+    examples = make_examples(nlp, data)
+    held = {eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text)}
+    assert 0 < len(held) < len(examples) // 4
+    gp = nlp.get_pipe("globalpointer")
+    in_loss, rescored = set(), []
+    real_get_loss, real_predict = type(gp).get_loss, type(gp.model).predict
+
+    def recording_get_loss(self, egs, scores):
+        egs = list(egs)
+        in_loss.update(eg.predicted.text for eg in egs)
+        return real_get_loss(self, egs, scores)
+
+    def recording_predict(model, docs):
+        if model is gp.model:
+            rescored.append({doc.text for doc in docs})
+        return real_predict(model, docs)
+
+    monkeypatch.setattr(type(gp), "get_loss", recording_get_loss)
+    monkeypatch.setattr(type(gp.model), "predict", recording_predict)
+    train(nlp, examples, n_iter=60)
+    assert gp.calibration_source == "heldout"
+    assert in_loss == {eg.predicted.text for eg in examples} - held
+    assert rescored and all(texts <= held for texts in rescored) and rescored[-1] == held
+    # The held-out docs' gradient is zero, not nan, where the band masks cells.
+    batch = [eg for eg in examples if eg.predicted.text in held][:2] + examples[:3]
+    scores, _ = gp.model.begin_update([eg.predicted for eg in batch])
+    _, d_scores = gp._loss_without_held_out(batch, scores)
+    for eg, d in zip(batch, d_scores):
+        assert numpy.isfinite(gp.model.ops.to_numpy(d)).all()
+        assert (gp.model.ops.to_numpy(d) == 0).all() == (eg.predicted.text in held)
 
 
 def test_doc_loss_rows_overfit():

@@ -9,6 +9,7 @@ that restore step and the threshold calibrator live here once.
 import math
 import warnings
 import weakref
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -19,7 +20,7 @@ from spacy.tokens import Doc
 from spacy.language import Language
 from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model, get_array_module, set_dropout_rate
 
 from ..calibration import ThresholdCalibrator
 from ..errors import Errors, Warnings
@@ -56,8 +57,21 @@ def default_model(head_config: str) -> Config:
 
 # Calibration at inference: how many recent training docs, how often.
 CALIBRATION_DOCS = 256
-CALIBRATION_INTERVAL = 20
-CALIBRATION_SOURCES = ("inference", "batches")
+CALIBRATION_INTERVAL = 50
+CALIBRATION_SOURCES = ("heldout", "inference", "batches")
+# calibration = "heldout": one training doc in HOLDOUT_ONE_IN (by a hash of its
+# text, so every epoch and every component picks the same docs) gets no
+# gradient and is what the threshold is calibrated on, once the training set
+# has MIN_HOLDOUT_DOCS docs (below that, every doc is worth more as training
+# data and "inference" is used). At most HOLDOUT_MAX_DOCS are kept.
+HOLDOUT_ONE_IN = 20
+MIN_HOLDOUT_DOCS = 1000
+HOLDOUT_MAX_DOCS = 1000
+
+
+def is_held_out(text: str) -> bool:
+    """Whether calibration = "heldout" keeps this training text out of the loss."""
+    return zlib.crc32(text.encode("utf8")) % HOLDOUT_ONE_IN == 0
 
 
 class _TrainingState:
@@ -67,7 +81,11 @@ class _TrainingState:
 
     def __init__(self, nlp: Optional[Language] = None) -> None:
         self._ref = weakref.ref(nlp) if nlp is not None else None
+        # The docs calibration rescores: the last training docs ("inference")
+        # or the held-out ones ("heldout"), by text (epochs repeat them).
         self.recent: Dict[str, Example] = {}
+        self.held_out: Dict[str, Example] = {}
+        self.holding_out = False
         self.n_updates = 0
 
     def pipeline(self) -> Optional[Language]:
@@ -111,7 +129,7 @@ class PairComponent(TrainablePipe):
         cfg: Dict[str, Any],
         scorer: Optional[Callable],
     ) -> None:
-        if cfg.get("calibration", "inference") not in CALIBRATION_SOURCES:
+        if cfg.get("calibration", "heldout") not in CALIBRATION_SOURCES:
             raise ValueError(Errors.E029.format(value=cfg.get("calibration"), options=list(CALIBRATION_SOURCES)))
         check_positive_int("torch_threads", cfg.get("torch_threads"), optional=True)
         self.vocab = vocab
@@ -249,7 +267,7 @@ class PairComponent(TrainablePipe):
                 return losses
             set_dropout_rate(self.model, drop)
             scores, backprop_scores = self.model.begin_update([eg.predicted for eg in examples])
-            loss, d_scores = self.get_loss(examples, scores)
+            loss, d_scores = self._loss_without_held_out(examples, scores)
             backprop_scores(d_scores)
             if sgd is not None:
                 self.finish_update(sgd)
@@ -261,14 +279,31 @@ class PairComponent(TrainablePipe):
     def get_loss(self, examples: Iterable[Example], scores: Any) -> Tuple[float, Any]:
         raise NotImplementedError
 
-    # Threshold calibration (see calibration.py). With calibration = "inference"
-    # (the default) the component keeps the last CALIBRATION_DOCS training
-    # examples and, every CALIBRATION_INTERVAL updates, scores them as at
-    # inference (the pipeline's earlier components, then this model, no
-    # dropout) and moves each threshold to its best F1 there. With "batches"
-    # it uses the training pass's own scores (dropout on), as before: on a
-    # fine-tuned transformer those look less confident than unseen text and
-    # the threshold drifts below 0 (issue 10.6).
+    def _loss_without_held_out(self, examples: List[Example], scores: List[Any]) -> Tuple[float, List[Any]]:
+        """get_loss over the docs that are not held out; zero gradients for the others.
+
+        The docs still go through the forward pass: a listener's tok2vec ran on
+        the whole batch and expects a gradient for every doc."""
+        held = [self._training.holding_out and is_held_out(eg.predicted.text) for eg in examples]
+        if not any(held):
+            return self.get_loss(examples, scores)
+        kept = [i for i, h in enumerate(held) if not h]
+        loss, d_kept = self.get_loss([examples[i] for i in kept], [scores[i] for i in kept]) if kept else (0.0, [])
+        d_scores = [_zeros_like(doc_scores) for doc_scores in scores]
+        for i, d in zip(kept, d_kept):
+            d_scores[i] = d
+        return loss, d_scores
+
+    # Threshold calibration (see calibration.py). Every CALIBRATION_INTERVAL
+    # updates the component scores a set of training docs as at inference (the
+    # pipeline's earlier components, then this model, no dropout) and moves
+    # each threshold to its best F1 there. With calibration = "heldout" (the
+    # default) those docs are the held-out ones, which the loss never sees, so
+    # their scores look like unseen text on any encoder; with "inference" they
+    # are the last CALIBRATION_DOCS training docs (what a fine-tuned
+    # transformer has fitted); with "batches" the training pass's own scores
+    # (dropout on), the first design: on a fine-tuned transformer it drifted
+    # below 0 and cost F1 (issue 10.6).
 
     def _calibration_decisions(
         self, examples: List[Example], scores: Any
@@ -276,26 +311,34 @@ class PairComponent(TrainablePipe):
         """Per threshold setting: (candidate scores, gold scores) of these examples."""
         raise NotImplementedError
 
-    def remember_pipeline(self, nlp: Optional[Language]) -> None:
-        """Keep a weak reference to the pipeline, to run its earlier components."""
+    def start_training(self, nlp: Optional[Language], get_examples: Callable[[], Iterable[Example]]) -> None:
+        """Keep a weak reference to the pipeline (to run its earlier components
+        when calibrating) and decide whether calibration holds docs out."""
         self._training = _TrainingState(nlp)
+        if self.cfg.get("calibrate_threshold") and self.cfg.get("calibration", "heldout") == "heldout":
+            n_docs = sum(1 for eg in get_examples() if len(eg.predicted))
+            self._training.holding_out = n_docs >= MIN_HOLDOUT_DOCS
 
     def _observe_for_calibration(self, examples: List[Example], scores: Any) -> None:
-        if self.cfg.get("calibration", "inference") == "batches":
+        if self.cfg.get("calibration", "heldout") == "batches":
             for setting, (candidates, golds) in self._calibration_decisions(examples, scores).items():
                 self._calibrate(candidates, golds, setting)
             return
-        # The last CALIBRATION_DOCS distinct training texts (epochs repeat them).
-        recent: Dict[str, Example] = self._training.recent
+        training = self._training
         for eg in examples:
-            if len(eg.predicted):
-                recent.pop(eg.predicted.text, None)
-                recent[eg.predicted.text] = eg
-        while len(recent) > CALIBRATION_DOCS:
-            recent.pop(next(iter(recent)))
-        self._training.n_updates += 1
-        if self._training.n_updates % CALIBRATION_INTERVAL == 0:
-            self._calibrate_at_inference(list(recent.values()))
+            if not len(eg.predicted):
+                continue
+            text = eg.predicted.text
+            # The held-out docs, or the last CALIBRATION_DOCS training docs.
+            if training.holding_out:
+                if is_held_out(text):
+                    _remember(training.held_out, text, eg, HOLDOUT_MAX_DOCS)
+            else:
+                _remember(training.recent, text, eg, CALIBRATION_DOCS)
+        training.n_updates += 1
+        pool = training.held_out if training.holding_out else training.recent
+        if training.n_updates % CALIBRATION_INTERVAL == 0 and pool:
+            self._calibrate_at_inference(list(pool.values()))
 
     def _calibrate_at_inference(self, examples: List[Example]) -> None:
         """Rescore recent training docs without dropout and recalibrate from scratch."""
@@ -314,6 +357,15 @@ class PairComponent(TrainablePipe):
         for setting, (candidates, golds) in self._calibration_decisions(rescored, scores).items():
             self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
             self._calibrate(candidates, golds, setting)
+
+    @property
+    def calibration_source(self) -> str:
+        """What the threshold is being calibrated on in this training run:
+        "heldout" only when the training set was large enough to hold docs out."""
+        source = self.cfg.get("calibration", "heldout")
+        if source == "heldout" and not self._training.holding_out:
+            return "inference"
+        return source
 
     # Serialization: the torch head is built lazily (its size depends on the
     # labels), so it must exist before weights are loaded into a fresh pipe.
@@ -339,3 +391,19 @@ class PairComponent(TrainablePipe):
         super().from_bytes(bytes_data, exclude=exclude)
         self._set_layouts()
         return self
+
+
+def _remember(pool: Dict[str, Example], text: str, eg: Example, limit: int) -> None:
+    """Keep eg as the newest entry of pool, dropping the oldest beyond limit."""
+    pool.pop(text, None)
+    pool[text] = eg
+    while len(pool) > limit:
+        pool.pop(next(iter(pool)))
+
+
+def _zeros_like(scores: Any) -> Any:
+    """A zero gradient of the same structure as one doc's scores."""
+    if isinstance(scores, (tuple, list)):
+        return type(scores)(_zeros_like(s) for s in scores)
+    # Not scores * 0: masked cells may hold -inf, and -inf * 0 is nan.
+    return get_array_module(scores).zeros_like(scores)

@@ -81,7 +81,7 @@ def split_label(label: str) -> Tuple[str, str]:
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
         "calibrate_threshold": True,
-        "calibration": "inference",
+        "calibration": "heldout",
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.events_scorer.v1"},
     },
@@ -122,8 +122,10 @@ def make_globalpointer_events(
     max_arguments (int): at most this many arguments per doc are linked.
     calibrate_threshold (bool): move both thresholds to their best F1 on the
         training batches while training.
-    calibration (str): what the threshold is calibrated on: "inference"
-        (recent training docs rescored without dropout, every 20 updates) or
+    calibration (str): what the threshold is calibrated on, every 50 updates:
+        "heldout" (one training doc in 20 kept out of the loss and rescored
+        without dropout; with under 1,000 training docs, "inference" instead),
+        "inference" (the last 256 training docs rescored without dropout) or
         "batches" (the training pass's own scores); see pipeline/base.py.
     torch_threads (Optional[int]): torch intra-op threads while the head runs
         (the caller's setting is restored after); null leaves torch's setting
@@ -169,7 +171,7 @@ class GlobalPointerEvents(PairComponent):
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
         calibrate_threshold: bool = True,
-        calibration: str = "inference",
+        calibration: str = "heldout",
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_events,
     ) -> None:
@@ -239,7 +241,7 @@ class GlobalPointerEvents(PairComponent):
     ) -> None:
         """Read the (type, role) labels (from `labels` or the data), count what cannot be learned."""
         validate_get_examples(get_examples, "GlobalPointerEvents.initialize")
-        self.remember_pipeline(nlp)
+        self.start_training(nlp, get_examples)
         self._head._layers = []
         if labels is not None:
             for label in labels:

@@ -45,7 +45,7 @@ DEFAULT_MODEL = default_model(default_model_config)
         "ents": False,
         "loss_rows": "label",
         "calibrate_threshold": True,
-        "calibration": "inference",
+        "calibration": "heldout",
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
     },
@@ -85,8 +85,10 @@ def make_globalpointer(
     calibrate_threshold (bool): during training, keep moving `threshold` to
         the value with the best span F1 on the training batches (see
         calibration.py); the chosen value is saved with the pipeline.
-    calibration (str): what the threshold is calibrated on: "inference"
-        (recent training docs rescored without dropout, every 20 updates) or
+    calibration (str): what the threshold is calibrated on, every 50 updates:
+        "heldout" (one training doc in 20 kept out of the loss and rescored
+        without dropout; with under 1,000 training docs, "inference" instead),
+        "inference" (the last 256 training docs rescored without dropout) or
         "batches" (the training pass's own scores); see pipeline/base.py.
     torch_threads (Optional[int]): torch intra-op threads while the head runs
         (the caller's setting is restored after); null leaves torch's setting
@@ -154,7 +156,7 @@ class GlobalPointer(PairComponent):
         ents: bool = False,
         loss_rows: str = "label",
         calibrate_threshold: bool = True,
-        calibration: str = "inference",
+        calibration: str = "heldout",
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
@@ -214,7 +216,7 @@ class GlobalPointer(PairComponent):
         tokenizer) and warn about them with counts.
         """
         validate_get_examples(get_examples, "GlobalPointer.initialize")
-        self.remember_pipeline(nlp)
+        self.start_training(nlp, get_examples)
         # Initializing again starts from fresh weights, possibly with more labels.
         self._head._layers = []
         if labels is not None:
