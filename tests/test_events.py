@@ -281,7 +281,7 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
     "setting,value,code",
     [
         ("max_arguments", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_argument_width", 0, "E024"),
-        ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"),
+        ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"), ("loss_rows", "cells", "E012"),
     ],
 )
 def test_bad_settings_are_refused(setting, value, code):

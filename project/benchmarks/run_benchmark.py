@@ -153,6 +153,12 @@ RELATION_CANDIDATES = 32
 GPLINKER_CANDIDATES = {"components.globalpointer_relations.max_candidates": RELATION_CANDIDATES}
 RELATION_SYSTEMS: Dict[str, System] = {
     "gplinker": System(RELATIONS_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    # Ablation: one projection pair per predicate (GlobalPointer form) instead of
+    # the shared projection with per-predicate biases (the efficient default).
+    "gplinker_full": System(
+        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.efficient": False},
+        targets=("relations", "spans"),
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},

@@ -26,6 +26,7 @@ from ..calibration import ThresholdCalibrator
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
+from ..ml.pair_loss import LOSS_ROWS
 from ..ml.threads import torch_threads
 
 
@@ -132,6 +133,8 @@ class PairComponent(TrainablePipe):
         if cfg.get("calibration", "heldout") not in CALIBRATION_SOURCES:
             raise ValueError(Errors.E029.format(value=cfg.get("calibration"), options=list(CALIBRATION_SOURCES)))
         check_positive_int("torch_threads", cfg.get("torch_threads"), optional=True)
+        if cfg.get("loss_rows", "label") not in LOSS_ROWS:
+            raise ValueError(Errors.E012.format(value=cfg.get("loss_rows"), options=list(LOSS_ROWS)))
         self.vocab = vocab
         self.model = model
         self.name = name

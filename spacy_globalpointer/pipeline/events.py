@@ -80,6 +80,7 @@ def split_label(label: str) -> Tuple[str, str]:
         "max_argument_width": DEFAULT_MAX_ARGUMENT_WIDTH,
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
+        "loss_rows": "doc",
         "calibrate_threshold": True,
         "calibration": "heldout",
         "torch_threads": 1,
@@ -103,6 +104,7 @@ def make_globalpointer_events(
     max_argument_width: Optional[int],
     max_pair_distance: Optional[int],
     max_arguments: int,
+    loss_rows: str,
     calibrate_threshold: bool,
     calibration: str,
     torch_threads: Optional[int],
@@ -120,6 +122,12 @@ def make_globalpointer_events(
     max_pair_distance (Optional[int]): arguments whose starts (or ends) lie
         this far apart or more are never linked; None = unbounded.
     max_arguments (int): at most this many arguments per doc are linked.
+    loss_rows (str): how the argument head's ZLPR loss groups cells, as for
+        `globalpointer`: "doc" (a row per doc, the default) or "label" (a row
+        per doc and (event type, role) label). With DuEE's 217 labels most
+        label rows hold negatives only and push every score down: after 750
+        steps on the CNN, argument F1 was 0.0 with "label" and 4.4 with "doc",
+        trigger F1 7.8 against 28.2.
     calibrate_threshold (bool): move both thresholds to their best F1 on the
         training batches while training.
     calibration (str): what the threshold is calibrated on, every 50 updates:
@@ -143,6 +151,7 @@ def make_globalpointer_events(
         max_argument_width=max_argument_width,
         max_pair_distance=max_pair_distance,
         max_arguments=max_arguments,
+        loss_rows=loss_rows,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
         torch_threads=torch_threads,
@@ -170,6 +179,7 @@ class GlobalPointerEvents(PairComponent):
         max_argument_width: Optional[int] = DEFAULT_MAX_ARGUMENT_WIDTH,
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
+        loss_rows: str = "doc",
         calibrate_threshold: bool = True,
         calibration: str = "heldout",
         torch_threads: Optional[int] = 1,
@@ -192,6 +202,7 @@ class GlobalPointerEvents(PairComponent):
                 "max_argument_width": max_argument_width,
                 "max_pair_distance": max_pair_distance,
                 "max_arguments": max_arguments,
+                "loss_rows": loss_rows,
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
                 "torch_threads": torch_threads,
@@ -324,7 +335,9 @@ class GlobalPointerEvents(PairComponent):
     def _loss(
         self, scores: List[Tuple[Floats3d, Floats3d, Floats3d]], gold: Tuple[List[List[Cell]], ...]
     ) -> Tuple[float, List[Tuple[Floats3d, Floats3d, Floats3d]]]:
-        arg_loss, d_args = pair_loss([s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout)
+        arg_loss, d_args = pair_loss(
+            [s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout, rows=self.cfg.get("loss_rows", "label")
+        )
         start_loss, d_starts = pair_loss(
             [s[START_LINKS] for s in scores], gold[START_LINKS], self.link_layout, sparse=True
         )

@@ -16,7 +16,7 @@ from ..calibration import cell_decisions
 from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_probability
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
-from ..ml.pair_loss import LOSS_ROWS, pair_loss
+from ..ml.pair_loss import pair_loss
 from .base import PairComponent, check_threshold, default_model
 
 DEFAULT_SPANS_KEY = "sc"
@@ -167,8 +167,6 @@ class GlobalPointer(PairComponent):
         if not max_spans_per_token > 0:
             raise ValueError(Errors.E011.format(value=max_spans_per_token))
         check_threshold(threshold)
-        if loss_rows not in LOSS_ROWS:
-            raise ValueError(Errors.E012.format(value=loss_rows, options=list(LOSS_ROWS)))
         super().__init__(
             vocab,
             model,
