@@ -1,7 +1,7 @@
 """Issue 10.6: which threshold each calibration picks on one trained globalpointer
 pipeline, and the dev F1 each gives (dev is only scored here, never used to pick).
 
-    python benchmarks/calibration_check.py MODEL_DIR TRAIN.spacy DEV.spacy [--heldout HELDOUT.spacy] [--json OUT.json]
+    python benchmarks/calibration_check.py MODEL_DIR TRAIN.spacy DEV.spacy [--heldout HELDOUT.spacy] [--json OUT.json] [--max-train-docs N]
 
 Rows: the saved threshold (calibration during training), "inference" calibration
 on all training docs (rescored without dropout), the "batches" calibration
@@ -63,10 +63,11 @@ def main() -> None:
     parser.add_argument("--heldout", type=Path, help="docs kept out of training, for the heldout row")
     parser.add_argument("--dropout", type=float, default=0.1, help="the training config's dropout")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--max-train-docs", type=int, help="use only the first N training docs (the batches row runs a training pass over them)")
     args = parser.parse_args()
     nlp = spacy.load(args.model_dir)
     gp = nlp.get_pipe("globalpointer")
-    train, dev = load_examples(nlp, args.train), load_examples(nlp, args.dev)
+    train, dev = load_examples(nlp, args.train)[: args.max_train_docs], load_examples(nlp, args.dev)
     rows: Dict[str, Optional[float]] = {"saved (calibration during training)": gp.cfg["threshold"]}
     rows["inference: all train docs, no dropout"] = calibrate_on_inference(nlp, train)
     if args.heldout:
