@@ -652,8 +652,11 @@ def run_relation_scale(*, system: str, training_dir: Path, results_dir: Path, da
         rows.append(row)
         head = row["seconds"] - row["without_relations_seconds"]
         msg.good(f"{n_tokens} tokens: {row['seconds']:.2f}s, relation head {head / n_tokens * 1000:.4f} s/1k tokens")
+    trained = results_dir / "duie" / f"{system}.json"
+    model_steps = json.loads(trained.read_text(encoding="utf8")).get("max_steps") if trained.exists() else None
     result = {
-        "system": system, "model": str(model_dir.relative_to(training_dir)), "dataset": "duie", "threads": threads,
+        "system": system, "model": str(model_dir.relative_to(training_dir)), "model_steps": model_steps,
+        "dataset": "duie", "threads": threads,
         "max_pair_distance": rows[0]["max_pair_distance"], "max_candidates": rows[0]["max_candidates"],
         "rows": rows, "machine": machine_info(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -915,7 +918,9 @@ def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
     lines = [
         "## Relations scale: one long document",
         "",
-        f"The trained {scale['system']} pipeline ({scale['model']}) on one document of {scale['dataset']} dev text "
+        f"The trained {scale['system']} pipeline ({scale['model']}"
+        + (f", {scale['model_steps']:,} training steps: the probe measures cost, not quality" if scale.get("model_steps") else "")
+        + f") on one document of {scale['dataset']} dev text "
         f"repeated to the size, each size in a fresh process, {scale['threads']} thread(s); max_pair_distance = "
         f"{scale['max_pair_distance']}, max_candidates = {scale['max_candidates']}. Relation head = full pipeline "
         "minus the pipeline without the relation component (fastest of the timed calls after a warm-up). "
