@@ -252,10 +252,34 @@ def test_an_empty_upstream_group_gives_no_relations(trained_rel):
         component.cfg["threshold"] = threshold
 
 
+def test_the_candidate_cap_holds_per_window_of_max_pair_distance():
+    """A long doc keeps its entities: at most max_candidates spans near one
+    another are linked, the best-scoring first, not max_candidates per doc."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("globalpointer_relations", config={"max_candidates": 5, "max_pair_distance": 64})
+    nlp.initialize(lambda: make_rel_examples(nlp))
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp.make_doc(" ".join(["Ana met Rui in Porto ."] * 200))
+    spans = [Span(doc, i, i + 1, label="X") for i in range(0, len(doc), 4)]
+    scores = numpy.random.default_rng(0).random(len(spans))
+    doc.spans["sc"] = spans
+    doc.spans["sc"].attrs["scores"] = scores.tolist()
+    chosen = component.entities(doc)
+    starts = numpy.asarray([s.start for s in chosen])
+    assert len(chosen) > 5 * (len(doc) // 128)  # every stretch of the doc keeps spans
+    assert max(int(((starts > s - 64) & (starts < s + 64)).sum()) for s in starts) <= 2 * 5
+    # Within one window the best-scoring spans win.
+    first = [i for i, s in enumerate(spans) if s.start < 64]
+    kept = {s.start for s in chosen}
+    best = max(first, key=lambda i: scores[i])
+    assert spans[best].start in kept
+
+
 def test_a_flood_of_candidates_stays_bounded():
     torch.set_num_threads(1)
     nlp = spacy.blank("en")
-    nlp.add_pipe("globalpointer_relations", config={"max_candidates": 40})
+    # Unbounded distance: the cap is per doc (test_the_candidate_cap_holds_per_window).
+    nlp.add_pipe("globalpointer_relations", config={"max_candidates": 40, "max_pair_distance": None})
     nlp.initialize(lambda: make_rel_examples(nlp))
     component = nlp.get_pipe("globalpointer_relations")
     component.cfg["threshold"] = -1e3  # every candidate pair passes
