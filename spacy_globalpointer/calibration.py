@@ -103,6 +103,8 @@ def cell_decisions(
         if cells:
             index = numpy.asarray(cells, dtype="int64").T
             golds.append(to_numpy(doc_scores[tuple(xp.asarray(i) for i in index)]))
+        else:  # aligned with candidates, doc by doc (guarded_threshold resamples docs)
+            golds.append(numpy.zeros((0,), dtype="float32"))
     return candidates, golds
 
 
@@ -111,3 +113,41 @@ def _count_above(values: List[numpy.ndarray], grid: numpy.ndarray) -> numpy.ndar
         return numpy.zeros_like(grid)
     flat = numpy.sort(numpy.concatenate([v.ravel() for v in values]))
     return (flat.shape[0] - numpy.searchsorted(flat, grid, side="right")).astype("float64")
+
+
+# guarded_threshold: how many bootstrap resamples of the docs, and in what
+# share of them the calibrated threshold must beat logit 0.
+GUARD_RESAMPLES = 200
+GUARD_CONFIDENCE = 0.9
+
+
+def guarded_threshold(
+    threshold: Optional[float],
+    candidates: Sequence[numpy.ndarray],
+    golds: Sequence[numpy.ndarray],
+    seed: int = 0,
+) -> Optional[float]:
+    """`threshold` if it beats logit 0 on these docs in GUARD_CONFIDENCE of
+    bootstrap resamples of the docs, else 0.0 (the loss's own boundary).
+
+    Why: a small calibration set (170 held-out WNUT-17 tweets hold ~100
+    entities) has a noisy optimum; on a fine-tuned transformer, whose best
+    threshold is near 0, following the noise cost 0.1 F1 against logit 0.
+    candidates, golds: per doc (aligned), as for observe_decisions.
+    """
+    if threshold is None or threshold == 0.0 or not candidates:
+        return threshold
+    if len(candidates) != len(golds):
+        raise ValueError(f"guarded_threshold needs decisions per doc: {len(candidates)} candidate and {len(golds)} gold arrays")
+    points = numpy.asarray([threshold, 0.0])
+    # Per doc: decisions and gold decisions above each point, and gold count.
+    predicted = numpy.asarray([[(c > t).sum() for t in points] for c in candidates], dtype="float64")
+    correct = numpy.asarray([[(g > t).sum() for t in points] for g in golds], dtype="float64")
+    n_gold = numpy.asarray([len(g) for g in golds], dtype="float64")
+    rng = numpy.random.default_rng(seed)
+    sample = rng.integers(0, len(candidates), size=(GUARD_RESAMPLES, len(candidates)))
+    tp = correct[sample].sum(axis=1)  # (resamples, 2)
+    denominator = predicted[sample].sum(axis=1) + n_gold[sample].sum(axis=1)[:, None]
+    f1 = 2 * tp / numpy.maximum(denominator, 1e-9)
+    wins = float((f1[:, 0] > f1[:, 1]).mean())
+    return threshold if wins >= GUARD_CONFIDENCE else 0.0

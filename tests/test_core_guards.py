@@ -135,3 +135,28 @@ def test_loss_gradients_equal_autograd_through_the_reference_loop(form):
     want.sum().backward()
     assert torch.allclose(loss.double(), want.detach(), atol=1e-4)
     assert torch.allclose(got_scores.grad.double(), want_scores.grad, atol=1e-4)
+
+
+def test_guarded_threshold_keeps_a_real_gain_and_drops_noise():
+    """A calibrated threshold is kept only where it beats logit 0 on the docs
+    beyond their sampling noise; otherwise the loss's own boundary, 0.0."""
+    from spacy_globalpointer.calibration import ThresholdCalibrator, guarded_threshold
+
+    rng = numpy.random.default_rng(0)
+    # Under-confident head: gold cells near -1, others near -3. -2 is far better than 0.
+    golds = [rng.normal(-1.0, 0.3, size=3).astype("float32") for _ in range(100)]
+    candidates = [numpy.concatenate([g, rng.normal(-3.0, 0.3, size=20).astype("float32")]) for g in golds]
+    calibrator = ThresholdCalibrator(decay=0.0)
+    calibrator.observe_decisions(candidates, golds)
+    best = calibrator.best_threshold()
+    assert best is not None and best < -1.0
+    assert guarded_threshold(best, candidates, golds) == best
+    # Calibrated head with a tiny slice: the best grid point beats 0 by chance only.
+    golds = [rng.normal(1.0, 1.0, size=1).astype("float32") for _ in range(60)]
+    candidates = [numpy.concatenate([g, rng.normal(-1.0, 1.0, size=4).astype("float32")]) for g in golds]
+    calibrator = ThresholdCalibrator(decay=0.0)
+    calibrator.observe_decisions(candidates, golds)
+    assert guarded_threshold(-0.05, candidates, golds) == 0.0
+    assert guarded_threshold(None, candidates, golds) is None
+    with pytest.raises(ValueError, match="per doc"):
+        guarded_threshold(-1.0, candidates, golds[:-1])

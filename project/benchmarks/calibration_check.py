@@ -3,7 +3,9 @@ pipeline, and the dev F1 each gives (dev is only scored here, never used to pick
 
     python benchmarks/calibration_check.py MODEL_DIR TRAIN.spacy DEV.spacy [--heldout HELDOUT.spacy] [--json OUT.json] [--max-train-docs N]
 
-Rows: the saved threshold (calibration during training), "inference" calibration
+Rows ("guarded": as the components calibrate, 0.0 unless the threshold beats
+logit 0 in 90% of bootstrap resamples of the docs): the saved threshold
+(calibration during training), "inference" calibration
 on all training docs (rescored without dropout), the "batches" calibration
 (training-pass scores, dropout as in the config, emulated with
 nlp.update(sgd=False)), "heldout" calibration on HELDOUT.spacy (docs the model
@@ -23,15 +25,16 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import minibatch
 
-from spacy_globalpointer.calibration import ThresholdCalibrator
+from spacy_globalpointer.calibration import ThresholdCalibrator, guarded_threshold
 
 
 def load_examples(nlp: Language, path: Path) -> List[Example]:
     return [Example(nlp.make_doc(d.text), d) for d in DocBin().from_disk(path).get_docs(nlp.vocab)]
 
 
-def calibrate_on_inference(nlp: Language, examples: List[Example]) -> Optional[float]:
-    """The threshold calibration picks on these docs scored as at inference."""
+def calibrate_on_inference(nlp: Language, examples: List[Example], guard: bool = False) -> Optional[float]:
+    """The threshold calibration picks on these docs scored as at inference
+    (with `guard`, as the component does: 0.0 unless it beats 0 beyond noise)."""
     gp = nlp.get_pipe("globalpointer")
     docs = [eg.predicted.copy() for eg in examples]
     for _, proc in nlp.pipeline:
@@ -40,9 +43,11 @@ def calibrate_on_inference(nlp: Language, examples: List[Example]) -> Optional[f
         docs = list(proc.pipe(docs))
     scores = gp.model.predict(docs)
     rescored = [Example(d, eg.reference) for d, eg in zip(docs, examples)]
+    candidates, golds = gp._calibration_decisions(rescored, scores)["threshold"]
     calibrator = ThresholdCalibrator(decay=1.0)
-    calibrator.observe_decisions(*gp._calibration_decisions(rescored, scores)["threshold"])
-    return calibrator.best_threshold()
+    calibrator.observe_decisions(candidates, golds)
+    threshold = calibrator.best_threshold()
+    return guarded_threshold(threshold, candidates, golds) if guard else threshold
 
 
 def calibrate_on_batches(nlp: Language, examples: List[Example], dropout: float) -> float:
@@ -70,8 +75,11 @@ def main() -> None:
     train, dev = load_examples(nlp, args.train)[: args.max_train_docs], load_examples(nlp, args.dev)
     rows: Dict[str, Optional[float]] = {"saved (calibration during training)": gp.cfg["threshold"]}
     rows["inference: all train docs, no dropout"] = calibrate_on_inference(nlp, train)
+    rows["inference, guarded toward 0"] = calibrate_on_inference(nlp, train, guard=True)
     if args.heldout:
-        rows["heldout: docs kept out of training, no dropout"] = calibrate_on_inference(nlp, load_examples(nlp, args.heldout))
+        heldout = load_examples(nlp, args.heldout)
+        rows["heldout: docs kept out of training, no dropout"] = calibrate_on_inference(nlp, heldout)
+        rows["heldout, guarded toward 0 (the component's default)"] = calibrate_on_inference(nlp, heldout, guard=True)
     rows["logit 0"] = 0.0
     rows["dev-optimal (analysis only)"] = calibrate_on_inference(nlp, dev)
     rows[f"batches: training-pass scores, dropout {args.dropout}"] = calibrate_on_batches(nlp, train, args.dropout)

@@ -22,7 +22,7 @@ from spacy.training import Example, validate_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, get_array_module, set_dropout_rate
 
-from ..calibration import ThresholdCalibrator
+from ..calibration import ThresholdCalibrator, guarded_threshold
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
@@ -226,13 +226,17 @@ class PairComponent(TrainablePipe):
         candidates: Sequence[numpy.ndarray],
         golds: Sequence[numpy.ndarray],
         setting: str = "threshold",
+        guard: bool = False,
     ) -> None:
-        """Feed one training batch's decisions to a calibrator; adopt its threshold."""
+        """Feed one batch's decisions to a calibrator; adopt its threshold (with
+        `guard`, only where it beats logit 0 beyond the docs' sampling noise)."""
         if not self.cfg.get("calibrate_threshold"):
             return
         calibrator = self._calibrator(setting)
         calibrator.observe_decisions(candidates, golds)
         threshold = calibrator.best_threshold()
+        if guard:
+            threshold = guarded_threshold(threshold, candidates, golds)
         if threshold is not None:
             self.cfg[setting] = threshold
 
@@ -359,7 +363,7 @@ class PairComponent(TrainablePipe):
         rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
         for setting, (candidates, golds) in self._calibration_decisions(rescored, scores).items():
             self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
-            self._calibrate(candidates, golds, setting)
+            self._calibrate(candidates, golds, setting, guard=True)
 
     @property
     def calibration_source(self) -> str:
