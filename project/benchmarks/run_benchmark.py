@@ -945,8 +945,7 @@ def tokenization_note(rows: List[Dict[str, Any]]) -> List[str]:
     """measure.py scores exact token offsets on the pipeline's own tokenization
     of the dev text: say how many docs it splits differently from the gold
     tokens (their spans cannot match there; spaCy's training log aligns them)."""
-    counts = {r["measure"].get("tokenization_mismatches", 0) for r in rows}
-    worst = max(counts, default=0)
+    worst = max((r["measure"].get("tokenization_mismatches", 0) for r in rows), default=0)
     if not worst:
         return []
     dev_docs = rows[0]["data"]["dev"]["docs"]

@@ -10,6 +10,7 @@ import math
 import warnings
 import weakref
 import zlib
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -323,8 +324,9 @@ class PairComponent(TrainablePipe):
         when calibrating) and decide whether calibration holds docs out."""
         self._training = _TrainingState(nlp)
         if self.cfg.get("calibrate_threshold") and self.cfg.get("calibration", "heldout") == "heldout":
-            n_docs = sum(1 for eg in get_examples() if len(eg.predicted))
-            self._training.holding_out = n_docs >= MIN_HOLDOUT_DOCS
+            # Count only up to the bound: a large corpus is not read again in full.
+            non_empty = (eg for eg in get_examples() if len(eg.predicted))
+            self._training.holding_out = sum(1 for _ in islice(non_empty, MIN_HOLDOUT_DOCS)) >= MIN_HOLDOUT_DOCS
 
     def _observe_for_calibration(self, examples: List[Example], scores: Any) -> None:
         if self.cfg.get("calibration", "heldout") == "batches":

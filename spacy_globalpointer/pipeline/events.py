@@ -336,7 +336,7 @@ class GlobalPointerEvents(PairComponent):
         self, scores: List[Tuple[Floats3d, Floats3d, Floats3d]], gold: Tuple[List[List[Cell]], ...]
     ) -> Tuple[float, List[Tuple[Floats3d, Floats3d, Floats3d]]]:
         arg_loss, d_args = pair_loss(
-            [s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout, rows=self.cfg.get("loss_rows", "label")
+            [s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout, rows=self.cfg["loss_rows"]
         )
         start_loss, d_starts = pair_loss(
             [s[START_LINKS] for s in scores], gold[START_LINKS], self.link_layout, sparse=True

@@ -231,14 +231,13 @@ class GlobalPointerRelations(PairComponent):
             if key in seen:
                 continue
             if distance is None:
-                if len(chosen) == limit:
-                    break
+                near = len(chosen_starts)
             else:
                 near = bisect.bisect_left(chosen_starts, span.start + distance) - bisect.bisect_right(
                     chosen_starts, span.start - distance
                 )
-                if near >= limit:
-                    continue
+            if near >= limit:
+                continue
             seen.add(key)
             chosen.append(int(i))
             bisect.insort(chosen_starts, span.start)
