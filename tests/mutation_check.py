@@ -86,12 +86,12 @@ MUTATIONS = [
     ),
     Mutation(
         "relation candidates listed twice linked twice", "pipeline/relations.py",
-        "if key not in seen:", "if True:", ["tests/test_relations.py"],
+        "if key in seen:", "if False:", ["tests/test_relations.py"],
     ),
     Mutation(
         "unaligned predicted relations dropped from the scores", "pipeline/relation_scorer.py",
-        "predicted.add((_in_reference(eg, head), predicate, _in_reference(eg, tail)))",
-        "predicted.add((_in_reference(eg, head), predicate, _in_reference(eg, tail))) if to_reference(eg, head) and to_reference(eg, tail) else None",
+        "predicted.add((aligned[head], predicate, aligned[tail]))",
+        "predicted.add((aligned[head], predicate, aligned[tail])) if to_reference(eg, head) and to_reference(eg, tail) else None",
         ["tests/test_relations.py"],
     ),
     Mutation(
