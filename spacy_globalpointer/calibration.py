@@ -116,38 +116,54 @@ def _count_above(values: List[numpy.ndarray], grid: numpy.ndarray) -> numpy.ndar
 
 
 # guarded_threshold: how many bootstrap resamples of the docs, and in what
-# share of them the calibrated threshold must beat logit 0.
+# share of them a threshold must beat logit 0 to be kept.
 GUARD_RESAMPLES = 200
-GUARD_CONFIDENCE = 0.9
+GUARD_CONFIDENCE = 0.8
 
 
 def guarded_threshold(
     threshold: Optional[float],
     candidates: Sequence[numpy.ndarray],
     golds: Sequence[numpy.ndarray],
+    step: float = 0.05,
     seed: int = 0,
 ) -> Optional[float]:
-    """`threshold` if it beats logit 0 on these docs in GUARD_CONFIDENCE of
-    bootstrap resamples of the docs, else 0.0 (the loss's own boundary).
+    """The best threshold on the way from 0 to `threshold` that beats logit 0
+    on these docs in GUARD_CONFIDENCE of bootstrap resamples of the docs, else
+    0.0 (the loss's own boundary).
 
     Why: a small calibration set (170 held-out WNUT-17 tweets hold ~100
     entities) has a noisy optimum; on a fine-tuned transformer, whose best
     threshold is near 0, following the noise cost 0.1 F1 against logit 0.
+    But a bar too high throws real gains away: on 96 held-out DuIE docs (CNN)
+    the optimum -0.75 beat 0 in 85.5% of resamples, and logit 0 lost 2.6 dev
+    F1 to it. So the bar is 80%, and every grid point between 0 and the
+    optimum is tested, the best one that clears it kept: a gain that holds
+    nearer 0 survives an optimum that rests on a few docs.
     candidates, golds: per doc (aligned), as for observe_decisions.
+    step (float): the spacing of the points tested (the calibrator's grid).
     """
     if threshold is None or threshold == 0.0 or not candidates:
         return threshold
     if len(candidates) != len(golds):
         raise ValueError(f"guarded_threshold needs decisions per doc: {len(candidates)} candidate and {len(golds)} gold arrays")
-    points = numpy.asarray([threshold, 0.0])
+    n_points = int(round(abs(threshold) / step))
+    points = numpy.round(numpy.sign(threshold) * step * numpy.arange(n_points + 1), 6)
+    points[-1] = threshold  # [0, ..., threshold]
     # Per doc: decisions and gold decisions above each point, and gold count.
-    predicted = numpy.asarray([[(c > t).sum() for t in points] for c in candidates], dtype="float64")
-    correct = numpy.asarray([[(g > t).sum() for t in points] for g in golds], dtype="float64")
+    predicted = numpy.stack([_count_above([c], points) for c in candidates])
+    correct = numpy.stack([_count_above([g], points) for g in golds])
     n_gold = numpy.asarray([len(g) for g in golds], dtype="float64")
     rng = numpy.random.default_rng(seed)
     sample = rng.integers(0, len(candidates), size=(GUARD_RESAMPLES, len(candidates)))
-    tp = correct[sample].sum(axis=1)  # (resamples, 2)
+    tp = correct[sample].sum(axis=1)  # (resamples, points)
     denominator = predicted[sample].sum(axis=1) + n_gold[sample].sum(axis=1)[:, None]
     f1 = 2 * tp / numpy.maximum(denominator, 1e-9)
-    wins = float((f1[:, 0] > f1[:, 1]).mean())
-    return threshold if wins >= GUARD_CONFIDENCE else 0.0
+    wins = (f1[:, 1:] > f1[:, :1]).mean(axis=0)  # each point against logit 0
+    passing = numpy.flatnonzero(wins >= GUARD_CONFIDENCE) + 1
+    if not len(passing):
+        return 0.0
+    f1_all = 2 * correct.sum(axis=0) / numpy.maximum(predicted.sum(axis=0) + n_gold.sum(), 1e-9)
+    # The best F1 on all the docs among the points that pass; ties: nearest 0.
+    best = passing[f1_all[passing] >= f1_all[passing].max() - 1e-12]
+    return float(points[best[0]])

@@ -160,3 +160,25 @@ def test_guarded_threshold_keeps_a_real_gain_and_drops_noise():
     assert guarded_threshold(None, candidates, golds) is None
     with pytest.raises(ValueError, match="per doc"):
         guarded_threshold(-1.0, candidates, golds[:-1])
+
+
+def test_guarded_threshold_keeps_the_gain_that_holds_nearer_zero():
+    """An optimum that rests on one doc fails the bootstrap, but a point on the
+    way to it with a gain in every doc passes: that point is kept, not 0."""
+    from spacy_globalpointer.calibration import ThresholdCalibrator, guarded_threshold
+
+    # 99 docs: golds at +1.0 (x2) and -0.3, negatives at +0.5, -1.0 (x3), -3 (x10).
+    # One doc: 300 golds at -1.2. Below -1.2 F1 is best on all docs, but only
+    # when that doc is drawn; -0.35 beats 0 in every doc.
+    regular_golds = numpy.asarray([1.0, 1.0, -0.3], dtype="float32")
+    regular_negatives = numpy.asarray([0.5, -1.0, -1.0, -1.0] + [-3.0] * 10, dtype="float32")
+    golds = [regular_golds] * 99 + [numpy.full(300, -1.2, dtype="float32")]
+    candidates = [numpy.concatenate([regular_golds, regular_negatives])] * 99 + [golds[-1]]
+    calibrator = ThresholdCalibrator(decay=0.0)
+    calibrator.observe_decisions(candidates, golds)
+    best = calibrator.best_threshold()
+    assert best == -1.25
+    # Ties between -0.35 and -0.95 (the same decisions): the one nearest 0.
+    assert guarded_threshold(best, candidates, golds) == -0.35
+    # Without the way there (the optimum alone tested) nothing would pass.
+    assert guarded_threshold(best, candidates, golds, step=1.25) == 0.0

@@ -3,8 +3,9 @@ pipeline, and the dev F1 each gives (dev is only scored here, never used to pick
 
     python benchmarks/calibration_check.py MODEL_DIR TRAIN.spacy DEV.spacy [--heldout HELDOUT.spacy] [--json OUT.json] [--max-train-docs N]
 
-Rows ("guarded": as the components calibrate, 0.0 unless the threshold beats
-logit 0 in 90% of bootstrap resamples of the docs): the saved threshold
+Rows ("guarded": as the components calibrate, the best grid point between 0
+and the threshold that beats logit 0 in 80% of bootstrap resamples of the
+docs, else 0.0): the saved threshold
 (calibration during training), "inference" calibration
 on all training docs (rescored without dropout), the "batches" calibration
 (training-pass scores, dropout as in the config, emulated with
