@@ -110,6 +110,12 @@ MUTATIONS = [
         ["tests/test_events.py"],
     ),
     Mutation(
+        "calibration guard tests the optimum alone", "calibration.py",
+        "passing = numpy.flatnonzero(wins >= GUARD_CONFIDENCE) + 1",
+        "passing = numpy.flatnonzero(wins[-1:] >= GUARD_CONFIDENCE) + n_points",
+        ["tests/test_core_guards.py"],
+    ),
+    Mutation(
         "held-out docs trained on", "pipeline/base.py",
         "        if not any(held):\n", "        if True:\n",
         ["tests/test_component.py"],
