@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
-import srsly
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.language import Language
@@ -29,6 +28,7 @@ from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
 from ..ml.pair_loss import LOSS_ROWS
 from ..ml.threads import torch_threads
+from .loading import loading_weights, read_saved_cfg, read_saved_cfg_bytes
 
 
 # The token encoder a component's default model gets when used on its own:
@@ -386,18 +386,20 @@ class PairComponent(TrainablePipe):
             ensure_built(self._head, int(self.cfg["nI"]), len(self.labels))
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "PairComponent":
-        cfg_path = Path(path) / "cfg"
-        if "cfg" not in exclude and cfg_path.exists():
-            self._restore_head(srsly.read_json(cfg_path))
-        super().from_disk(path, exclude=exclude)
+        cfg = read_saved_cfg(self, path, exclude)  # coded errors naming the file (loading.py)
+        if cfg is not None:
+            self._restore_head(cfg)
+        with loading_weights(self, path):
+            super().from_disk(path, exclude=exclude)
         self._set_layouts()
         return self
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "PairComponent":
-        msg = srsly.msgpack_loads(bytes_data)
-        if "cfg" not in exclude and "cfg" in msg:
-            self._restore_head(srsly.json_loads(msg["cfg"]))
-        super().from_bytes(bytes_data, exclude=exclude)
+        cfg = read_saved_cfg_bytes(self, bytes_data, exclude)
+        if cfg is not None:
+            self._restore_head(cfg)
+        with loading_weights(self):
+            super().from_bytes(bytes_data, exclude=exclude)
         self._set_layouts()
         return self
 
