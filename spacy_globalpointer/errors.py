@@ -94,6 +94,23 @@ class Errors:
         "[E031] Docs whose pair layouts differ (a full matrix and a band) were padded "
         "together. This is a bug in spacy-globalpointer's bucketing: please report it."
     )
+    E150 = (
+        "[E150] Cannot load the component '{name}': its file {path} is missing. "
+        "{why} The pipeline folder is incomplete: copy or unpack it again in full, "
+        "save it again with `nlp.to_disk(...)` from a loaded pipeline, or retrain it."
+    )
+    E151 = (
+        "[E151] Cannot load the component '{name}': its file {path} is damaged or "
+        "belongs to another component ({error}). {hint}Copy or unpack the pipeline "
+        "folder again in full (an interrupted copy or download leaves truncated "
+        "files), save it again with `nlp.to_disk(...)` from a loaded pipeline, or "
+        "retrain it."
+    )
+    E152 = (
+        "[E152] Cannot load the component '{name}' from bytes: {what} ({error}). "
+        "{hint}Pass the complete, unchanged bytes that `to_bytes()` of this kind of "
+        "component (or `nlp.to_bytes()` of its pipeline) returned."
+    )
 
     E032 = "[E032] link_scope must be one of {options}, got {value!r}: 'sentence' links spans within one sentence where the doc has sentence boundaries, 'doc' across the whole doc."
     E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
-import srsly
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.language import Language
@@ -35,6 +34,7 @@ from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
 from ..ml.pair_loss import LOSS_ROWS
 from ..ml.threads import torch_threads
+from .loading import loading_weights, read_saved_cfg, read_saved_cfg_bytes
 
 
 # The token encoder a component's default model gets when used on its own:
@@ -184,7 +184,7 @@ class PairComponent(TrainablePipe):
 
     def _require_labels(self) -> None:
         if not self.labels:
-            raise ValueError(Errors.E002.format(name=self.name, source=self.gold_source))
+            raise ValueError(Errors.E002.format(name=self.name, source=self.gold_source.format(key=self.cfg.get("spans_key"))))
 
     # The pair-scoring layer
 
@@ -506,22 +506,20 @@ class PairComponent(TrainablePipe):
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "PairComponent":
         settings = dict(self.cfg)
-        cfg_path = Path(path) / "cfg"
-        learned = {}
-        if "cfg" not in exclude and cfg_path.exists():
-            learned = self._restore_head(srsly.read_json(cfg_path))
-        super().from_disk(path, exclude=exclude)
+        saved = read_saved_cfg(self, path, exclude)  # coded errors naming the file (loading.py)
+        learned = self._restore_head(saved) if saved is not None else {}
+        with loading_weights(self, path):
+            super().from_disk(path, exclude=exclude)
         self.cfg = {**settings, **learned}
         self._set_layouts()
         return self
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "PairComponent":
         settings = dict(self.cfg)
-        msg = srsly.msgpack_loads(bytes_data)
-        learned = {}
-        if "cfg" not in exclude and "cfg" in msg:
-            learned = self._restore_head(srsly.json_loads(msg["cfg"]))
-        super().from_bytes(bytes_data, exclude=exclude)
+        saved = read_saved_cfg_bytes(self, bytes_data, exclude)
+        learned = self._restore_head(saved) if saved is not None else {}
+        with loading_weights(self):
+            super().from_bytes(bytes_data, exclude=exclude)
         self.cfg = {**settings, **learned}
         self._set_layouts()
         return self

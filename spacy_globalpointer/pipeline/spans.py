@@ -133,7 +133,7 @@ class GlobalPointer(PairComponent):
     threshold of 0.0).
     """
 
-    gold_source = "spans in `doc.spans[spans_key]` (default 'sc')"
+    gold_source = "spans in `doc.spans['{key}']`"
 
     def __init__(
         self,
