@@ -169,9 +169,7 @@ class Warnings:
     )
     W010 = (
         "[W010] '{name}' found gold annotations in the training data that look wrong: "
-        "{details}. Duplicates are learned once; check the data or the converter."
+        "{details}. They are learned as given (a duplicate once): check the data or "
+        "the converter that wrote it."
     )
-    W011 = (
-        "[W011] The evaluation data has {problem}: the {what} scores of '{name}' "
-        "say nothing about the model. {hint}"
-    )
+    W011 = "[W011] The evaluation data has {problem}. {hint}"

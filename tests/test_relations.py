@@ -563,3 +563,29 @@ def test_spacy_train_from_the_cli_then_load_in_a_fresh_process(tmp_path):
     for head_start, head_end, label, tail_start, tail_end, score in rels:
         assert 0 <= head_start < head_end <= n and 0 <= tail_start < tail_end <= n
         assert label in labels and 0.0 < score <= 1.0
+
+
+def test_gold_that_looks_wrong_is_counted_in_one_warning():
+    """Duplicates, self-relations and relation spans the span component never
+    sees are learned as given, but counted (W010), never passed silently."""
+    nlp = build_rel_nlp()
+    examples = make_rel_examples(nlp)  # holds one self-relation (same_as)
+    ref = examples[1].reference
+    ref._.relations = list(ref._.relations) + [ref._.relations[0]]
+    ref.spans["sc"] = [s for s in ref.spans["sc"] if s.label_ != "LOC"]  # Lisbon: lives_in's tail
+    with pytest.warns(UserWarning) as record:
+        nlp.initialize(lambda: examples)
+    (message,) = [str(w.message) for w in record if "W010" in str(w.message)]
+    assert "1 of 9 gold relations are listed twice" in message
+    assert "1 of 9 gold relations link a span to itself" in message
+    assert "1 of 9 gold relations have a head or tail missing from doc.spans['sc']" in message
+
+
+def test_evaluation_data_that_cannot_measure_the_model_warns(trained_rel):
+    nlp, examples = trained_rel
+    bare = [Example(nlp.make_doc(eg.reference.text), nlp.make_doc(eg.reference.text)) for eg in examples]
+    with pytest.warns(UserWarning, match=r"W011\] The evaluation data has no gold relations in 4 docs"):
+        nlp.evaluate(bare)
+    unseen = make_rel_examples(nlp, [("Corvane hired Rui Costa .", [(0, 1, "ORG"), (2, 4, "PER")], [(0, "employs", 1)])])
+    with pytest.warns(UserWarning, match=r"W011\] The evaluation data has gold predicates the model was never trained on: 'employs' \(1\)"):
+        nlp.evaluate(unseen)
