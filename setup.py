@@ -56,6 +56,9 @@ setup(
             "spacy-globalpointer.relations_scorer.v1 = spacy_globalpointer.pipeline.relations:make_relations_scorer",
             "spacy-globalpointer.events_scorer.v1 = spacy_globalpointer.pipeline.events:make_events_scorer",
         ],
+        "spacy_readers": [
+            "spacy-globalpointer.Paragraphs.v1 = spacy_globalpointer.training:create_paragraphs_reader",
+        ],
         "spacy_misc": [
             "spacy-globalpointer.calibration.v1 = spacy_globalpointer.calibration:make_calibration",
         ],

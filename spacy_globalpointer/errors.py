@@ -114,6 +114,7 @@ class Errors:
 
     E032 = "[E032] link_scope must be one of {options}, got {value!r}: 'sentence' links spans within one sentence where the doc has sentence boundaries, 'doc' across the whole doc."
     E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."
+    E035 = "[E035] paragraph_share must be a number in [0, 1] (the share of training docs joined into paragraphs), got {value!r}."
     E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups) or 'types' (one event per type, the links' ablation)."
 
 class Warnings:
