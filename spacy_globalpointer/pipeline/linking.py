@@ -19,7 +19,7 @@ Everything works on arrays of token offsets (starts, ends exclusive), so the
 components, the calibration and the benchmark's pair classifier rank the same
 candidates the same way.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
@@ -149,29 +149,18 @@ def near_pairs(
 
 
 def ordered_pairs(
-    starts: numpy.ndarray, ends: numpy.ndarray, windows: numpy.ndarray, distance: Optional[int]
+    starts: numpy.ndarray,
+    ends: numpy.ndarray,
+    windows: numpy.ndarray,
+    distance: Optional[int],
+    with_self: bool = True,
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """`near_pairs` in both directions plus every span with itself: the (head,
-    tail) candidates of directed relations, head-major."""
+    """`near_pairs` in both directions (plus every span with itself, unless
+    `with_self` is off): the (head, tail) candidates of directed relations,
+    head-major."""
     a, b = near_pairs(starts, ends, windows, distance)
-    own = numpy.arange(len(starts), dtype="int64")
+    own = numpy.arange(len(starts) if with_self else 0, dtype="int64")
     heads = numpy.concatenate([a, b, own])
     tails = numpy.concatenate([b, a, own])
     order = numpy.lexsort((tails, heads))
     return heads[order], tails[order]
-
-
-@dataclass
-class SpanArrays:
-    """Spans as arrays of token offsets (ends exclusive), with their windows."""
-
-    starts: numpy.ndarray
-    ends: numpy.ndarray
-    windows: numpy.ndarray
-    labels: List[object] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, spans: Sequence[Tuple[int, int]], token_windows: numpy.ndarray, labels: Sequence[object] = ()) -> "SpanArrays":
-        starts = numpy.asarray([s for s, _ in spans], dtype="int64")
-        ends = numpy.asarray([e for _, e in spans], dtype="int64")
-        return cls(starts, ends, span_windows(token_windows, starts, ends), list(labels))
