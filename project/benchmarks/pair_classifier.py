@@ -24,7 +24,7 @@ from thinc.api import Config, Linear, Model, chain, set_dropout_rate
 from thinc.types import Floats2d, Ints2d
 
 from spacy_globalpointer.extensions import install_extensions, relation_records, set_relation_records
-from spacy_globalpointer.pipeline.linking import cap_candidates, link_windows, ordered_pairs, span_windows
+from spacy_globalpointer.pipeline.linking import choose_candidates, link_windows, ordered_pairs, span_windows
 from spacy_globalpointer.pipeline.relation_scorer import score_relations
 
 Pairs = Ints2d  # (n_pairs, 4): head start, head end, tail start, tail end
@@ -185,15 +185,15 @@ class PairClassifier(TrainablePipe):
         if not spans:
             return [], numpy.zeros((0,), dtype="int64")
         scores = group.attrs.get("scores")
-        starts = numpy.asarray([s[0] for s in spans], dtype="int64")
-        ends = numpy.asarray([s[1] for s in spans], dtype="int64")
-        windows = span_windows(link_windows(doc, "sentence"), starts, ends)
-        kept, _ = cap_candidates(
-            starts, ends, [s[2] for s in spans],
+        kept, windows, _ = choose_candidates(
+            doc,
+            numpy.asarray([s[0] for s in spans], dtype="int64"),
+            numpy.asarray([s[1] for s in spans], dtype="int64"),
+            [s[2] for s in spans],
             numpy.asarray(scores, dtype="float64") if scores is not None and len(scores) == len(spans) else None,
-            windows, int(self.cfg["max_candidates"]), self.cfg["max_pair_distance"],
+            scope="sentence", limit=int(self.cfg["max_candidates"]), distance=self.cfg["max_pair_distance"],
         )
-        return [spans[i] for i in kept], windows[kept]
+        return [spans[i] for i in kept], windows
 
     @staticmethod
     def _windows(doc: Doc, spans: List[Tuple[int, int, str]]) -> numpy.ndarray:

@@ -36,7 +36,7 @@ from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
 from .base import DEFAULT_CALIBRATION, PairComponent, default_model
 from .event_scorer import score_events
-from .linking import LINK_SCOPES, CapCounts, cap_candidates, link_windows, near_pairs, span_windows
+from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, near_pairs, span_windows
 from .matching import to_predicted
 
 TRIGGER_ROLE = "trigger"
@@ -494,10 +494,10 @@ class GlobalPointerEvents(PairComponent):
         counts = CapCounts()
         for doc, (arg_scores, start_links, end_links) in zip(docs, scores):
             decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
-            windows = span_windows(link_windows(doc, self.cfg["link_scope"]), decoded.starts, decoded.ends)
-            kept, n_cut = cap_candidates(
-                decoded.starts, decoded.ends, decoded.labels.tolist(), decoded.logits,
-                windows, int(self.cfg["max_arguments"]), self.cfg["max_pair_distance"],
+            kept, windows, n_cut = choose_candidates(
+                doc, decoded.starts, decoded.ends, decoded.labels.tolist(), decoded.logits,
+                scope=self.cfg["link_scope"], limit=int(self.cfg["max_arguments"]),
+                distance=self.cfg["max_pair_distance"],
             )
             counts.add(len(kept), n_cut)
             arguments = [
@@ -510,7 +510,7 @@ class GlobalPointerEvents(PairComponent):
             ]
             self._write_span_group(doc, spans, decoded.logits[kept])
             set_event_records(
-                doc, self._decode_events(arguments, to_numpy(start_links), to_numpy(end_links), windows[kept])
+                doc, self._decode_events(arguments, to_numpy(start_links), to_numpy(end_links), windows)
             )
         if counts.cut:
             warnings.warn(

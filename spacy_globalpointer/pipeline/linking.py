@@ -111,6 +111,24 @@ def cap_candidates(
     return numpy.asarray(sorted(chosen), dtype="int64"), n_cut
 
 
+def choose_candidates(
+    doc: Doc,
+    starts: numpy.ndarray,
+    ends: numpy.ndarray,
+    labels: Sequence[object],
+    scores: Optional[numpy.ndarray],
+    *,
+    scope: str,
+    limit: int,
+    distance: Optional[int],
+) -> Tuple[numpy.ndarray, numpy.ndarray, int]:
+    """The spans of `doc` to link (`cap_candidates` within the windows of
+    `scope`): their indices, their windows, and how many the cap cut."""
+    windows = span_windows(link_windows(doc, scope), starts, ends)
+    kept, n_cut = cap_candidates(starts, ends, labels, scores, windows, limit, distance)
+    return kept, windows[kept], n_cut
+
+
 def near_pairs(
     starts: numpy.ndarray, ends: numpy.ndarray, windows: numpy.ndarray, distance: Optional[int]
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:

@@ -34,7 +34,7 @@ from ..extensions import RelationRecord, SpanRecord, relation_records, set_relat
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
 from .base import DEFAULT_CALIBRATION, PairComponent, default_model
-from .linking import LINK_SCOPES, CapCounts, cap_candidates, link_windows, ordered_pairs, span_windows
+from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, ordered_pairs, span_windows
 from .matching import to_predicted
 from .relation_scorer import score_relations
 
@@ -245,16 +245,16 @@ class GlobalPointerRelations(PairComponent):
                 scores = None
         if not spans:
             return [], numpy.zeros((0,), dtype="int64")
-        starts = numpy.asarray([span.start for span in spans], dtype="int64")
-        ends = numpy.asarray([span.end for span in spans], dtype="int64")
-        windows = span_windows(link_windows(doc, self.cfg["link_scope"]), starts, ends)
-        kept, n_cut = cap_candidates(
-            starts, ends, [span.label for span in spans],
+        kept, windows, n_cut = choose_candidates(
+            doc,
+            numpy.asarray([span.start for span in spans], dtype="int64"),
+            numpy.asarray([span.end for span in spans], dtype="int64"),
+            [span.label for span in spans],
             None if scores is None else numpy.asarray(scores, dtype="float64"),
-            windows, int(self.cfg["max_candidates"]), self.cfg["max_pair_distance"],
+            scope=self.cfg["link_scope"], limit=int(self.cfg["max_candidates"]), distance=self.cfg["max_pair_distance"],
         )
         counts.add(len(kept), n_cut)
-        return [spans[i] for i in kept], windows[kept]
+        return [spans[i] for i in kept], windows
 
     # Gold
 
