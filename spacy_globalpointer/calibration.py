@@ -127,15 +127,6 @@ class ThresholdCalibrator:
         """Decisions scored at or below this never matter: leave them out."""
         return float(self.grid[0])
 
-    def observe(
-        self,
-        scores: Sequence[Floats3d],
-        gold_cells: Sequence[Sequence[Tuple[int, int, int]]],
-        layout: PairLayout = PairLayout.band(),
-    ) -> None:
-        """Count a batch of pair scores; gold_cells are (channel, row, column) per doc."""
-        self.observe_decisions(*cell_decisions(scores, gold_cells, layout, self.lowest))
-
     def observe_decisions(
         self, candidates: Sequence[numpy.ndarray], golds: Sequence[numpy.ndarray]
     ) -> None:

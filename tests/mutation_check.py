@@ -63,8 +63,8 @@ MUTATIONS = [
     ),
     Mutation(
         "relation tail pairs read from span starts", "pipeline/relations.py",
-        "cells(ends[heads] - 1, ends[tails] - 1)",
-        "cells(starts[heads], starts[tails])",
+        "cells(ends[subjects] - 1, ends[objects] - 1)",
+        "cells(starts[subjects], starts[objects])",
         ["tests/test_relations.py"],
     ),
     Mutation(

@@ -80,22 +80,6 @@ def banded_scores(queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
     return band.reshape(lead + (padded, band_width))[..., :n_tokens, :]
 
 
-def band_to_dense(band: Tensor) -> Tensor:
-    """Expand a band (..., n, W) into the (..., n, n) start/end matrix (for tests and plots).
-
-    Cells outside the band (j < i or j - i >= W) are -inf.
-    """
-    n_tokens, band_width = band.shape[-2], band.shape[-1]
-    dense = band.new_full(band.shape[:-1] + (n_tokens,), float("-inf"))
-    starts = torch.arange(n_tokens, device=band.device)[:, None]
-    ends = starts + torch.arange(band_width, device=band.device)[None, :]
-    inside = ends < n_tokens
-    i_idx = starts.expand_as(ends)[inside]
-    j_idx = ends[inside]
-    dense[..., i_idx, j_idx] = band[..., inside]
-    return dense
-
-
 def pair_products(queries: Tensor, keys: Tensor, layout: ResolvedLayout) -> Tensor:
     """q_i . k_j for every cell of `layout`: (..., n, d) x 2 -> (..., n, C).
 

@@ -114,7 +114,7 @@ class PairComponent(TrainablePipe):
     loss_rows (str, spans and events): how the ZLPR loss groups cells: "label"
         (a row per doc and label, as in the paper) or "doc" (a row per doc).
 
-    Subclasses say which layouts their layer computes (`head_layouts`), what
+    Subclasses say which layouts their layer computes (`output_layouts`), what
     their gold is (`_align_gold`, `_gold_labels`, `_count_gold`), how they
     learn from it (`_loss`, `_calibration_decisions`) and what they decode.
     """
@@ -189,28 +189,28 @@ class PairComponent(TrainablePipe):
     # The pair-scoring layer
 
     @property
-    def _head(self) -> Model:
+    def _pair_layer(self) -> Model:
         return self.model.get_ref("head")
 
     @property
     def is_initialized(self) -> bool:
-        return bool(self._head.layers)
+        return bool(self._pair_layer.layers)
 
     def _require_initialized(self) -> None:
         if not self.is_initialized:
             raise ValueError(Errors.E003.format(name=self.name))
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         """The layouts of the layer's outputs, from this component's settings."""
         raise NotImplementedError
 
     def _set_layouts(self) -> None:
         """The layer computes only the cells its layouts name: tell it, from cfg."""
-        set_layer_layouts(self._head, self.head_layouts())
+        set_layer_layouts(self._pair_layer, self.output_layouts())
 
-    def _build_head(self, docs: List[Doc]) -> None:
+    def _build_pair_layer(self, docs: List[Doc]) -> None:
         """Create the layer for the current labels, from a sample of docs."""
-        head = self._head
+        head = self._pair_layer
         head._layers = []
         head.set_dim("nO", len(self.labels), force=True)
         if docs:
@@ -245,7 +245,7 @@ class PairComponent(TrainablePipe):
         """
         validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
         self.start_training(nlp, get_examples)
-        self._head._layers = []
+        self._pair_layer._layers = []
         if labels is not None:
             for label in labels:
                 self.add_label(label)
@@ -260,7 +260,7 @@ class PairComponent(TrainablePipe):
                 sample.append(eg)
         self._require_labels()
         self._warn_gold(counts)
-        self._build_head([eg.predicted for eg in sample])
+        self._build_pair_layer([eg.predicted for eg in sample])
 
     def _gold_labels(self, eg: Example) -> Iterable[str]:
         """The labels the reference doc's gold uses, in order."""
@@ -496,18 +496,18 @@ class PairComponent(TrainablePipe):
             learned["calibrated"] = {s: saved[s] for s in self.threshold_settings if s in saved}
         return learned
 
-    def _restore_head(self, saved: Dict[str, Any]) -> Dict[str, Any]:
+    def _restore_pair_layer(self, saved: Dict[str, Any]) -> Dict[str, Any]:
         learned = self._learned_cfg(saved)
         self.cfg.update(learned)
         self._set_layouts()
         if self.cfg.get("nI") and self.labels and not self.is_initialized:
-            ensure_built(self._head, int(self.cfg["nI"]), len(self.labels))
+            ensure_built(self._pair_layer, int(self.cfg["nI"]), len(self.labels))
         return learned
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "PairComponent":
         settings = dict(self.cfg)
         saved = read_saved_cfg(self, path, exclude)  # coded errors naming the file (loading.py)
-        learned = self._restore_head(saved) if saved is not None else {}
+        learned = self._restore_pair_layer(saved) if saved is not None else {}
         with loading_weights(self, path):
             super().from_disk(path, exclude=exclude)
         self.cfg = {**settings, **learned}
@@ -517,7 +517,7 @@ class PairComponent(TrainablePipe):
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "PairComponent":
         settings = dict(self.cfg)
         saved = read_saved_cfg_bytes(self, bytes_data, exclude)
-        learned = self._restore_head(saved) if saved is not None else {}
+        learned = self._restore_pair_layer(saved) if saved is not None else {}
         with loading_weights(self):
             super().from_bytes(bytes_data, exclude=exclude)
         self.cfg = {**settings, **learned}

@@ -254,7 +254,7 @@ class GlobalPointerEvents(PairComponent):
         """Links are symmetric: only (earlier, later) token pairs, a band."""
         return PairLayout.band(self.cfg["max_pair_distance"])
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         return [self.argument_layout, self.link_layout, self.link_layout]
 
     def add_label(self, label: str) -> int:
@@ -264,10 +264,6 @@ class GlobalPointerEvents(PairComponent):
             if not event_type or not role or LABEL_SEPARATOR in role:
                 raise ValueError(Errors.E028.format(label=label, sep=LABEL_SEPARATOR))
         return super().add_label(label)
-
-    @property
-    def event_types(self) -> Tuple[str, ...]:
-        return tuple(sorted({split_label(label)[0] for label in self.labels}))
 
     # Gold
 

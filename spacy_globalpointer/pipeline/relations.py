@@ -60,7 +60,8 @@ use_rope = false
 """
 DEFAULT_MODEL = default_model(default_model_config)
 
-HEADS, TAILS = 0, 1
+# The model's two outputs per doc: the head-pair and the tail-pair matrices.
+HEAD_PAIRS, TAIL_PAIRS = 0, 1
 
 
 @Language.factory(
@@ -217,7 +218,7 @@ class GlobalPointerRelations(PairComponent):
     def layout(self) -> PairLayout:
         return PairLayout.symmetric(self.cfg["max_pair_distance"])
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         return [self.layout, self.layout]
 
     def _model_input(self, docs: List[Doc]) -> Any:
@@ -324,25 +325,25 @@ class GlobalPointerRelations(PairComponent):
     ) -> Tuple[float, List[Tuple[Floats3d, Floats3d]]]:
         """Sparse ZLPR over the head-pair and the tail-pair cells: summed over
         predicates, averaged over docs (GPLinker's weighting)."""
-        heads: List[List[Cell]] = []
-        tails: List[List[Cell]] = []
+        head_pair_cells: List[List[Cell]] = []
+        tail_pair_cells: List[List[Cell]] = []
         label_map = self._label_map
         for eg, gold in zip(examples, golds):
             n_tokens = len(eg.predicted)
-            doc_heads, doc_tails = set(), set()
+            doc_head_pairs, doc_tail_pairs = set(), set()
             for head, predicate, tail in gold.relations:
                 cells = self._cells(head, tail, n_tokens)
                 if cells is None:  # beyond max_pair_distance: counted in initialize (W004)
                     continue
                 p = self._predicate_index(predicate, label_map)
-                doc_heads.add((p, head[0], cells[0]))
-                doc_tails.add((p, head[1] - 1, cells[1]))
-            heads.append(sorted(doc_heads))
-            tails.append(sorted(doc_tails))
+                doc_head_pairs.add((p, head[0], cells[0]))
+                doc_tail_pairs.add((p, head[1] - 1, cells[1]))
+            head_pair_cells.append(sorted(doc_head_pairs))
+            tail_pair_cells.append(sorted(doc_tail_pairs))
         layout = self.layout
-        head_loss, d_heads = pair_loss([s[HEADS] for s in scores], heads, layout, sparse=True, mean_over="docs")
-        tail_loss, d_tails = pair_loss([s[TAILS] for s in scores], tails, layout, sparse=True, mean_over="docs")
-        return head_loss + tail_loss, list(zip(d_heads, d_tails))
+        head_pair_loss, d_head_pairs = pair_loss([s[HEAD_PAIRS] for s in scores], head_pair_cells, layout, sparse=True, mean_over="docs")
+        tail_pair_loss, d_tail_pairs = pair_loss([s[TAIL_PAIRS] for s in scores], tail_pair_cells, layout, sparse=True, mean_over="docs")
+        return head_pair_loss + tail_pair_loss, list(zip(d_head_pairs, d_tail_pairs))
 
     def _predicate_index(self, predicate: str, label_map: Dict[str, int]) -> int:
         if predicate not in label_map:
@@ -369,7 +370,7 @@ class GlobalPointerRelations(PairComponent):
         label_map = self._label_map
         lowest = self._calibrator().lowest
         candidates, golds = [], []
-        for eg, (doc_heads, doc_tails) in zip(examples, scores):
+        for eg, (head_pairs, tail_pairs) in zip(examples, scores):
             gold = self.aligned_gold(eg)
             n_tokens = len(eg.predicted)
             if not gold.entities:
@@ -381,8 +382,8 @@ class GlobalPointerRelations(PairComponent):
             if not len(h):
                 continue
             triple = numpy.minimum(
-                to_numpy(doc_heads[:, starts[h], self.layout.columns(starts[h], starts[t], n_tokens)]),
-                to_numpy(doc_tails[:, ends[h] - 1, self.layout.columns(ends[h] - 1, ends[t] - 1, n_tokens)]),
+                to_numpy(head_pairs[:, starts[h], self.layout.columns(starts[h], starts[t], n_tokens)]),
+                to_numpy(tail_pairs[:, ends[h] - 1, self.layout.columns(ends[h] - 1, ends[t] - 1, n_tokens)]),
             )  # (predicates, pairs)
             index = {(gold.entities[a], gold.entities[b]): k for k, (a, b) in enumerate(zip(h, t))}
             is_gold = numpy.zeros(triple.shape, dtype=bool)
@@ -412,19 +413,19 @@ class GlobalPointerRelations(PairComponent):
             entities, windows = found
             starts = numpy.asarray([span.start for span in entities], dtype="int64")
             ends = numpy.asarray([span.end for span in entities], dtype="int64")
-            heads, tails = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
-            pairs = list(zip(heads.tolist(), tails.tolist()))
+            subjects, objects = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+            pairs = list(zip(subjects.tolist(), objects.tolist()))
             candidates.append((entities, pairs))
-            cells.append(_pair_cells(starts, ends, heads, tails, n_predicates))
+            cells.append(_pair_cells(starts, ends, subjects, objects, n_predicates))
         self._warn_cut(counts)
         if not any(len(c[0]) for c in cells):
             return [{"entities": e, "pairs": p, "logits": None} for e, p in candidates]
         outputs = self.model.predict((docs, cells))
         results = []
-        for (entities, pairs), (head_scores, tail_scores) in zip(candidates, outputs):
+        for (entities, pairs), (head_pair_scores, tail_pair_scores) in zip(candidates, outputs):
             logits = None
             if pairs:
-                logits = numpy.minimum(to_numpy(head_scores), to_numpy(tail_scores)).reshape(
+                logits = numpy.minimum(to_numpy(head_pair_scores), to_numpy(tail_pair_scores)).reshape(
                     len(pairs), n_predicates
                 )
             results.append({"entities": entities, "pairs": pairs, "logits": logits})
@@ -469,16 +470,16 @@ def _scope_text(scope: str) -> str:
 
 
 def _pair_cells(
-    starts: numpy.ndarray, ends: numpy.ndarray, heads: numpy.ndarray, tails: numpy.ndarray, n_predicates: int
+    starts: numpy.ndarray, ends: numpy.ndarray, subjects: numpy.ndarray, objects: numpy.ndarray, n_predicates: int
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Head-pair and tail-pair cells (predicate, i, j) of every pair, pair-major."""
-    predicates = numpy.tile(numpy.arange(n_predicates, dtype="int64"), len(heads))
+    """Head-pair and tail-pair cells (predicate, i, j) of every (subject, object) pair, pair-major."""
+    predicates = numpy.tile(numpy.arange(n_predicates, dtype="int64"), len(subjects))
 
     def cells(first: numpy.ndarray, second: numpy.ndarray) -> numpy.ndarray:
         token_pairs = numpy.stack([first, second], axis=1).astype("int64").reshape(-1, 2)
         return numpy.concatenate([predicates[:, None], numpy.repeat(token_pairs, n_predicates, axis=0)], axis=1)
 
-    return cells(starts[heads], starts[tails]), cells(ends[heads] - 1, ends[tails] - 1)
+    return cells(starts[subjects], starts[objects]), cells(ends[subjects] - 1, ends[objects] - 1)
 
 
 def _record(span: Span) -> SpanRecord:

@@ -182,7 +182,7 @@ class GlobalPointer(PairComponent):
         """Spans up to max_span_width tokens: a band (see layouts.py)."""
         return PairLayout.band(self.cfg["max_span_width"])
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         return [self.layout]
 
     # Gold: the reference's spans in the predicted tokens.
