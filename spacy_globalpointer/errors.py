@@ -98,6 +98,11 @@ class Errors:
         "[E031] Docs whose pair layouts differ (a full matrix and a band) were padded "
         "together. This is a bug in spacy-globalpointer's bucketing: please report it."
     )
+    # E120-E139: the converter (spacy_globalpointer.convert).
+    E120 = (
+        "[E120] {path} holds no records to convert (format {format}): the file is "
+        "empty or has only blank lines. Check the path and --format."
+    )
 
 
 class Warnings:
@@ -145,4 +150,10 @@ class Warnings:
         "[W002] {n_misaligned} of {n_total} gold spans in doc.spans['{key}'] of the "
         "initialization data do not align with the predicted tokenization and "
         "are left out of training (as in spancat). Check the tokenizer."
+    )
+    # W120-W129: the converter (spacy_globalpointer.convert).
+    W120 = (
+        "[W120] The texts look space-separated ({ascii_pct}% of their letters are "
+        "ASCII, in {n_records} records sampled) but lang is '{lang}', which {effect}. "
+        "Pass the data's language, e.g. --lang en (lang='en' in Python)."
     )
