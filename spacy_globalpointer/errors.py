@@ -101,7 +101,7 @@ class Errors:
     # E120-E139: the converter (spacy_globalpointer.convert).
     E120 = (
         "[E120] {path} holds no records to convert (format {format}): the file is "
-        "empty or has only blank lines. Check the path and --format."
+        "empty, blank or an empty JSON array. Check the path and --format."
     )
 
 

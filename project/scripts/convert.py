@@ -17,6 +17,7 @@ from spacy_globalpointer.convert import ALIGNMENT_MODES, FORMATS, ConversionErro
 # The choices come from the package, so a new reader needs no change here.
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)
 Alignment = Enum("Alignment", {name: name for name in ALIGNMENT_MODES}, type=str)
+_BOOLEANS = {"true": True, "false": False}
 
 
 def main(
@@ -28,7 +29,7 @@ def main(
     spans_key: str = typer.Option("sc", "--spans-key", "-k", help="Key in doc.spans for the spans"),
     alignment: Alignment = typer.Option("strict", "--alignment", "-a", help="strict: skip spans off token boundaries; expand: widen them"),
     ents: bool = typer.Option(False, "--ents/--no-ents", help="Also set doc.ents (non-overlapping subset, longest first)"),
-    ents_value: Optional[bool] = typer.Option(None, "--ents-value", help="--ents/--no-ents as a value (true/false), for project variables; overrides them"),
+    ents_value: Optional[str] = typer.Option(None, "--ents-value", help="--ents/--no-ents as a value (true or false), for project variables; overrides them"),
     start: int = typer.Option(0, "--start", help="First record index to convert (0-based, inclusive)"),
     end: Optional[int] = typer.Option(None, "--end", help="Record index to stop before (exclusive); default: to the end"),
     stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the counts as JSON here"),
@@ -42,13 +43,17 @@ def main(
     Example: CMeEE_dev.json records 0-3,999 as train:
     python scripts/convert.py CMeEE_dev.json train.spacy --format cmeee --end 4000
     """
+    if ents_value is not None:
+        if ents_value.lower() not in _BOOLEANS:
+            msg.fail(f"--ents-value must be true or false, got {ents_value!r}", exits=1)
+        ents = _BOOLEANS[ents_value.lower()]
     try:
         options = ConvertOptions(
             format=format.value,
             lang=lang,
             spans_key=spans_key,
             alignment=alignment.value,
-            ents=ents if ents_value is None else ents_value,
+            ents=ents,
             start=start,
             end=end,
             schema=schema,
