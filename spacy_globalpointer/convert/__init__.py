@@ -18,7 +18,7 @@ Formats (all offsets 0-based):
   `label`), end exclusive.
 - `duie`: JSON lines `{"text", "spo_list": [{"subject", "subject_type", "predicate",
   "object", "object_type"}]}` without offsets (DuIE); subject and object are found
-  in the text (see `readers._read_duie` for how ambiguous strings are paired).
+  in the text (see `readers/duie.py` for how ambiguous strings are paired).
 - `spert`: a JSON list or JSON lines of `{"tokens", "entities": [{"type", "start",
   "end"}], "relations": [{"type", "head", "tail"}]}`, token offsets, end exclusive.
 - `scierc`: SciERC as SpERT distributes it (`scierc_{train,dev,test}.json`); the
