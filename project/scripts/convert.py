@@ -34,7 +34,7 @@ def main(
     end: Optional[int] = typer.Option(None, "--end", help="Record index to stop before (exclusive); default: to the end"),
     stats_json: Optional[Path] = typer.Option(None, "--stats-json", help="Also write the counts as JSON here"),
     schema: Optional[Path] = typer.Option(None, "--schema", help="duee only: event schema (duee_event_schema.json); unknown types and roles are skipped", exists=True, dir_okay=False),
-    relations: bool = typer.Option(False, "--relations", help="jsonl: also read 'relations' ({head, tail, label}; head/tail index 'spans') into doc._.relations (duie and spert always)"),
+    relations: bool = typer.Option(False, "--relations", help="jsonl: also read 'relations' ({head, tail, label}; head/tail index 'spans') into doc._.relations (duie, spert and scierc always)"),
     events: bool = typer.Option(False, "--events", help="jsonl: also read 'events' ({label, trigger: {start, end}, arguments: [{role, start, end}]}) into doc._.events (duee and phee always)"),
     # fmt: on
 ) -> None:
