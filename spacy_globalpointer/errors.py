@@ -94,6 +94,10 @@ class Errors:
         "[E031] Docs whose pair layouts differ (a full matrix and a band) were padded "
         "together. This is a bug in spacy-globalpointer's bucketing: please report it."
     )
+    E032 = "[E032] link_scope must be one of {options}, got {value!r}: 'sentence' links spans within one sentence where the doc has sentence boundaries, 'doc' across the whole doc."
+    E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."
+    E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups) or 'types' (one event per type, the links' ablation)."
+    E035 = "[E035] paragraph_share must be a number in [0, 1] (the share of training docs joined into paragraphs), got {value!r}."
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "
@@ -111,11 +115,12 @@ class Errors:
         "{hint}Pass the complete, unchanged bytes that `to_bytes()` of this kind of "
         "component (or `nlp.to_bytes()` of its pipeline) returned."
     )
+    # E120-E139: the converter (spacy_globalpointer.convert).
+    E120 = (
+        "[E120] {path} holds no records to convert (format {format}): the file is "
+        "empty, blank or an empty JSON array. Check the path and --format."
+    )
 
-    E032 = "[E032] link_scope must be one of {options}, got {value!r}: 'sentence' links spans within one sentence where the doc has sentence boundaries, 'doc' across the whole doc."
-    E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."
-    E035 = "[E035] paragraph_share must be a number in [0, 1] (the share of training docs joined into paragraphs), got {value!r}."
-    E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups) or 'types' (one event per type, the links' ablation)."
 
 class Warnings:
     W003 = (
@@ -174,3 +179,9 @@ class Warnings:
         "the converter that wrote it."
     )
     W011 = "[W011] The evaluation data has {problem}. {hint}"
+    # W120-W129: the converter (spacy_globalpointer.convert).
+    W120 = (
+        "[W120] The texts look space-separated ({ascii_pct}% of their letters are "
+        "ASCII, in {n_records} records sampled) but lang is '{lang}', which {effect}. "
+        "Pass the data's language, e.g. --lang en (lang='en' in Python)."
+    )
