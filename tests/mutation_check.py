@@ -99,13 +99,13 @@ MUTATIONS = [
         "linked = logits > link_threshold", "linked = logits >= link_threshold", ["tests/test_events.py"],
     ),
     Mutation(
-        "events without a trigger kept", "pipeline/events.py",
-        "                if not triggers:\n                    continue\n",
-        "                if not triggers:\n                    triggers = list(group)\n",
+        "events without a trigger kept", "pipeline/event_structure.py",
+        "            if not triggers:\n                continue\n",
+        "            if not triggers:\n                triggers = list(chosen)\n",
         ["tests/test_events.py"],
     ),
     Mutation(
-        "event cliques across event types", "pipeline/events.py",
+        "event cliques across event types", "pipeline/event_structure.py",
         "groups_of.setdefault((event_type, int(windows[k])), []).append(k)",
         "groups_of.setdefault(('all', int(windows[k])), []).append(k)",
         ["tests/test_events.py"],

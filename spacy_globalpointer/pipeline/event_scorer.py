@@ -17,14 +17,13 @@ from spacy.scorer import PRFScore
 from spacy.training import Example
 
 from ..extensions import EventRecord, event_records, install_extensions
+from .event_structure import TRIGGER_ROLE, event_label
 from .matching import count_matches, to_reference, warn_about_gold
 
 Tokens = Tuple[int, int]
 
 
 def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
-    from .events import TRIGGER_ROLE, event_label  # events.py imports this module
-
     install_extensions()
     examples = list(examples)
     kinds = ("trigger_id", "trigger_cls", "argument_id", "argument_cls", "event")

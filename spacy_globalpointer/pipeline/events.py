@@ -16,7 +16,7 @@ type) so that displaCy and the span scorer can show them.
 """
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -29,18 +29,26 @@ from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
 from ..checks import check_choice, check_int
-from ..decoding import decode_band, linked_groups, max_spans_for, span_probability, to_numpy
+from ..decoding import decode_band, max_spans_for, to_numpy
 from ..errors import Errors, Warnings
 from ..extensions import EventRecord, event_records, set_event_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
 from .base import DEFAULT_CALIBRATION, PairComponent, default_model
 from .event_scorer import score_events
+from .event_structure import (
+    GROUPINGS,
+    Argument,
+    LABEL_SEPARATOR,
+    TRIGGER_ROLE,
+    EventGold,
+    align_events,
+    event_label,
+    group_events,
+    split_label,
+)
 from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, near_pairs, span_windows
-from .matching import to_predicted
 
-TRIGGER_ROLE = "trigger"
-LABEL_SEPARATOR = "::"
 DEFAULT_SPANS_KEY = "events"
 DEFAULT_MAX_ARGUMENT_WIDTH = 64
 # Arguments whose starts (or ends) lie this far apart or more are never linked.
@@ -50,7 +58,6 @@ DEFAULT_MAX_PAIR_DISTANCE = 256
 # floods a doc with arguments stays bounded in time.
 DEFAULT_MAX_ARGUMENTS = 64
 DEFAULT_LINK_SCOPE = "sentence"
-GROUPINGS = ("cliques", "types")
 
 default_model_config = """
 [model]
@@ -63,16 +70,6 @@ pooling_size = 32
 DEFAULT_MODEL = default_model(default_model_config)
 
 ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
-
-
-def event_label(event_type: str, role: str) -> str:
-    """The head's label for one role of one event type, e.g. 'Attack::trigger'."""
-    return f"{event_type}{LABEL_SEPARATOR}{role}"
-
-
-def split_label(label: str) -> Tuple[str, str]:
-    event_type, _, role = label.rpartition(LABEL_SEPARATOR)
-    return event_type, role
 
 
 @Language.factory(
@@ -173,18 +170,6 @@ def make_events_scorer() -> Callable[..., Dict[str, Any]]:
     return score_events
 
 
-class EventGold(NamedTuple):
-    """One example's gold events in predicted tokens, trigger first, and what
-    could not be placed."""
-
-    events: List[Tuple[str, List[Tuple[str, Tuple[int, int]]]]]
-    n_arguments: int
-    n_misaligned: int
-    n_no_trigger: int
-    n_duplicate_events: int
-    n_duplicate_arguments: int
-
-
 class GlobalPointerEvents(PairComponent):
     """Predict events (type, trigger, role-labelled arguments) into `doc._.events`."""
 
@@ -275,29 +260,7 @@ class GlobalPointerEvents(PairComponent):
                 yield event_label(event_type, role)
 
     def _align_gold(self, eg: Example) -> EventGold:
-        """Gold events as (type, [(role, (start, end)), ...]) in predicted tokens,
-        trigger first. Arguments that do not align with the predicted tokens
-        are left out (counted in initialize, W007)."""
-        records = event_records(eg.reference)
-        events = []
-        n_arguments = n_misaligned = n_duplicate_arguments = 0
-        for event_type, trigger, arguments, _ in records:
-            members = ([(TRIGGER_ROLE, trigger)] if trigger is not None else []) + list(arguments)
-            n_duplicate_arguments += len(members) - len(set(members))
-            aligned = []
-            for role, record in members:
-                span = to_predicted(eg, record)
-                n_arguments += 1
-                if span is None:
-                    n_misaligned += 1
-                else:
-                    aligned.append((role, span))
-            events.append((event_type, aligned))
-        n_duplicate_events = len(records) - len(
-            {(t, trig, tuple(sorted(args))) for t, trig, args, _ in records}
-        )
-        n_no_trigger = sum(trigger is None for _, trigger, _, _ in records)
-        return EventGold(events, n_arguments, n_misaligned, n_no_trigger, n_duplicate_events, n_duplicate_arguments)
+        return align_events(eg)
 
     def _count_gold(self, eg: Example, gold: EventGold, counts: Counter) -> None:
         counts["events"] += len(gold.events)
@@ -520,14 +483,13 @@ class GlobalPointerEvents(PairComponent):
 
     def _decode_events(
         self,
-        arguments: List[Tuple[Tuple[str, str], Tuple[int, int], float]],
+        arguments: List[Argument],
         start_links: numpy.ndarray,
         end_links: numpy.ndarray,
         windows: Optional[numpy.ndarray] = None,
     ) -> List[EventRecord]:
-        """Per event type and window, the groups of linked arguments that hold a
-        trigger: the maximal cliques (event_grouping "cliques"), or all of them
-        ("types", the links' ablation)."""
+        """Link the arguments of one type and window whose start and end link
+        logits both pass, and group them into events (`group_events`)."""
         if not arguments:
             return []
         if windows is None:
@@ -542,40 +504,5 @@ class GlobalPointerEvents(PairComponent):
         held, logits = self._link_logits(start_links, end_links, starts, ends, a, b)
         linked = logits > link_threshold
         link_logits = {(int(i), int(j)): float(l) for i, j, l in zip(a[held][linked], b[held][linked], logits[linked])}
-        groups_of: Dict[Tuple[str, int], List[int]] = {}
-        for k, event_type in enumerate(types):
-            groups_of.setdefault((event_type, int(windows[k])), []).append(k)
-        records: List[EventRecord] = []
-        seen: Set[Any] = set()
-        for (event_type, _), members in sorted(groups_of.items()):
-            if self.cfg["event_grouping"] == "types":
-                groups = [tuple(range(len(members)))]
-            else:
-                local = {k: x for x, k in enumerate(members)}
-                links = [(local[i], local[j]) for i, j in link_logits if i in local and j in local]
-                groups = linked_groups(len(members), links)
-            for group in groups:
-                chosen = [members[x] for x in group]
-                triggers = [k for k in chosen if arguments[k][0][1] == TRIGGER_ROLE]
-                if not triggers:
-                    continue
-                trigger = max(triggers, key=lambda k: arguments[k][2])
-                others = [k for k in chosen if arguments[k][0][1] != TRIGGER_ROLE]
-                logits_in = [arguments[k][2] for k in chosen] + [
-                    link_logits[(i, j)] for i in chosen for j in chosen if (i, j) in link_logits
-                ]
-                record = (
-                    event_type,
-                    _span_record(arguments[trigger]),
-                    tuple(sorted((arguments[k][0][1], _span_record(arguments[k])) for k in others)),
-                    float(span_probability(numpy.asarray([min(logits_in)]))[0]),
-                )
-                if record[:3] not in seen:
-                    seen.add(record[:3])
-                    records.append(record)
-        return records
+        return group_events(arguments, windows, link_logits, self.cfg["event_grouping"])
 
-
-def _span_record(argument: Tuple[Tuple[str, str], Tuple[int, int], float]) -> Tuple[int, int, str]:
-    (event_type, role), (start, end), _ = argument
-    return (start, end, event_type if role == TRIGGER_ROLE else role)
