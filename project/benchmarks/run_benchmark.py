@@ -905,7 +905,7 @@ def relation_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
 
 
 def busy_core_wps(measured: Dict[str, Any]) -> str:
-    """words/s while another process spins on one core (issue 10.2); "–" for
+    """words/s while another process spins on one core; "–" for
     runs measured before that figure existed."""
     value = measured.get("contended_words_per_second")
     return f"{value:,.0f}" if value else "–"
@@ -1114,6 +1114,17 @@ def machine_lines(results: Dict[str, List[Dict[str, Any]]], scale: Optional[Dict
     return lines
 
 
+NOTES_HEADING = "## Notes and experiment log"
+
+
+def hand_written_notes(path: Path) -> str:
+    """The hand-written part of an existing results.md (from NOTES_HEADING on),
+    which a rebuilt report keeps; "" when there is none."""
+    text = path.read_text(encoding="utf8") if path.exists() else ""
+    start = text.find("\n" + NOTES_HEADING)
+    return text[start:] if start >= 0 else ""
+
+
 def write_report(out_dir: Path) -> None:
     results_dir = out_dir / "results"
     results = load_results(results_dir)
@@ -1171,7 +1182,7 @@ def write_report(out_dir: Path) -> None:
     if events_path.exists():
         lines += _events_benchmark().report(json.loads(events_path.read_text(encoding="utf8")))
     lines += machine_lines(results, scale)
-    (out_dir / "results.md").write_text("\n".join(lines), encoding="utf8")
+    (out_dir / "results.md").write_text("\n".join(lines) + hand_written_notes(out_dir / "results.md"), encoding="utf8")
     if results:
         write_plot(results, out_dir / "f1_vs_train_time.png")
     msg.good(f"Wrote {out_dir / 'results.md'}" + (f" and {out_dir / 'f1_vs_train_time.png'}" if results else ""))
