@@ -128,8 +128,8 @@ def words_per_second(
     (on a shared machine the slower passes measure the neighbours).
 
     Torch runs on one intra-op thread here, like spaCy's own CPU ops (blis, one
-    thread), so every system gets the same compute; with more threads than
-    free cores OpenMP's spin-waiting made the torch head up to 20x slower.
+    thread), so every system gets the same compute and OpenMP does not
+    spin-wait for busy cores (see the notes in results.md).
     """
     try:
         import torch
