@@ -173,7 +173,7 @@ def test_relation_systems_build_with_a_relation_scorer(name):
         spacy.util.import_file("benchmark_code", system.code)
     config = load_config(system.config, overrides={"nlp.lang": "zh"}, interpolate=False)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
-    assert nlp.pipe_names[:2] == ["tok2vec", "globalpointer"]
+    assert nlp.pipe_names[:3] == ["sentencizer", "tok2vec", "globalpointer"]
     relation = config["components"][nlp.pipe_names[-1]]
     assert relation["scorer"] == {"@scorers": "spacy-globalpointer.relations_scorer.v1"}
     assert system.targets[0] == "relations"

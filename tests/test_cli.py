@@ -47,10 +47,10 @@ def test_shipped_configs_validate_and_fill(name, tmp_path):
 @pytest.mark.parametrize(
     "name,pipeline",
     [
-        ("relations.cfg", ["tok2vec", "globalpointer", "globalpointer_relations"]),
-        ("relations_trf.cfg", ["transformer", "globalpointer", "globalpointer_relations"]),
-        ("events.cfg", ["tok2vec", "globalpointer_events"]),
-        ("events_trf.cfg", ["transformer", "globalpointer_events"]),
+        ("relations.cfg", ["sentencizer", "tok2vec", "globalpointer", "globalpointer_relations"]),
+        ("relations_trf.cfg", ["sentencizer", "transformer", "globalpointer", "globalpointer_relations"]),
+        ("events.cfg", ["sentencizer", "tok2vec", "globalpointer_events"]),
+        ("events_trf.cfg", ["sentencizer", "transformer", "globalpointer_events"]),
     ],
 )
 def test_relation_and_event_configs_validate_and_fill(name, pipeline, tmp_path):

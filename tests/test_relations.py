@@ -92,7 +92,7 @@ def untrained_rel():
 
 def test_overfits_through_the_shared_tok2vec_config(trained_rel):
     nlp, examples = trained_rel
-    assert nlp.pipe_names == ["tok2vec", "globalpointer", "globalpointer_relations"]
+    assert nlp.pipe_names == ["sentencizer", "tok2vec", "globalpointer", "globalpointer_relations"]
     scores = nlp.evaluate(examples)
     assert scores["relations_micro_f"] == 1.0, scores
     assert scores["relations_boundary_f"] == 1.0
@@ -557,7 +557,7 @@ def test_spacy_train_from_the_cli_then_load_in_a_fresh_process(tmp_path):
     before, module, labels, rels, distance, key, pipe_names, n = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert before is False and module == "spacy_globalpointer.pipeline.relations"
     assert labels == sorted({p for _, _, rels in REL_DATA for _, p, _ in rels})
-    assert pipe_names == ["tok2vec", "globalpointer", "globalpointer_relations"]
+    assert pipe_names == ["sentencizer", "tok2vec", "globalpointer", "globalpointer_relations"]
     assert distance == load_config(CONFIG)["components"]["globalpointer_relations"]["max_pair_distance"]
     assert key == "sc"
     for head_start, head_end, label, tail_start, tail_end, score in rels:

@@ -54,11 +54,12 @@ def calibrate_on_inference(nlp: Language, examples: List[Example], guard: bool =
 def calibrate_on_batches(nlp: Language, examples: List[Example], dropout: float) -> float:
     """The threshold the training pass's own scores give (no weight change: sgd=False)."""
     gp = nlp.get_pipe("globalpointer")
-    gp.cfg["calibration"] = "batches"
+    gp.cfg["calibration"] = {**gp.cfg["calibration"], "source": "batches"}
+    gp.cfg["calibrate_threshold"] = True
     gp._calibrators = {}
     for batch in minibatch(examples, 32):
         nlp.update(batch, sgd=False, drop=dropout)
-    return gp.cfg["threshold"]
+    return gp.threshold()
 
 
 def main() -> None:
@@ -74,7 +75,7 @@ def main() -> None:
     nlp = spacy.load(args.model_dir)
     gp = nlp.get_pipe("globalpointer")
     train, dev = load_examples(nlp, args.train)[: args.max_train_docs], load_examples(nlp, args.dev)
-    rows: Dict[str, Optional[float]] = {"saved (calibration during training)": gp.cfg["threshold"]}
+    rows: Dict[str, Optional[float]] = {"saved (calibration during training)": gp.threshold()}
     rows["inference: all train docs, no dropout"] = calibrate_on_inference(nlp, train)
     rows["inference, guarded toward 0"] = calibrate_on_inference(nlp, train, guard=True)
     if args.heldout:
@@ -85,6 +86,7 @@ def main() -> None:
     rows["dev-optimal (analysis only)"] = calibrate_on_inference(nlp, dev)
     rows[f"batches: training-pass scores, dropout {args.dropout}"] = calibrate_on_batches(nlp, train, args.dropout)
     out = {}
+    gp.cfg["calibrate_threshold"] = False  # decode with each row's threshold
     for name, threshold in rows.items():
         gp.cfg["threshold"] = threshold
         scores = nlp.evaluate(dev)

@@ -60,8 +60,8 @@ def run(nlp: Language, texts: List[str]) -> Dict[str, float]:
         "relation": sum(len(d._.relations) > 0 for d in docs),
         "relation0": sum(b > 0 for b in best_rel),
         "best_rel_p": max((r.score for d in docs for r in d._.relations), default=0.0),
-        "threshold": spans.cfg["threshold"],
-        "rel_threshold": relations.cfg["threshold"],
+        "threshold": spans.threshold(),
+        "rel_threshold": relations.threshold(),
     }
 
 
