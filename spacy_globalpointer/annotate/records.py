@@ -14,8 +14,8 @@ from spacy.tokens import Doc
 
 from ..extensions import event_records, relation_records
 
-# Scores are rounded so that engines whose batches differ (padding, bucketing)
-# still write the same bytes: float32 noise lies far below the 6th decimal.
+# Scores are float32 probabilities (about 7 significant digits, and the 7th
+# moves with the batch a doc shares): 6 decimals keep what they resolve.
 SCORE_DECIMALS = 6
 ID_KEY = "spacy_globalpointer.id"
 
