@@ -102,10 +102,14 @@ def annotate(
     else:
         runs = run_local(pending, settings, workers, progress)
     run_words = 0
+    busy: Dict[int, float] = {}  # worker pid -> seconds spent in its shards
+    peak_rss = 0.0
     try:
         for state in runs:
             states[state["shard"]["index"]] = state
             run_words += state["words"]
+            busy[state["pid"]] = busy.get(state["pid"], 0.0) + state["seconds"]
+            peak_rss = max(peak_rss, state["peak_rss_mb"])
     finally:
         bar.close()
     wall = time.perf_counter() - start
@@ -126,6 +130,10 @@ def annotate(
         "words_this_run": run_words,
         "words_per_s": round(run_words / run_seconds, 1) if run_words else 0.0,
         "wall_s": round(wall, 3),
+        # Per worker of this run: the most seconds one spent in its shards (no
+        # start-up, no model load), and the largest peak memory.
+        "worker_busy_s": round(max(busy.values()), 3) if busy else 0.0,
+        "peak_rss_mb_per_worker": peak_rss,
     }
     finish_output(output, done, summary)
     return summary

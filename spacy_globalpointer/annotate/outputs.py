@@ -22,6 +22,8 @@ sees a half-written file.
 import hashlib
 import json
 import os
+import resource
+import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Union
 
@@ -116,6 +118,8 @@ class ShardWriter:
             "failed": len(self.failures),
             "words": self.words,
             "seconds": round(seconds, 3),
+            "pid": os.getpid(),
+            "peak_rss_mb": peak_rss_mb(),
             "errors": self.failures,
         }
         self.state.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +130,12 @@ class ShardWriter:
         if self._jsonl is not None:
             self._jsonl.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
 
 
 def read_state(output: Path, shard: Shard, fmt: str) -> Optional[Dict[str, Any]]:

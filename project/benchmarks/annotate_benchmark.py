@@ -1,0 +1,161 @@
+"""Throughput of `annotate` against `nlp.pipe`, one process and two, side by side.
+
+    python benchmarks/annotate_benchmark.py training-relations/model-best --words 50000
+
+Writes a corpus of about `--words` words by repeating the shipped samples' texts
+(each record with its own id), then runs each row in its own subprocess, one
+after the other, on the same corpus and model, 1 torch thread per process:
+
+- `nlp.pipe`: one process, the texts read from the JSONL, Docs discarded;
+- `nlp.pipe(n_process=2)`: spaCy's multiprocessing (the parent feeds the
+  workers and receives every Doc back);
+- `annotate --engine local --workers 2` and `annotate --engine ray --workers 2`:
+  each worker reads its own shards and writes its own JSONL output shards.
+
+Two throughputs per row: `words/s` over the row's whole wall time (imports,
+model loading, worker start-up and, for annotate, writing the output
+included) and `steady words/s` over the time spent annotating only (the pipe
+loop; for annotate, the busiest worker's time in its shards). Peak RSS per
+worker is the largest worker's peak resident memory (the process itself for
+one process). Prints the table and writes it as JSON (--output).
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import typer
+
+HERE = Path(__file__).parent
+SAMPLES = ["sample_relations_train.jsonl", "sample_relations_dev.jsonl", "sample_train.jsonl", "sample_dev.jsonl"]
+ROWS = ["pipe", "pipe-n2", "local-2", "ray-2"]
+LABELS = {
+    "pipe": "nlp.pipe (1 process)",
+    "pipe-n2": "nlp.pipe(n_process=2)",
+    "local-2": "annotate --engine local --workers 2",
+    "ray-2": "annotate --engine ray --workers 2",
+}
+
+
+def make_corpus(path: Path, words: int) -> int:
+    texts = [json.loads(line)["text"] for name in SAMPLES for line in open(HERE.parent / "assets" / name, encoding="utf8")]
+    n_words, n = 0, 0
+    with open(path, "w", encoding="utf8") as f:
+        while n_words < words:
+            text = texts[n % len(texts)]
+            f.write(json.dumps({"id": f"doc{n}", "text": text}) + "\n")
+            n_words += len(text.split())
+            n += 1
+    return n
+
+
+def _mib(kb: int) -> float:
+    return round(kb / 1024, 1)
+
+
+def run_row(row: str, model: str, corpus: str, workers: int, batch_size: int, shard_size: int) -> Dict:
+    """One row, in this (fresh) process."""
+    import torch
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    if row.startswith("pipe"):
+        import spacy
+
+        nlp = spacy.load(model)
+        texts = [json.loads(line)["text"] for line in open(corpus, encoding="utf8")]
+        loop_start = time.perf_counter()
+        n_process = workers if row == "pipe-n2" else 1
+        words = sum(
+            sum(not t.is_space for t in doc) for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
+        )
+        steady = time.perf_counter() - loop_start
+        result = {"words": words, "steady_s": steady}
+    else:
+        from spacy_globalpointer.annotate import annotate
+
+        output = tempfile.mkdtemp(prefix="annotate-bench-")
+        summary = annotate(
+            model, [corpus], output, engine=row.split("-")[0], workers=workers, batch_size=batch_size,
+            shard_size=shard_size, overwrite=True, show_progress=False,
+        )
+        assert summary["written"] == summary["records_in"], summary
+        result = {"words": summary["words_this_run"], "steady_s": summary["worker_busy_s"], "worker_peak_rss_mb": summary["peak_rss_mb_per_worker"]}
+    result["wall_s"] = time.perf_counter() - start
+    self_usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["main_cpu_s"] = self_usage.ru_utime + self_usage.ru_stime
+    result["main_peak_rss_mb"] = _mib(self_usage.ru_maxrss)
+    if row == "pipe":
+        result["worker_peak_rss_mb"] = result["main_peak_rss_mb"]
+    elif row in ("pipe-n2", "local-2"):
+        result["worker_peak_rss_mb"] = _mib(children.ru_maxrss)  # the largest child
+    return result
+
+
+def main(
+    model: str = typer.Argument(..., help="Model directory, e.g. training-relations/model-best"),
+    words: int = typer.Option(50_000, "--words", help="Corpus size in words (repeated sample texts)"),
+    workers: int = typer.Option(2, "--workers"),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    output: Path = typer.Option(HERE / "results" / "annotate.json", "--output"),
+    rows: str = typer.Option(",".join(ROWS), "--rows", help="Comma-separated rows to run"),
+    row: str = typer.Option("", "--row", hidden=True),
+    corpus: str = typer.Option("", "--corpus", hidden=True),
+    shard_size: int = typer.Option(0, "--shard-size", hidden=True),
+) -> None:
+    if row:  # a child: run one row and print its result
+        print(json.dumps(run_row(row, model, corpus, workers, batch_size, shard_size)))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="annotate-bench-corpus-"))
+    corpus_path = folder / "corpus.jsonl"
+    n_docs = make_corpus(corpus_path, words)
+    # Shards of ~1/8 of the corpus: 4 per worker, so the last ones balance.
+    shard_size = max(1, -(-n_docs // (4 * workers)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    results: List[Dict] = []
+    for name in rows.split(","):
+        out = subprocess.run(
+            [sys.executable, __file__, model, "--row", name, "--corpus", str(corpus_path), "--workers", str(workers),
+             "--batch-size", str(batch_size), "--shard-size", str(shard_size)],
+            capture_output=True, text=True, env=env,
+        )
+        if out.returncode != 0:
+            sys.exit(f"{name} failed:\n{out.stderr[-3000:]}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result.update(row=name, label=LABELS[name])
+        results.append(result)
+    base = next((r for r in results if r["row"] == "pipe"), None)
+    lines = [
+        "| run | words | wall s | words/s | ×1 proc | steady words/s | ×1 proc | peak RSS/worker MiB | main CPU s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        r["words_per_s"] = r["words"] / r["wall_s"]
+        r["steady_words_per_s"] = r["words"] / r["steady_s"]
+        if base is not None:
+            r["speedup"] = r["words_per_s"] / (base["words"] / base["wall_s"])
+            r["steady_speedup"] = r["steady_words_per_s"] / (base["words"] / base["steady_s"])
+        lines.append(
+            f"| {r['label']} | {r['words']:,} | {r['wall_s']:.1f} | {r['words_per_s']:,.0f} | {r.get('speedup', 0):.2f} "
+            f"| {r['steady_words_per_s']:,.0f} | {r.get('steady_speedup', 0):.2f} | {r.get('worker_peak_rss_mb', 0):,.0f} "
+            f"| {r['main_cpu_s']:.1f} |"
+        )
+    load = os.getloadavg()
+    report = {
+        "model": model, "docs": n_docs, "words": words, "workers": workers, "batch_size": batch_size,
+        "shard_size": shard_size, "cpus": os.cpu_count(), "loadavg_after": load, "rows": results,
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=1), encoding="utf8")
+    print("\n".join(lines))
+    print(f"{n_docs:,} docs; load average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    typer.run(main)
