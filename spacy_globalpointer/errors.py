@@ -116,8 +116,10 @@ class Errors:
         "`pip install \"spacy-globalpointer[distributed]\"`."
     )
     E104 = (
-        "[E104] A worker failed on shard {shard} (input {file}): {error}. The shards "
-        "finished so far are kept: fix the cause and rerun the same command to do the rest."
+        "[E104] A worker failed on shard {shard} (input {file}). The shards finished "
+        "so far are kept: fix the cause and rerun the same command to do the rest. "
+        "With workers > 1 from a Python script, start it under `if __name__ == "
+        "'__main__':` (the workers are spawned processes). The error: {error}"
     )
     E105 = (
         "[E105] Cannot find the model '{model}': it is neither a directory nor an "

@@ -150,16 +150,20 @@ def run_local(
     ) as pool:
         futures = {pool.submit(_run_in_worker, shard): shard for shard in shards}
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            _drain(queue, progress)
-            for future in done:
-                error = future.exception()
-                if error is not None:
-                    for other in pending:
-                        other.cancel()
-                    raise RuntimeError(Errors.E104.format(shard=futures[future].name, file=futures[future].file, error=error)) from error
-                yield future.result()
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                _drain(queue, progress)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        shard = futures[future]
+                        raise RuntimeError(Errors.E104.format(shard=shard.name, file=shard.file, error=error)) from error
+                    yield future.result()
+        except BaseException:
+            # Stop handing out shards; the running ones finish and are kept.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         _drain(queue, progress)
 
 

@@ -184,6 +184,9 @@ def prepare_output(output: Path, manifest: Dict[str, Any], overwrite: bool) -> N
             clear_output(output)
     elif overwrite:
         clear_output(output)
+    # Temporary files of a run that was killed before it could rename them.
+    for stale in output.glob(".part-*.tmp-*"):
+        stale.unlink()
     atomic_write(path, json.dumps(manifest, ensure_ascii=False, indent=1))
 
 
