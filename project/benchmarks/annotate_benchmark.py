@@ -187,9 +187,12 @@ def report(runs: List[Dict]) -> List[str]:
         "parent idle (2.9-7.6 CPU s, mostly imports). Ray's two actors reached 1.88-1.95x one process in steady "
         "words/s, the 1.7x target; the local engine's two spawned workers only 0.85-1.39x, although they run "
         "the same `annotate_shard` with the same settings: on this machine, in all three paired runs, each "
-        "local worker annotated about half as fast as a Ray actor beside the same background load. The cause "
-        "is not established (CPU scheduling between the other engineers' niced processes and ours is one "
-        "candidate); rerun on an idle machine before drawing conclusions. End to end (`words/s`), start-up "
+        "local worker annotated about half as fast as a Ray actor beside the same background load, yet a later "
+        "unpaired local run on the 55,807-word corpus (same settings, a test suite running beside it) reached "
+        "5,760 steady words/s, 1.83x. The spread under this load is that wide and its cause is not established "
+        "(CPU scheduling between the other engineers' processes and ours is one candidate: Ray starts its "
+        "workers niced, the kernel groups CPU time by session); rerun on an idle machine before drawing "
+        "conclusions. End to end (`words/s`), start-up "
         "(importing spaCy and torch and loading the model took 10-20 s per process under this load) outweighs "
         "the gain on corpora this small: measure throughput on long runs with `steady` figures.",
         "",
