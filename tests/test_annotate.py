@@ -284,3 +284,24 @@ def test_text_and_parquet_input_and_docbin_output(model_dir, tmp_path, expected)
     assert [doc_to_record(d, d.user_data["spacy_globalpointer.id"], str(tmp_path / "rows.parquet"), i + 1) for i, d in enumerate(docs)] == [
         dict(r, file=str(tmp_path / "rows.parquet")) for r in expected[:9]
     ]
+
+
+@spacy.Language.component("annotate_test_fails_on_boom")
+def fails_on_boom(doc):
+    if "boom" in doc.text:
+        raise ValueError("this component refuses 'boom'")
+    return doc
+
+
+def test_a_document_the_pipeline_fails_on_goes_to_the_errors_file(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("annotate_test_fails_on_boom")
+    nlp.to_disk(tmp_path / "model")
+    source = tmp_path / "texts.txt"
+    source.write_text("one fine text\nit goes boom\nanother fine text\n", encoding="utf8")
+    summary = annotate(tmp_path / "model", [str(source)], tmp_path / "out", show_progress=False)
+    assert (summary["records_in"], summary["written"], summary["failed"]) == (3, 2, 1)
+    (error,) = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert (error["line"], error["id"]) == (2, f"{source}:2")
+    assert error["reason"] == "pipeline error: ValueError: this component refuses 'boom'"
+    assert [r["text"] for r in read_jsonl_shards(tmp_path / "out")] == ["one fine text", "another fine text"]
