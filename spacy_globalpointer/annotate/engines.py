@@ -225,7 +225,7 @@ def run_ray(
             ShardAnnotator,
             fn_constructor_args=(settings,),
             batch_size=1,
-            concurrency=workers,
+            concurrency=min(workers, len(shards)),
             num_cpus=settings.threads,
             num_gpus=settings.gpus_per_worker or None,
         )
