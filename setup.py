@@ -46,7 +46,7 @@ setup(
         ],
     },
     entry_points={
-        "console_scripts": ["spacy-globalpointer = spacy_globalpointer.cli:app"],
+        "console_scripts": ["spacy-globalpointer = spacy_globalpointer.__main__:app"],
         "spacy_factories": [
             "globalpointer = spacy_globalpointer.pipeline.spans:make_globalpointer",
             "globalpointer_relations = spacy_globalpointer.pipeline.relations:make_globalpointer_relations",
@@ -63,7 +63,12 @@ setup(
             "spacy-globalpointer.relations_scorer.v1 = spacy_globalpointer.pipeline.relations:make_relations_scorer",
             "spacy-globalpointer.events_scorer.v1 = spacy_globalpointer.pipeline.events:make_events_scorer",
         ],
-        "spacy_misc": [],
+        "spacy_readers": [
+            "spacy-globalpointer.Paragraphs.v1 = spacy_globalpointer.training:create_paragraphs_reader",
+        ],
+        "spacy_misc": [
+            "spacy-globalpointer.calibration.v1 = spacy_globalpointer.calibration:make_calibration",
+        ],
     },
     classifiers=[
         "Framework :: spaCy",

@@ -1,23 +1,102 @@
-"""Choosing the decision threshold on training batches, never on dev answers.
+"""Choosing decision thresholds on training docs, never on dev answers.
 
 A GlobalPointer trained with the ZLPR loss tends to be under-confident on
-hard spans: on CMeEE the F1-optimal logit threshold was below 0 even on its
-own training data. The calibrator watches the scores that training computes
-anyway (before each update, so a batch is scored by a model that has not yet
-learned from it in this step), keeps decayed counts of how many candidate
-decisions and how many gold ones lie above each threshold of a grid, and picks
-the threshold with the best F1. It costs no extra forward pass. A decision is
-a cell (spans) or whatever the decoder thresholds (a relation triple's score is
-the lower of its head-pair and tail-pair cells): callers hand over flat scores.
+hard spans on the CNN: on CMeEE the F1-optimal logit threshold was below 0
+even on its own training data. The calibrator counts, for each threshold of a
+grid, how many candidate decisions and how many gold ones lie above it, and
+picks the threshold with the best F1. Which docs it sees, how often, and how
+guarded the result is, is the `calibration` setting (`CalibrationSettings`,
+the config block `spacy-globalpointer.calibration.v1`). A decision is a cell
+(spans) or whatever the decoder thresholds (a relation triple's score is the
+lower of its head-pair and tail-pair cells): callers hand over flat scores.
 """
-from typing import List, Optional, Sequence, Tuple
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
+from spacy.util import registry
 from thinc.api import get_array_module
 from thinc.types import Floats3d
 
+from .checks import check_choice, check_int
 from .decoding import to_numpy
+from .errors import Errors
 from .layouts import PairLayout
+
+CALIBRATION_SOURCES = ("heldout", "inference", "batches")
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """How a component calibrates its thresholds while training (the config's
+    `[components.NAME.calibration]` block; see `make_calibration`)."""
+
+    source: str = "heldout"
+    interval: int = 50
+    heldout_one_in: int = 20
+    min_heldout_docs: int = 1000
+    max_heldout_docs: int = 1000
+    recent_docs: int = 256
+    guard_confidence: float = 0.8
+
+    def __post_init__(self) -> None:
+        check_choice("E029", self.source, CALIBRATION_SOURCES)
+        for name in ("interval", "heldout_one_in", "min_heldout_docs", "max_heldout_docs", "recent_docs"):
+            check_int(f"calibration.{name}", getattr(self, name))
+        confidence = self.guard_confidence
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.5 <= confidence <= 1:
+            raise ValueError(Errors.E033.format(value=confidence))
+
+    @classmethod
+    def from_cfg(cls, value: Union[str, Dict[str, Any], None]) -> "CalibrationSettings":
+        """From a component's cfg: a dict (missing keys take their defaults), or
+        a source name alone (configs and pipelines saved before the block)."""
+        if isinstance(value, str):
+            return cls(source=value)
+        return cls(**{k: v for k, v in (value or {}).items() if not k.startswith("@")})
+
+    def to_cfg(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@registry.misc("spacy-globalpointer.calibration.v1")
+def make_calibration(
+    source: str = "heldout",
+    interval: int = 50,
+    heldout_one_in: int = 20,
+    min_heldout_docs: int = 1000,
+    max_heldout_docs: int = 1000,
+    recent_docs: int = 256,
+    guard_confidence: float = 0.8,
+) -> Dict[str, Any]:
+    """Threshold calibration while training: what, how often, how guarded.
+
+    Every `interval` updates the component scores a set of training docs as
+    at inference (the pipeline's earlier components, then its model, no
+    dropout) and moves each threshold to its best F1 there.
+
+    source (str): "heldout" (the default): one training doc in
+        `heldout_one_in` (by a hash of its text, so every epoch and component
+        picks the same docs) gets no gradient and is what thresholds are
+        calibrated on; their scores look like unseen text on any encoder.
+        With fewer than `min_heldout_docs` training docs every doc is worth
+        more as training data and "inference" is used instead. "inference":
+        the last `recent_docs` training docs (what a fine-tuned transformer
+        has fitted: its thresholds drift). "batches": the training pass's own
+        scores (dropout on), every update.
+    interval (int): updates between two calibrations ("heldout", "inference").
+    heldout_one_in (int): one training doc in this many is held out.
+    min_heldout_docs (int): training docs needed before any is held out.
+    max_heldout_docs (int): held-out docs kept for calibration.
+    recent_docs (int): training docs rescored with "inference".
+    guard_confidence (float): a calibrated threshold is kept only where it
+        beats logit 0 in this share of bootstrap resamples of the docs
+        (`guarded_threshold`), else 0.0.
+    RETURNS (Dict[str, Any]): the settings, as the component stores them.
+    """
+    return CalibrationSettings(
+        source, interval, heldout_one_in, min_heldout_docs, max_heldout_docs, recent_docs, guard_confidence
+    ).to_cfg()
 
 
 class ThresholdCalibrator:
@@ -47,15 +126,6 @@ class ThresholdCalibrator:
     def lowest(self) -> float:
         """Decisions scored at or below this never matter: leave them out."""
         return float(self.grid[0])
-
-    def observe(
-        self,
-        scores: Sequence[Floats3d],
-        gold_cells: Sequence[Sequence[Tuple[int, int, int]]],
-        layout: PairLayout = PairLayout.band(),
-    ) -> None:
-        """Count a batch of pair scores; gold_cells are (channel, row, column) per doc."""
-        self.observe_decisions(*cell_decisions(scores, gold_cells, layout, self.lowest))
 
     def observe_decisions(
         self, candidates: Sequence[numpy.ndarray], golds: Sequence[numpy.ndarray]
@@ -115,10 +185,9 @@ def _count_above(values: List[numpy.ndarray], grid: numpy.ndarray) -> numpy.ndar
     return (flat.shape[0] - numpy.searchsorted(flat, grid, side="right")).astype("float64")
 
 
-# guarded_threshold: how many bootstrap resamples of the docs, and in what
-# share of them a threshold must beat logit 0 to be kept.
+# guarded_threshold: how many bootstrap resamples of the docs.
 GUARD_RESAMPLES = 200
-GUARD_CONFIDENCE = 0.8
+GUARD_CONFIDENCE = CalibrationSettings.guard_confidence
 
 
 def guarded_threshold(
@@ -127,19 +196,17 @@ def guarded_threshold(
     golds: Sequence[numpy.ndarray],
     step: float = 0.05,
     seed: int = 0,
+    confidence: float = GUARD_CONFIDENCE,
 ) -> Optional[float]:
     """The best threshold on the way from 0 to `threshold` that beats logit 0
-    on these docs in GUARD_CONFIDENCE of bootstrap resamples of the docs, else
+    on these docs in `confidence` of bootstrap resamples of the docs, else
     0.0 (the loss's own boundary).
 
-    Why: a small calibration set (170 held-out WNUT-17 tweets hold ~100
-    entities) has a noisy optimum; on a fine-tuned transformer, whose best
-    threshold is near 0, following the noise cost 0.1 F1 against logit 0.
-    But a bar too high throws real gains away: on 96 held-out DuIE docs (CNN)
-    the optimum -0.75 beat 0 in 85.5% of resamples, and logit 0 lost 2.6 dev
-    F1 to it. So the bar is 80%, and every grid point between 0 and the
-    optimum is tested, the best one that clears it kept: a gain that holds
-    nearer 0 survives an optimum that rests on a few docs.
+    Why: a small calibration set has a noisy optimum, and following the noise
+    of a model whose best threshold is near 0 costs F1; but a bar too high, or
+    one tested at the optimum alone, throws real gains away. So every grid
+    point between 0 and the optimum is tested and the best one that clears the
+    bar is kept (the measurements behind this: README.md, "Scores").
     candidates, golds: per doc (aligned), as for observe_decisions.
     step (float): the spacing of the points tested (the calibrator's grid).
     """
@@ -160,7 +227,7 @@ def guarded_threshold(
     denominator = predicted[sample].sum(axis=1) + n_gold[sample].sum(axis=1)[:, None]
     f1 = 2 * tp / numpy.maximum(denominator, 1e-9)
     wins = (f1[:, 1:] > f1[:, :1]).mean(axis=0)  # each point against logit 0
-    passing = numpy.flatnonzero(wins >= GUARD_CONFIDENCE) + 1
+    passing = numpy.flatnonzero(wins >= confidence) + 1
     if not len(passing):
         return 0.0
     f1_all = 2 * correct.sum(axis=0) / numpy.maximum(predicted.sum(axis=0) + n_gold.sum(), 1e-9)

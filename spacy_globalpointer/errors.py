@@ -10,14 +10,13 @@ class Errors:
         "[E002] The component '{name}' has no labels. Add them with "
         "`nlp.get_pipe('{name}').add_label(...)`, pass `labels` to `initialize` "
         "(what `spacy init labels` produces), or provide training examples with "
-        "spans in `doc.spans['{key}']`."
+        "{source}."
     )
     E003 = (
         "[E003] The component '{name}' was used before it was initialized. Call "
         "`nlp.initialize()` (or train it with `spacy train`) before running it, "
         "or load a trained pipeline with `spacy.load`."
     )
-    E004 = "[E004] Unknown head kind '{kind}'. Choose one of {options}."
     E005 = (
         "[E005] The GlobalPointer head needs its input width (nI) and number of "
         "labels (nO) before it can be built. Initialize the component first."
@@ -36,7 +35,6 @@ class Errors:
         "`nlp.initialize()`."
     )
     E009 = "[E009] Labels must be non-empty strings, got {label!r}."
-    E010 = "[E010] max_span_width must be a positive integer or None, got {value!r}."
     E011 = "[E011] max_spans_per_token must be positive, got {value!r}."
     E012 = "[E012] loss_rows must be one of {options}, got {value!r}."
     E013 = (
@@ -55,12 +53,10 @@ class Errors:
         "[E018] The {what} covers tokens [{start}, {end}), which do not lie inside "
         "the doc {doc} of {n} tokens. Build it from this doc's own tokens."
     )
-    E019 = "[E019] {name} must be a positive integer, got {value!r}."
     E020 = (
         "[E020] head_size must be even when use_rope is on (RoPE rotates pairs of "
         "features), got {value!r}. Use an even head_size such as 64."
     )
-    E021 = "[E021] {name} must be an integer >= 0 (0 switches it off), got {value!r}."
     E022 = (
         "[E022] Span pooling (pooling_size > 0) scores spans in the band layout only; "
         "set pooling_size = 0 for relation or link heads."
@@ -69,7 +65,7 @@ class Errors:
         "[E023] Scores of chosen cells are for inference only: train the pair "
         "heads on whole documents (call the model with docs, not (docs, cells))."
     )
-    E024 = "[E024] {name} must be a positive integer{none}, got {value!r}."
+    E024 = "[E024] {name} must be an integer >= {minimum}{none}, got {value!r}."
     E025 = "[E025] threshold must be a finite number (a logit; 0.0 is probability 0.5), got {value!r}."
     E026 = (
         "[E026] A gold relation has the predicate '{label}', which the component "
@@ -88,15 +84,41 @@ class Errors:
         "and a role without '{sep}'; got {label!r}."
     )
     E029 = (
-        "[E029] calibration must be one of {options}, got {value!r}: 'heldout' "
-        "keeps one training doc in 20 out of the loss and calibrates on it, "
-        "'inference' rescores recent training docs as at inference (no dropout), "
+        "[E029] calibration.source must be one of {options}, got {value!r}: 'heldout' "
+        "keeps one training doc in `heldout_one_in` out of the loss and calibrates on "
+        "it, 'inference' rescores recent training docs as at inference (no dropout), "
         "'batches' uses the training pass's own scores."
     )
     E030 = "[E030] A pair layout's kind must be one of {kinds}, got {kind!r}."
     E031 = (
         "[E031] Docs whose pair layouts differ (a full matrix and a band) were padded "
         "together. This is a bug in spacy-globalpointer's bucketing: please report it."
+    )
+    E032 = "[E032] link_scope must be one of {options}, got {value!r}: 'sentence' links spans within one sentence where the doc has sentence boundaries, 'doc' across the whole doc."
+    E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."
+    E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups) or 'types' (one event per type, the links' ablation)."
+    E035 = "[E035] paragraph_share must be a number in [0, 1] (the share of training docs joined into paragraphs), got {value!r}."
+    E150 = (
+        "[E150] Cannot load the component '{name}': its file {path} is missing. "
+        "{why} The pipeline folder is incomplete: copy or unpack it again in full, "
+        "save it again with `nlp.to_disk(...)` from a loaded pipeline, or retrain it."
+    )
+    E151 = (
+        "[E151] Cannot load the component '{name}': its file {path} is damaged or "
+        "belongs to another component ({error}). {hint}Copy or unpack the pipeline "
+        "folder again in full (an interrupted copy or download leaves truncated "
+        "files), save it again with `nlp.to_disk(...)` from a loaded pipeline, or "
+        "retrain it."
+    )
+    E152 = (
+        "[E152] Cannot load the component '{name}' from bytes: {what} ({error}). "
+        "{hint}Pass the complete, unchanged bytes that `to_bytes()` of this kind of "
+        "component (or `nlp.to_bytes()` of its pipeline) returned."
+    )
+    # E120-E139: the converter (spacy_globalpointer.convert).
+    E120 = (
+        "[E120] {path} holds no records to convert (format {format}): the file is "
+        "empty, blank or an empty JSON array. Check the path and --format."
     )
 
     # E100-E119: annotate (spacy_globalpointer/annotate).
@@ -173,4 +195,21 @@ class Warnings:
         "[W002] {n_misaligned} of {n_total} gold spans in doc.spans['{key}'] of the "
         "initialization data do not align with the predicted tokenization and "
         "are left out of training (as in spancat). Check the tokenizer."
+    )
+    W009 = (
+        "[W009] '{name}' links at most {limit} {what} within max_pair_distance={distance} "
+        "tokens of one another in one window ({scope}): {cut} of {total} {what} in {docs} "
+        "docs were left out, the lowest-scoring first. Raise {setting} if they matter."
+    )
+    W010 = (
+        "[W010] '{name}' found gold annotations in the training data that look wrong: "
+        "{details}. They are learned as given (a duplicate once): check the data or "
+        "the converter that wrote it."
+    )
+    W011 = "[W011] The evaluation data has {problem}. {hint}"
+    # W120-W129: the converter (spacy_globalpointer.convert).
+    W120 = (
+        "[W120] The texts look space-separated ({ascii_pct}% of their letters are "
+        "ASCII, in {n_records} records sampled) but lang is '{lang}', which {effect}. "
+        "Pass the data's language, e.g. --lang en (lang='en' in Python)."
     )

@@ -16,6 +16,8 @@ the loss, the calibrator and the decoders all ask a `PairLayout`.
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple
 
+import numpy
+
 from .errors import Errors
 
 BAND = "band"
@@ -137,13 +139,19 @@ class PairLayout:
 
         `end` is the second token's index (inclusive for spans).
         """
+        c = int(self.columns(numpy.asarray([start]), numpy.asarray([end]), n_tokens)[0])
+        return None if c < 0 else c
+
+    def columns(self, starts: numpy.ndarray, ends: numpy.ndarray, n_tokens: int) -> numpy.ndarray:
+        """`column` for arrays of pairs: int64 columns, -1 where a pair is not held."""
+        starts = numpy.asarray(starts, dtype="int64")
+        ends = numpy.asarray(ends, dtype="int64")
         offset = self.offset(n_tokens)
-        c = end if offset is None else end - start - offset
-        if not 0 <= c < self.n_columns(n_tokens) or not 0 <= end < n_tokens:
-            return None
-        if self.kind == BAND and end < start:
-            return None
-        return c
+        c = ends if offset is None else ends - starts - offset
+        held = (c >= 0) & (c < self.n_columns(n_tokens)) & (ends >= 0) & (ends < n_tokens)
+        if self.kind == BAND:
+            held &= ends >= starts
+        return numpy.where(held, c, -1)
 
     def doc_columns(self, n_doc: int, n_padded: int) -> slice:
         """The columns of a padded batch's output that hold a doc of n_doc tokens.

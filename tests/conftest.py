@@ -95,6 +95,8 @@ def check_round_trips(
     as comparable plain data, `scores_of` its scores."""
     docs = list(nlp.pipe(texts))
     expected = [as_tuples(d) for d in docs]
+    # Something to compare: a check of empty outputs passes whatever is lost.
+    assert any(expected), "the pipeline predicted nothing on these texts"
     assert [as_tuples(nlp(t)) for t in texts] == expected  # pipe == call
     name = nlp.pipe_names[-1]
     nlp.to_disk(path)
@@ -112,14 +114,13 @@ def check_round_trips(
     again = list(DocBin(store_user_data=True).from_bytes(kept).get_docs(nlp.vocab))
     assert [as_tuples(d) for d in again] == expected
     assert [scores_of(d) for d in again] == [scores_of(d) for d in docs]
-    if any(expected):
-        dropped = DocBin(docs=docs).to_bytes()
-        assert [as_tuples(d) for d in DocBin().from_bytes(dropped).get_docs(nlp.vocab)] != expected
+    dropped = DocBin(docs=docs).to_bytes()
+    assert [as_tuples(d) for d in DocBin().from_bytes(dropped).get_docs(nlp.vocab)] != expected
 
 
 def check_multiprocess(nlp: Language, texts: Sequence[str], as_tuples: Callable[[Doc], Any]) -> None:
     """nlp.pipe(n_process=2) gives what one process gives."""
     texts = list(texts) * 2
-    assert [as_tuples(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)] == [
-        as_tuples(d) for d in nlp.pipe(texts)
-    ]
+    expected = [as_tuples(d) for d in nlp.pipe(texts)]
+    assert any(expected), "the pipeline predicted nothing on these texts"
+    assert [as_tuples(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)] == expected

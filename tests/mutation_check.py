@@ -63,8 +63,8 @@ MUTATIONS = [
     ),
     Mutation(
         "relation tail pairs read from span starts", "pipeline/relations.py",
-        "tails = numpy.asarray([(entities[h].end - 1, entities[t].end - 1)",
-        "tails = numpy.asarray([(entities[h].start, entities[t].start)",
+        "cells(ends[subjects] - 1, ends[objects] - 1)",
+        "cells(starts[subjects], starts[objects])",
         ["tests/test_relations.py"],
     ),
     Mutation(
@@ -73,20 +73,20 @@ MUTATIONS = [
         ["tests/test_relations.py"],
     ),
     Mutation(
-        "relation pairs beyond max_pair_distance at their ends proposed", "pipeline/relations.py",
-        "and abs(entities[h].end - entities[t].end) < distance",
-        "and abs(entities[h].end - entities[t].end) < distance + 50",
-        ["tests/test_relations.py"],
+        "relation pairs beyond max_pair_distance at their ends proposed", "pipeline/linking.py",
+        "close = numpy.abs(ends[a] - ends[b]) < distance",
+        "close = numpy.abs(ends[a] - ends[b]) < distance + 50",
+        ["tests/test_relations.py", "tests/test_linking.py"],
     ),
     Mutation(
-        "relation candidates not the best-scoring upstream spans", "pipeline/relations.py",
-        'order = numpy.argsort(-numpy.asarray(scores, dtype="float64"), kind="stable")',
-        "order = range(len(spans))",
-        ["tests/test_relations.py"],
+        "relation candidates not the best-scoring upstream spans", "pipeline/linking.py",
+        'order = numpy.argsort(-scores, kind="stable") if scores is not None else numpy.arange(len(starts))',
+        "order = numpy.arange(len(starts))",
+        ["tests/test_relations.py", "tests/test_linking.py"],
     ),
     Mutation(
-        "relation candidates listed twice linked twice", "pipeline/relations.py",
-        "if key in seen:", "if False:", ["tests/test_relations.py"],
+        "relation candidates listed twice linked twice", "pipeline/linking.py",
+        "if key in seen:", "if False:", ["tests/test_relations.py", "tests/test_linking.py"],
     ),
     Mutation(
         "unaligned predicted relations dropped from the scores", "pipeline/relation_scorer.py",
@@ -96,29 +96,42 @@ MUTATIONS = [
     ),
     Mutation(
         "event links kept at the threshold", "pipeline/events.py",
-        "if logit > link_threshold:", "if logit >= link_threshold:", ["tests/test_events.py"],
+        "linked = logits > link_threshold", "linked = logits >= link_threshold", ["tests/test_events.py"],
     ),
     Mutation(
-        "events without a trigger kept", "pipeline/events.py",
-        "                if not triggers:\n                    continue\n",
-        "                if not triggers:\n                    triggers = list(group)\n",
+        "events without a trigger kept", "pipeline/event_structure.py",
+        "            if not triggers:\n                continue\n",
+        "            if not triggers:\n                triggers = list(chosen)\n",
         ["tests/test_events.py"],
     ),
     Mutation(
-        "event cliques across event types", "pipeline/events.py",
-        "by_type.setdefault(event_type, []).append(k)", "by_type.setdefault('all', []).append(k)",
+        "event cliques across event types", "pipeline/event_structure.py",
+        "groups_of.setdefault((event_type, int(windows[k])), []).append(k)",
+        "groups_of.setdefault(('all', int(windows[k])), []).append(k)",
         ["tests/test_events.py"],
     ),
     Mutation(
         "calibration guard tests the optimum alone", "calibration.py",
-        "passing = numpy.flatnonzero(wins >= GUARD_CONFIDENCE) + 1",
-        "passing = numpy.flatnonzero(wins[-1:] >= GUARD_CONFIDENCE) + n_points",
+        "passing = numpy.flatnonzero(wins >= confidence) + 1",
+        "passing = numpy.flatnonzero(wins[-1:] >= confidence) + n_points",
         ["tests/test_core_guards.py"],
     ),
     Mutation(
         "held-out docs trained on", "pipeline/base.py",
         "        if not any(held):\n", "        if True:\n",
         ["tests/test_component.py"],
+    ),
+    Mutation(
+        "links across sentences", "pipeline/linking.py",
+        '    if scope == "doc" or n_tokens == 0 or not doc.has_annotation("SENT_START"):',
+        "    if True:",
+        ["tests/test_linking.py"],
+    ),
+    Mutation(
+        "candidate cap per doc, not per window", "pipeline/linking.py",
+        "near_starts = chosen_starts.setdefault(int(windows[i]), [])",
+        "near_starts = chosen_starts.setdefault(0, [])",
+        ["tests/test_linking.py"],
     ),
 ]
 

@@ -102,7 +102,7 @@ def test_architectures_resolve_from_the_registry():
 def test_invalid_settings_fail_at_config_time():
     config = load_config(CONFIGS / "cnn.cfg")
     config["components"]["globalpointer"]["max_span_width"] = -1
-    with pytest.raises(ValueError, match="E010"):
+    with pytest.raises(ValueError, match="E024"):
         load_model_from_config(config, auto_fill=True, validate=True)
     config["components"]["globalpointer"]["max_span_width"] = "wide"
     with pytest.raises(ConfigValidationError, match="max_span_width"):

@@ -112,7 +112,7 @@ def test_add_label_after_initialize_is_refused(trained_nlp):
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="E010"):
+    with pytest.raises(ValueError, match="E024"):
         build_nlp(max_span_width=0)
     with pytest.raises(ValueError, match="E011"):
         build_nlp(max_spans_per_token=0)
@@ -338,12 +338,19 @@ def test_calibrated_threshold_is_learned_saved_and_loaded(tmp_path):
     examples = make_examples(nlp)
     train(nlp, examples, n_iter=80)
     gp = nlp.get_pipe("globalpointer")
-    assert gp.cfg["threshold"] != 0.0  # moved off the default by the training batches
+    calibrated = gp.cfg["calibrated"]["threshold"]
+    assert calibrated != 0.0  # moved off the default by the training batches
+    assert gp.threshold() == calibrated and gp.cfg["threshold"] == 0.0  # what config.cfg says
     assert nlp.evaluate(examples)["spans_sc_f"] == 1.0
     nlp.to_disk(tmp_path / "m")
-    assert spacy.load(tmp_path / "m").get_pipe("globalpointer").cfg["threshold"] == gp.cfg["threshold"]
+    loaded = spacy.load(tmp_path / "m").get_pipe("globalpointer")
+    assert loaded.threshold() == calibrated and loaded.cfg["threshold"] == 0.0
+    # A user who switches calibration off decodes with the configured threshold.
+    own = spacy.load(tmp_path / "m", config={"components": {"globalpointer": {"calibrate_threshold": False, "threshold": 0.5}}})
+    assert own.get_pipe("globalpointer").threshold() == 0.5
     fixed = train(build_nlp(calibrate_threshold=False), examples, n_iter=5)
-    assert fixed.get_pipe("globalpointer").cfg["threshold"] == 0.0
+    assert fixed.get_pipe("globalpointer").cfg["calibrated"] == {}
+    assert fixed.get_pipe("globalpointer").threshold() == 0.0
 
 
 def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch):
@@ -355,7 +362,7 @@ def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch)
     examples = make_examples(nlp, data)
     gp = nlp.get_pipe("globalpointer")
     # The default, "heldout", calibrates like "inference" below 1,000 training docs.
-    assert gp.cfg["calibration"] == "heldout"
+    assert gp.calibration.source == "heldout"
     seen = []
     real_predict = type(gp.model).predict
 
@@ -370,9 +377,15 @@ def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch)
     train(nlp, examples, n_iter=60)
     assert seen and max(seen) == len(examples)  # distinct recent docs, rescored
     assert gp.calibration_source == "inference"
-    assert -1.0 < gp.cfg["threshold"] < -0.3
+    assert -1.0 < gp.threshold() < -0.3
     with pytest.raises(ValueError, match="E029"):
         build_nlp(calibration="dev")
+    with pytest.raises(ValueError, match="E029"):
+        build_nlp(calibration={"@misc": "spacy-globalpointer.calibration.v1", "source": "dev"})
+    with pytest.raises(ValueError, match="E024"):
+        build_nlp(calibration={"interval": 0})
+    with pytest.raises(ValueError, match="E033"):
+        build_nlp(calibration={"guard_confidence": 0.2})
 
 
 def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
@@ -380,8 +393,7 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
     gradient) and are the only docs calibration rescores."""
     from spacy_globalpointer.pipeline import base
 
-    monkeypatch.setattr(base, "MIN_HOLDOUT_DOCS", 10)
-    nlp = build_nlp()
+    nlp = build_nlp(calibration={"@misc": "spacy-globalpointer.calibration.v1", "min_heldout_docs": 10})
     data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
     examples = make_examples(nlp, data)
     held = {eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text)}

@@ -53,9 +53,45 @@ FAKE_INPUTS: Dict[str, str] = {
         ],
         ensure_ascii=False,
     ),
+    "project/assets/scierc/scierc_train.json": json.dumps(
+        [
+            {
+                "tokens": ["We", "use", "CRFs", "for", "parsing", "."],
+                "entities": [{"type": "Method", "start": 2, "end": 3}, {"type": "Task", "start": 4, "end": 5}],
+                "relations": [{"type": "Used-for", "head": 0, "tail": 1}],
+                "orig_id": "x",
+            }
+        ]
+    ),
+    "project/assets/phee/train.json": json.dumps(
+        {
+            "id": "1_1",
+            "context": "He developed a rash after aspirin.",
+            "is_mult_event": False,
+            "annotations": [
+                {
+                    "events": [
+                        {
+                            "event_id": "E1",
+                            "event_type": "Adverse_event",
+                            "Trigger": {"text": [["developed"]], "start": [[3]], "entity_id": ["T1"]},
+                            "Effect": {"text": [["a rash"]], "start": [[13]], "entity_id": ["T2"]},
+                            "Treatment": {"text": [["aspirin"]], "start": [[26]], "entity_id": ["T3"]},
+                        }
+                    ]
+                }
+            ],
+        }
+    )
+    + "\n",
 }
 # Output files of script commands and the number of docs each must hold.
-EXPECTED_DOCS = {"project/corpus/train.spacy": 3, "project/corpus/dev.spacy": 0}
+EXPECTED_DOCS = {
+    "project/corpus/train.spacy": 3,
+    "project/corpus/dev.spacy": 0,
+    "project/corpus/scierc_train.spacy": 1,
+    "project/corpus/phee_train.spacy": 1,
+}
 
 
 class Command(NamedTuple):

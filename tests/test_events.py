@@ -311,3 +311,19 @@ def test_grouping_by_type_is_the_links_ablation():
     component.cfg["event_grouping"] = "types"
     (record,) = decode(component, 8, args, [(0, 1), (2, 3)])
     assert len(record[2]) == 2  # both buyers, one event
+
+
+def test_gold_that_looks_wrong_is_counted_and_no_events_names_doc_events():
+    nlp = build_events_nlp()
+    examples = make_event_examples(nlp)
+    ref = examples[2].reference
+    event = ref._.events[0]
+    ref._.events = [event, Event(event.label, event.trigger, event.arguments + event.arguments[:1])]
+    with pytest.warns(UserWarning) as record:
+        nlp.initialize(lambda: examples)
+    (message,) = [str(w.message) for w in record if "W010" in str(w.message)]
+    assert "gold arguments (triggers included) are listed twice in their event" in message
+    empty = build_events_nlp()
+    plain = [Example(nlp.make_doc(t), nlp.make_doc(t)) for t, _ in EVENT_DATA]
+    with pytest.raises(ValueError, match=r"E002.*events in `doc._.events`.*store_user_data=True"):
+        empty.initialize(lambda: plain)

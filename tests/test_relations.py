@@ -205,7 +205,9 @@ def test_degenerate_docs(untrained_rel, text, entities):
     """Empty docs, one-token docs, and docs with entities but no relations."""
     nlp = untrained_rel
     doc = nlp(text)
-    assert isinstance(doc._.relations, list)
+    assert all(isinstance(r, Relation) and r.head.doc is doc for r in doc._.relations)
+    if not text.strip():
+        assert doc._.relations == []  # no spans, so nothing to link
     eg = make_rel_examples(nlp, [(text, entities, [])])[0]
     losses = nlp.update([eg], sgd=False)
     assert numpy.isfinite(losses["globalpointer_relations"])
@@ -445,7 +447,7 @@ def test_bad_settings_in_the_config_are_refused_with_their_code():
 
 @pytest.mark.parametrize("head_size", [0, -2])
 def test_a_non_positive_head_size_is_refused(head_size):
-    with pytest.raises(ValueError, match="E019"):
+    with pytest.raises(ValueError, match="E024"):
         build_rel_nlp(**{"components.globalpointer_relations.model.head_size": head_size})
 
 
@@ -561,3 +563,29 @@ def test_spacy_train_from_the_cli_then_load_in_a_fresh_process(tmp_path):
     for head_start, head_end, label, tail_start, tail_end, score in rels:
         assert 0 <= head_start < head_end <= n and 0 <= tail_start < tail_end <= n
         assert label in labels and 0.0 < score <= 1.0
+
+
+def test_gold_that_looks_wrong_is_counted_in_one_warning():
+    """Duplicates, self-relations and relation spans the span component never
+    sees are learned as given, but counted (W010), never passed silently."""
+    nlp = build_rel_nlp()
+    examples = make_rel_examples(nlp)  # holds one self-relation (same_as)
+    ref = examples[1].reference
+    ref._.relations = list(ref._.relations) + [ref._.relations[0]]
+    ref.spans["sc"] = [s for s in ref.spans["sc"] if s.label_ != "LOC"]  # Lisbon: lives_in's tail
+    with pytest.warns(UserWarning) as record:
+        nlp.initialize(lambda: examples)
+    (message,) = [str(w.message) for w in record if "W010" in str(w.message)]
+    assert "1 of 9 gold relations are listed twice" in message
+    assert "1 of 9 gold relations link a span to itself" in message
+    assert "1 of 9 gold relations have a head or tail missing from doc.spans['sc']" in message
+
+
+def test_evaluation_data_that_cannot_measure_the_model_warns(trained_rel):
+    nlp, examples = trained_rel
+    bare = [Example(nlp.make_doc(eg.reference.text), nlp.make_doc(eg.reference.text)) for eg in examples]
+    with pytest.warns(UserWarning, match=r"W011\] The evaluation data has no gold relations in 4 docs"):
+        nlp.evaluate(bare)
+    unseen = make_rel_examples(nlp, [("Corvane hired Rui Costa .", [(0, 1, "ORG"), (2, 4, "PER")], [(0, "employs", 1)])])
+    with pytest.warns(UserWarning, match=r"W011\] The evaluation data has gold predicates the model was never trained on: 'employs' \(1\)"):
+        nlp.evaluate(unseen)

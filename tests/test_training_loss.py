@@ -3,7 +3,7 @@ import numpy
 import pytest
 import torch
 
-from spacy_globalpointer.calibration import ThresholdCalibrator
+from spacy_globalpointer.calibration import ThresholdCalibrator, cell_decisions
 from spacy_globalpointer.losses import multilabel_crossentropy
 from spacy_globalpointer.layouts import PairLayout
 from spacy_globalpointer.ml.pair_loss import pair_loss
@@ -73,6 +73,6 @@ def test_calibrator_finds_the_f1_optimal_threshold():
             scores[label, start, offset] = rng.uniform(-1.5, -0.5)  # all gold between -1.5 and -0.5
         for start in range(1, 40, 4):
             scores[0, start, 1] = rng.uniform(-3.0, -2.0)  # distractors further down
-        calibrator.observe([scores], [gold])
+        calibrator.observe_decisions(*cell_decisions([scores], [gold], PairLayout.band(), calibrator.lowest))
     best = calibrator.best_threshold()
     assert -2.0 <= best <= -1.5

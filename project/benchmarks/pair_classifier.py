@@ -24,6 +24,7 @@ from thinc.api import Config, Linear, Model, chain, set_dropout_rate
 from thinc.types import Floats2d, Ints2d
 
 from spacy_globalpointer.extensions import install_extensions, relation_records, set_relation_records
+from spacy_globalpointer.pipeline.linking import choose_candidates, link_windows, ordered_pairs, span_windows
 from spacy_globalpointer.pipeline.relation_scorer import score_relations
 
 Pairs = Ints2d  # (n_pairs, 4): head start, head end, tail start, tail end
@@ -169,28 +170,36 @@ class PairClassifier(TrainablePipe):
 
     # Candidates
 
-    def _pairs(self, spans: List[Tuple[int, int, str]]) -> List[Tuple[int, int]]:
-        distance = self.cfg["max_pair_distance"]
-        return [
-            (h, t)
-            for h in range(len(spans))
-            for t in range(len(spans))
-            if h != t
-            and (distance is None or (abs(spans[h][0] - spans[t][0]) < distance and abs(spans[h][1] - spans[t][1]) < distance))
-        ]
+    def _pairs(self, spans: List[Tuple[int, int, str]], windows: numpy.ndarray) -> List[Tuple[int, int]]:
+        """The ordered pairs GPLinker tries (pipeline/linking.py), a span never with itself."""
+        starts = numpy.asarray([s[0] for s in spans], dtype="int64")
+        ends = numpy.asarray([s[1] for s in spans], dtype="int64")
+        heads, tails = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"], with_self=False)
+        return list(zip(heads.tolist(), tails.tolist()))
 
-    def _candidates(self, doc: Doc) -> List[Tuple[int, int, str]]:
+    def _candidates(self, doc: Doc) -> Tuple[List[Tuple[int, int, str]], numpy.ndarray]:
+        """The upstream spans to classify pairs of, chosen as globalpointer_relations
+        chooses them (the same cap per window, the best-scoring first)."""
         group = doc.spans.get(self.cfg["spans_key"], [])
         spans = [(s.start, s.end, s.label_) for s in group]
-        limit = int(self.cfg["max_candidates"])
-        if len(spans) > limit:
-            scores = group.attrs.get("scores")
-            if scores is not None and len(scores) == len(spans):
-                best = numpy.argsort(-numpy.asarray(scores, dtype="float64"), kind="stable")[:limit]
-                spans = [spans[i] for i in sorted(best)]
-            else:
-                spans = spans[:limit]
-        return spans
+        if not spans:
+            return [], numpy.zeros((0,), dtype="int64")
+        scores = group.attrs.get("scores")
+        kept, windows, _ = choose_candidates(
+            doc,
+            numpy.asarray([s[0] for s in spans], dtype="int64"),
+            numpy.asarray([s[1] for s in spans], dtype="int64"),
+            [s[2] for s in spans],
+            numpy.asarray(scores, dtype="float64") if scores is not None and len(scores) == len(spans) else None,
+            scope="sentence", limit=int(self.cfg["max_candidates"]), distance=self.cfg["max_pair_distance"],
+        )
+        return [spans[i] for i in kept], windows
+
+    @staticmethod
+    def _windows(doc: Doc, spans: List[Tuple[int, int, str]]) -> numpy.ndarray:
+        starts = numpy.asarray([s[0] for s in spans], dtype="int64")
+        ends = numpy.asarray([s[1] for s in spans], dtype="int64")
+        return span_windows(link_windows(doc, "sentence"), starts, ends)
 
     def _gold_candidates(self, eg: Example) -> List[Tuple[int, int, str]]:
         """The reference's entities and relation arguments (same tokens as the predicted doc)."""
@@ -238,7 +247,7 @@ class PairClassifier(TrainablePipe):
         label_map = {label: i for i, label in enumerate(self.labels)}
         for eg in examples:
             spans = self._gold_candidates(eg)
-            doc_pairs = self._pairs(spans)
+            doc_pairs = self._pairs(spans, self._windows(eg.predicted, spans))
             gold = {((h[0], h[1]), label_map[p], (t[0], t[1])) for h, p, t, _ in relation_records(eg.reference) if p in label_map}
             truth = numpy.zeros((len(doc_pairs), len(self.labels)), dtype="float32")
             index = {((spans[h][0], spans[h][1]), (spans[t][0], spans[t][1])): k for k, (h, t) in enumerate(doc_pairs)}
@@ -276,8 +285,8 @@ class PairClassifier(TrainablePipe):
         docs = list(docs)
         candidates = []
         for doc in docs:
-            spans = self._candidates(doc)
-            candidates.append((spans, self._pairs(spans)))
+            spans, windows = self._candidates(doc)
+            candidates.append((spans, self._pairs(spans, windows)))
         arrays = [self._pair_array(spans, pairs) for spans, pairs in candidates]
         if not sum(len(a) for a in arrays):
             return [{"spans": s, "pairs": p, "probs": None} for s, p in candidates]

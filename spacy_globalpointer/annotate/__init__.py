@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from ..checks import check_int
 from ..errors import Errors
 from .engines import ENGINES, Settings, annotate_shard, load_model, run_local, run_ray
 from .inputs import INPUT_FORMATS, Shard, expand_inputs, plan_shards, read_shard
@@ -56,10 +57,8 @@ def annotate(
     """
     start = time.perf_counter()
     for name, value in (("workers", workers), ("batch_size", batch_size), ("shard_size", shard_size), ("threads", threads)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(Errors.E019.format(name=name, value=value))
-    if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 1):
-        raise ValueError(Errors.E019.format(name="max_chars", value=max_chars))
+        check_int(name, value)
+    check_int("max_chars", max_chars, optional=True)
     for name, value, options in (
         ("engine", engine, ENGINES), ("output_format", output_format, OUTPUT_FORMATS),
         ("input_format", input_format, INPUT_FORMATS),

@@ -18,33 +18,48 @@ Formats (all offsets 0-based):
   `label`), end exclusive.
 - `duie`: JSON lines `{"text", "spo_list": [{"subject", "subject_type", "predicate",
   "object", "object_type"}]}` without offsets (DuIE); subject and object are found
-  in the text (see `readers._read_duie` for how ambiguous strings are paired).
+  in the text (see `readers/duie.py` for how ambiguous strings are paired).
 - `spert`: a JSON list or JSON lines of `{"tokens", "entities": [{"type", "start",
   "end"}], "relations": [{"type", "head", "tail"}]}`, token offsets, end exclusive.
+- `scierc`: SciERC as SpERT distributes it (`scierc_{train,dev,test}.json`); the
+  `spert` reader under its own name.
 - `duee`: JSON lines `{"text", "event_list": [{"event_type", "trigger",
   "trigger_start_index", "arguments": [{"role", "argument",
   "argument_start_index"}]}]}` (DuEE), optionally checked against a schema.
+- `phee`: JSON lines `{"id", "context", "annotations": [{"events": [...]}]}` (PHEE
+  1.0); sub-arguments become arguments with dotted roles (`Treatment.Drug`) and
+  each fragment of a discontinuous mention its own argument (see `readers/phee.py`).
+
+Each format is a module of `readers/` declaring a `Reader`; the settings of one
+conversion are one `ConvertOptions`.
 
 With `relations=True` / `events=True` the jsonl format also reads `relations`
 (`{"head", "tail", "label"}`, indices into `spans`) and `events` (`{"label",
 "trigger": {"start", "end"}, "arguments": [{"role", "start", "end"}]}`). Relations go to `doc._.relations` and their spans to
 `doc.spans[spans_key]`; events go to `doc._.events` only (see `extensions.py`).
 """
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Iterator, List, Optional, Union
 
 import spacy
 from spacy.tokens import Doc, DocBin
 
-from .build import ALIGNMENT_MODES, NO_SPACE_LANGS, build_doc
-from .readers import EVENT_FORMATS, FORMATS, READERS, RELATION_FORMATS, read_duee_schema
+from ..errors import Errors, Warnings
+from .build import ALIGNMENT_MODES, NO_SPACE_LANGS, build_doc, looks_space_separated
+from .options import ConvertOptions
+from .readers import EVENT_FORMATS, FORMATS, READERS, RELATION_FORMATS, Reader, read_duee_schema
 from .records import (
     MAX_EXAMPLES,
+    SKIP_ATTRIBUTE,
+    SKIP_COMBINATION_TRIGGER,
     SKIP_DUPLICATE,
     SKIP_DUPLICATE_ALIGNED,
     SKIP_EMPTY_TEXT,
     SKIP_MISALIGNED,
     SKIP_NO_TOKENS,
+    SKIP_SELF_RELATION,
+    SKIP_TRIGGER_SHAPE,
     SKIP_WHITESPACE,
     ConversionError,
     ConversionStats,
@@ -61,17 +76,24 @@ __all__ = [
     "RELATION_FORMATS",
     "MAX_EXAMPLES",
     "NO_SPACE_LANGS",
+    "READERS",
+    "SKIP_ATTRIBUTE",
+    "SKIP_COMBINATION_TRIGGER",
     "SKIP_DUPLICATE",
     "SKIP_DUPLICATE_ALIGNED",
     "SKIP_EMPTY_TEXT",
     "SKIP_MISALIGNED",
     "SKIP_NO_TOKENS",
+    "SKIP_SELF_RELATION",
+    "SKIP_TRIGGER_SHAPE",
     "SKIP_WHITESPACE",
     "ConversionError",
     "ConversionStats",
+    "ConvertOptions",
     "RawEvent",
     "RawRecord",
     "RawRelation",
+    "Reader",
     "build_doc",
     "convert",
     "iter_docs",
@@ -80,54 +102,29 @@ __all__ = [
 ]
 
 
+# Records sampled for the W120 check (space-separated text with a no-space lang).
+LANG_CHECK_RECORDS = 200
+
+
 def convert(
     input_path: Union[str, Path],
     output_path: Union[str, Path],
-    *,
-    format: str = "jsonl",
-    lang: str = "zh",
-    spans_key: str = "sc",
-    alignment: str = "strict",
-    ents: bool = False,
-    start: int = 0,
-    end: Optional[int] = None,
-    schema: Optional[Union[str, Path]] = None,
-    relations: bool = False,
-    events: bool = False,
+    options: Optional[ConvertOptions] = None,
+    **settings: Any,
 ) -> ConversionStats:
     """Convert one input file into a `.spacy` DocBin.
 
     input_path (Union[str, Path]): The corpus file.
     output_path (Union[str, Path]): Where to write the DocBin; parents are created.
-    format (str): One of FORMATS.
-    lang (str): Language code for `spacy.blank` (tokenizer and vocab).
-    spans_key (str): Key in `doc.spans` for the spans.
-    alignment (str): "strict" skips spans not on token boundaries, "expand" widens them.
-    ents (bool): Also set `doc.ents` to a non-overlapping subset (longest first).
-    start (int): First record index to convert (0-based, inclusive).
-    end (Optional[int]): Record index to stop at (exclusive); None for all.
-    schema (Optional[Union[str, Path]]): DuEE event schema (format "duee" only):
-        events of unknown types and arguments with unknown roles are skipped.
-    relations (bool): Read jsonl `relations` (duie and spert always have them).
-    events (bool): Read jsonl `events` (duee always has them).
+    options (Optional[ConvertOptions]): The settings; None for the defaults.
+    **settings: ConvertOptions fields (`format="cmeee", lang="zh", ...`), made
+        into options or replacing those of `options`.
     RETURNS (ConversionStats): What was read, written, changed and skipped.
     """
+    options = _options(options, settings)
     stats = ConversionStats(output_path=str(output_path))
     doc_bin = DocBin(store_user_data=True)
-    for doc in iter_docs(
-        input_path,
-        stats,
-        format=format,
-        lang=lang,
-        spans_key=spans_key,
-        alignment=alignment,
-        ents=ents,
-        start=start,
-        end=end,
-        schema=schema,
-        relations=relations,
-        events=events,
-    ):
+    for doc in iter_docs(input_path, stats, options):
         doc_bin.add(doc)
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,60 +135,51 @@ def convert(
 def iter_docs(
     input_path: Union[str, Path],
     stats: ConversionStats,
-    *,
-    format: str = "jsonl",
-    lang: str = "zh",
-    spans_key: str = "sc",
-    alignment: str = "strict",
-    ents: bool = False,
-    start: int = 0,
-    end: Optional[int] = None,
-    schema: Optional[Union[str, Path]] = None,
-    relations: bool = False,
-    events: bool = False,
+    options: Optional[ConvertOptions] = None,
+    **settings: Any,
 ) -> Iterator[Doc]:
     """Yield converted Docs, updating `stats` as they go (see `convert` for args)."""
-    if format not in FORMATS:
-        raise ConversionError(f"Unknown format {format!r}: choose one of {', '.join(FORMATS)}")
-    if alignment not in ALIGNMENT_MODES:
-        raise ConversionError(
-            f"Unknown alignment {alignment!r}: choose one of {', '.join(ALIGNMENT_MODES)}"
-        )
-    if start < 0 or (end is not None and end < start):
-        raise ConversionError(f"Invalid record range start={start}, end={end}")
-    if schema is not None and format != "duee":
-        raise ConversionError(f"A schema is read for the duee format only, not {format}")
-    if relations and format not in RELATION_FORMATS:
-        raise ConversionError(
-            f"The {format} format has no relations: use one of {', '.join(RELATION_FORMATS)}"
-        )
-    if events and format not in EVENT_FORMATS:
-        raise ConversionError(
-            f"The {format} format has no events: use one of {', '.join(EVENT_FORMATS)}"
-        )
+    options = _options(options, settings)
     path = Path(input_path)
     if not path.is_file():
         raise ConversionError(f"{path}: input file not found")
     stats.input_path = str(path)
-    stats.format = format
-    nlp = spacy.blank(lang)
+    stats.format = options.format
+    nlp = spacy.blank(options.lang)
     total = 0
-    options: Dict[str, Any] = {}
-    if format == "jsonl":
-        options = {"relations": relations, "events": events}
-    if schema is not None:
-        options["schema"] = read_duee_schema(Path(schema))
-    records = READERS[format](path, stats, **options)
-    for record in records:
+    sample: List[str] = []
+    given_tokens = False
+    for record in options.reader.read(path, stats, options):
         total += 1
-        if record.index < start or (end is not None and record.index >= end):
+        if len(sample) < LANG_CHECK_RECORDS:
+            given_tokens = given_tokens or record.words is not None
+            sample.append(record.text or "" if record.words is None else " ".join(record.words))
+        if record.index < options.start or (options.end is not None and record.index >= options.end):
             stats.records_out_of_range += 1
             continue
         stats.records_read += 1
-        doc = build_doc(record, nlp, stats, spans_key, alignment, ents)
+        doc = build_doc(record, nlp, stats, options.spans_key, options.alignment, options.ents)
         if doc is not None:
             stats.docs_written += 1
             stats.tokens += len(doc)
             yield doc
-    if end is not None and end > total:
-        stats.warnings.append(f"--end {end} is past the last record: {path} has {total} records")
+    if total == 0:
+        raise ConversionError(Errors.E120.format(path=path, format=options.format))
+    if options.lang in NO_SPACE_LANGS:
+        spaced, pct = looks_space_separated(sample)
+        if spaced:
+            effect = (
+                "joins the given tokens without spaces" if given_tokens
+                else "cuts the text into single characters"
+            )
+            stats.warnings.append(
+                Warnings.W120.format(ascii_pct=pct, n_records=len(sample), lang=options.lang, effect=effect)
+            )
+    if options.end is not None and options.end > total:
+        stats.warnings.append(f"--end {options.end} is past the last record: {path} has {total} records")
+
+
+def _options(options: Optional[ConvertOptions], settings: Any) -> ConvertOptions:
+    if options is None:
+        return ConvertOptions(**settings)
+    return replace(options, **settings) if settings else options

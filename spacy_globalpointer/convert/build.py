@@ -17,6 +17,7 @@ from .records import (
     SKIP_EMPTY_TEXT,
     SKIP_MISALIGNED,
     SKIP_NO_TOKENS,
+    SKIP_SELF_RELATION,
     SKIP_WHITESPACE,
     ConversionStats,
     RawRecord,
@@ -57,7 +58,7 @@ def build_doc(
     if record.words is not None:
         spaces = _token_spaces(len(record.words), nlp.lang)
         doc = Doc(nlp.vocab, words=record.words, spaces=spaces)
-        spans = [Span(doc, s, e, label=label) for s, e, label in record.spans]
+        spans = _token_spans(doc, record, stats)
     else:
         text = record.text or ""
         if not text.strip():
@@ -93,6 +94,24 @@ def build_doc(
     return doc
 
 
+def looks_space_separated(texts: List[str]) -> Tuple[bool, int]:
+    """Whether texts read as a language written with spaces between words: at
+    least 80% of their letters ASCII and on average a space every 20 characters.
+    RETURNS (Tuple[bool, int]): The verdict and the percentage of ASCII letters."""
+    letters = ascii_letters = spaces = chars = 0
+    for text in texts:
+        chars += len(text)
+        spaces += text.count(" ")
+        for char in text:
+            if char.isalpha():
+                letters += 1
+                ascii_letters += char.isascii()
+    if letters < 20:
+        return False, 0
+    pct = round(100 * ascii_letters / letters)
+    return pct >= 80 and spaces * 20 >= chars, pct
+
+
 def _token_spaces(n_words: int, lang: str) -> List[bool]:
     if lang in NO_SPACE_LANGS:
         return [False] * n_words
@@ -118,6 +137,19 @@ def align_span(
     if not span.text.strip():
         return None, SKIP_WHITESPACE
     return span, ""
+
+
+def _token_spans(doc: Doc, record: RawRecord, stats: ConversionStats) -> List[Span]:
+    """Spans in token offsets (already checked by the reader); duplicates counted."""
+    seen: Set[Tuple[int, int, str]] = set()
+    spans = []
+    for start, end, label in record.spans:
+        if (start, end, label) in seen:
+            stats.skip(SKIP_DUPLICATE, f"{label} {doc[start:end].text!r} tokens [{start}:{end}] ({record.where})")
+            continue
+        seen.add((start, end, label))
+        spans.append(Span(doc, start, end, label=label))
+    return spans
 
 
 def _align_spans(
@@ -181,6 +213,9 @@ def _relation_records(
         if head is None or tail is None:
             reason = f"head: {head_reason}" if head is None else f"tail: {tail_reason}"
             stats.skip_item(RELATION, reason, shown)
+            continue
+        if head[:2] == tail[:2]:
+            stats.skip_item(RELATION, SKIP_SELF_RELATION, shown)
             continue
         if (head, rel.label, tail) in seen:
             stats.skip_item(RELATION, SKIP_DUPLICATE, shown)

@@ -25,6 +25,13 @@ SKIP_UNKNOWN_TYPE = "unknown event type (schema)"
 SKIP_UNKNOWN_ROLE = "unknown role (schema)"
 SKIP_TRIGGER = "trigger not aligned"
 SKIP_EVENT_SKIPPED = "its event was skipped"
+# A relation from a span to itself (head and tail on the same tokens, whatever
+# their labels): the relation heads cannot tell its two ends apart.
+SKIP_SELF_RELATION = "head and tail are the same span"
+# PHEE: what is read but is not an event argument.
+SKIP_ATTRIBUTE = "attribute cue (not an argument)"
+SKIP_COMBINATION_TRIGGER = "combination trigger (not an argument)"
+SKIP_TRIGGER_SHAPE = "trigger is not one contiguous mention"
 
 # What a record can carry: keys of `RawRecord.skipped`.
 RELATION = "relation"

@@ -9,10 +9,13 @@ weights into an uninitialised pipeline (see `pipeline/base.py`).
 Output per doc: a tuple with one float32 array (channels_k, n, C_k) per
 scorer, in the layout `attrs["layouts"][k]` (see `layouts.py`). Given
 `(vectors, cells)` instead of vectors alone, the layer scores only the listed
-cells (inference only): a relation decoder that knows its candidate pairs pays
-for those, not for n^2 cells per predicate.
+cells (inference only; `(vectors, None)` scores every cell, as vectors alone):
+a relation decoder that knows its candidate pairs pays for those, not for n^2
+cells per predicate. Both paths run through the PyTorch wrapper, so device
+placement and mixed precision apply to both.
 """
 import warnings
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union, cast
 
@@ -37,7 +40,16 @@ DEFAULT_MAX_BUCKET_CELLS = 1 << 21
 PairScores = Tuple[Floats3d, ...]
 # Per doc and scorer: None (skip) or (m, 3) int cells (channel, first token, second token).
 DocCells = Tuple[Optional[Ints2d], ...]
-PairInput = Union[List[Floats2d], Tuple[List[Floats2d], List[DocCells]]]
+PairInput = Union[List[Floats2d], Tuple[List[Floats2d], Optional[List[DocCells]]]]
+
+
+@dataclass
+class ChosenCells:
+    """One doc's vectors and the cells to score: the wrapper's input when the
+    layer scores chosen cells instead of whole layouts."""
+
+    vectors: Floats2d
+    cells: DocCells
 ModuleBuilder = Callable[[int, int, Model], "torch.nn.Module"]
 
 
@@ -98,7 +110,9 @@ def _pair_init(
     build_module: ModuleBuilder,
     grad_scaler: Optional[PyTorchGradScaler] = None,
 ) -> None:
-    if X is not None and not isinstance(X, tuple) and not model.has_dim("nI"):
+    if isinstance(X, tuple):  # (vectors, cells or None)
+        X = X[0]
+    if X is not None and not model.has_dim("nI"):
         widths = [x.shape[1] for x in X]
         if widths:
             model.set_dim("nI", widths[0])
@@ -124,13 +138,16 @@ def _pair_init(
     model._layers = [wrapper]
 
 
-def _pair_forward(model: Model, X: PairInput, is_train: bool) -> Tuple[List[Any], Callable]:
+def _pair_forward(model: Model, X: PairInput, is_train: bool) -> Tuple[Any, Callable]:
     if not model.layers:
         raise ValueError(Errors.E006)
     if isinstance(X, tuple):
+        vectors, cells = X
+        if cells is None:
+            Y, backprop_all = _pair_forward(model, vectors, is_train)
+            return (Y, lambda dY: (backprop_all(dY), None))
         if is_train:
             raise ValueError(Errors.E023)
-        vectors, cells = X
         return _gather_cells(model, vectors, cells), _no_backprop
     wrapper = model.layers[0]
     ops = model.ops
@@ -175,25 +192,18 @@ def _pair_forward(model: Model, X: PairInput, is_train: bool) -> Tuple[List[Any]
 def _gather_cells(
     model: Model, vectors: List[Floats2d], cells: List[DocCells]
 ) -> List[Tuple[Optional[Floats1d], ...]]:
-    """Score only the listed cells of every doc, without autograd."""
-    shim = model.layers[0].shims[0]
-    module = shim._model
-    device = shim.device
+    """Score only the listed cells of every doc (no gradient), through the wrapper."""
+    wrapper = model.layers[0]
+    ops = model.ops
     results: List[Tuple[Optional[Floats1d], ...]] = []
-    with torch.no_grad():
-        for doc_vectors, doc_cells in zip(vectors, cells):
-            if doc_vectors.shape[0] == 0 or all(c is None or len(c) == 0 for c in doc_cells):
-                results.append(tuple(None if c is None else model.ops.alloc1f(0) for c in doc_cells))
-                continue
-            inputs = xp2torch(model.ops.asarray2f(doc_vectors), device=device)
-            torch_cells = [
-                None if c is None else xp2torch(model.ops.asarray(c, dtype="int64"), device=device)
-                for c in doc_cells
-            ]
-            scores = module.gather(inputs, torch_cells)
-            results.append(
-                tuple(None if s is None else cast(Floats1d, torch2xp(s)) for s in scores)
-            )
+    for doc_vectors, doc_cells in zip(vectors, cells):
+        if doc_vectors.shape[0] == 0 or all(c is None or len(c) == 0 for c in doc_cells):
+            results.append(tuple(None if c is None else ops.alloc1f(0) for c in doc_cells))
+            continue
+        chosen = ChosenCells(
+            ops.asarray2f(doc_vectors), tuple(None if c is None else ops.asarray(c, dtype="int64") for c in doc_cells)
+        )
+        results.append(wrapper.predict(chosen))
     return results
 
 
@@ -202,10 +212,13 @@ def _no_backprop(dY: Any) -> Any:
 
 
 def _convert_inputs(
-    model: Model, X: Tuple[Floats3d, Ints1d, Sequence[PairLayout]], is_train: bool
+    model: Model, X: Union[Tuple[Floats3d, Ints1d, Sequence[PairLayout]], ChosenCells], is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], Floats3d]]:
-    padded, lengths, layouts = X
     device = model.shims[0].device
+    if isinstance(X, ChosenCells):
+        cells = [None if c is None else xp2torch(c, device=device) for c in X.cells]
+        return ArgsKwargs(args=(xp2torch(X.vectors, device=device),), kwargs={"cells": cells}), _no_backprop
+    padded, lengths, layouts = X
     inputs = xp2torch(padded, requires_grad=is_train, device=device)
     torch_lengths = xp2torch(lengths, device=device)
 
@@ -216,11 +229,11 @@ def _convert_inputs(
 
 
 def _convert_outputs(
-    model: Model, inputs_outputs: Tuple[Any, Tuple["torch.Tensor", ...]], is_train: bool
+    model: Model, inputs_outputs: Tuple[Any, Tuple[Optional["torch.Tensor"], ...]], is_train: bool
 ) -> Tuple[Tuple[Any, ...], Callable[[Tuple[Any, ...]], ArgsKwargs]]:
     _, outputs = inputs_outputs
     device = model.shims[0].device
-    Y = tuple(torch2xp(out) for out in outputs)
+    Y = tuple(None if out is None else torch2xp(out) for out in outputs)
 
     def convert_gradients(dY: Tuple[Any, ...]) -> ArgsKwargs:
         grads = tuple(xp2torch(d, device=device) for d in dY)
@@ -244,10 +257,10 @@ def _first_output_forward(
 
 
 def with_cells(tok2vec: Model) -> Model:
-    """Run tok2vec on the docs of `docs` or `(docs, cells)`, passing the cells along.
+    """Run tok2vec on the docs of `(docs, cells or None)`, passing the cells along.
 
-    This lets a relation decoder ask the head for chosen cells at inference
-    while training (docs only) goes through the same model.
+    Training passes `(docs, None)` (every cell), a relation decoder at
+    inference `(docs, cells)` (its candidate pairs' cells): one model input.
     """
     return Model(
         "with_cells",
@@ -266,9 +279,12 @@ def _with_cells_init(model: Model, X: Optional[Any] = None, Y: Optional[Any] = N
 
 
 def _with_cells_forward(model: Model, X: Any, is_train: bool) -> Tuple[Any, Callable]:
-    tok2vec = model.layers[0]
-    if isinstance(X, tuple):
-        docs, cells = X
-        vectors, _ = tok2vec(docs, is_train=False)
+    docs, cells = X if isinstance(X, tuple) else (X, None)
+    vectors, backprop_vectors = model.layers[0](docs, is_train and cells is None)
+    if cells is not None:
         return (vectors, cells), _no_backprop
-    return tok2vec(X, is_train)
+
+    def backprop(d_output: Any) -> Any:
+        return backprop_vectors(d_output[0] if isinstance(d_output, tuple) else d_output)
+
+    return (vectors, None), backprop

@@ -20,7 +20,6 @@ from thinc.api import Model, chain
 from thinc.shims import PyTorchGradScaler
 from thinc.types import Floats2d, Floats3d
 
-from ..errors import Errors
 from ..layouts import PairLayout
 from .layers import first_output, pair_scores_layer, with_cells
 from .torch_modules import (
@@ -166,8 +165,6 @@ def span_head(
     grad_scaler: Optional[PyTorchGradScaler],
 ) -> Model:
     """One pair scorer in the band layout (the component sets its width)."""
-    if head_kind not in HEAD_CLASSES:
-        raise ValueError(Errors.E004.format(kind=head_kind, options=sorted(HEAD_CLASSES)))
     check_scorer_settings(head_size, use_rope, pooling_size)
     return pair_scores_layer(
         "globalpointer_head",

@@ -12,6 +12,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..errors import Errors
 from ..layouts import PairLayout, ResolvedLayout
 
@@ -79,22 +80,6 @@ def banded_scores(queries: Tensor, keys: Tensor, band_width: int) -> Tensor:
     return band.reshape(lead + (padded, band_width))[..., :n_tokens, :]
 
 
-def band_to_dense(band: Tensor) -> Tensor:
-    """Expand a band (..., n, W) into the (..., n, n) start/end matrix (for tests and plots).
-
-    Cells outside the band (j < i or j - i >= W) are -inf.
-    """
-    n_tokens, band_width = band.shape[-2], band.shape[-1]
-    dense = band.new_full(band.shape[:-1] + (n_tokens,), float("-inf"))
-    starts = torch.arange(n_tokens, device=band.device)[:, None]
-    ends = starts + torch.arange(band_width, device=band.device)[None, :]
-    inside = ends < n_tokens
-    i_idx = starts.expand_as(ends)[inside]
-    j_idx = ends[inside]
-    dense[..., i_idx, j_idx] = band[..., inside]
-    return dense
-
-
 def pair_products(queries: Tensor, keys: Tensor, layout: ResolvedLayout) -> Tensor:
     """q_i . k_j for every cell of `layout`: (..., n, d) x 2 -> (..., n, C).
 
@@ -129,12 +114,10 @@ def along_columns(per_token: Tensor, layout: ResolvedLayout) -> Tensor:
 
 def check_scorer_settings(head_size: int, use_rope: bool, pooling_size: int) -> None:
     """Coded errors for settings that would build a head that cannot learn."""
-    if isinstance(head_size, bool) or not isinstance(head_size, int) or head_size < 1:
-        raise ValueError(Errors.E019.format(name="head_size", value=head_size))
+    check_int("head_size", head_size)
     if head_size % 2 and use_rope:
         raise ValueError(Errors.E020.format(value=head_size))
-    if isinstance(pooling_size, bool) or not isinstance(pooling_size, int) or pooling_size < 0:
-        raise ValueError(Errors.E021.format(name="pooling_size", value=pooling_size))
+    check_int("pooling_size", pooling_size, minimum=0)
 
 
 class PairScorer(nn.Module):
@@ -301,7 +284,18 @@ class PairScorers(nn.Module):
         super().__init__()
         self.scorers = nn.ModuleList(scorers)
 
-    def forward(self, inputs: Tensor, lengths: Tensor, layouts: Sequence[PairLayout]) -> Tuple[Tensor, ...]:
+    def forward(
+        self,
+        inputs: Tensor,
+        lengths: Optional[Tensor] = None,
+        layouts: Optional[Sequence[PairLayout]] = None,
+        cells: Optional[Sequence[Optional[Tensor]]] = None,
+    ) -> Tuple[Optional[Tensor], ...]:
+        """Every cell of `layouts` for a padded batch (B, n, nI), or, given `cells`,
+        only those cells of one doc's (n, nI) inputs (see `gather`)."""
+        if cells is not None:
+            return self.gather(inputs, cells)
+        assert lengths is not None and layouts is not None
         return tuple(scorer(inputs, lengths, layout) for scorer, layout in zip(self.scorers, layouts))
 
     def gather(self, inputs: Tensor, cells: Sequence[Optional[Tensor]]) -> Tuple[Optional[Tensor], ...]:
@@ -402,8 +396,3 @@ def _mask_cells(
 
     valid = layout.valid(scores.shape[-2], n_tokens, arange, lengths[:, None, None], first_row)
     return scores.masked_fill(~valid[:, None, :, :], MASKED_SCORE)
-
-
-def head_band_width(n_tokens: int, max_span_width: Optional[int]) -> int:
-    """The band a padded batch of n tokens needs: all of it, or the span width bound."""
-    return PairLayout.band(max_span_width).n_columns(n_tokens)

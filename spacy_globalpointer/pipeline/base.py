@@ -1,34 +1,40 @@
-"""What the span, relation and event components share.
+"""The template the span, relation and event components fill in.
 
-Each owns a lazily built pair-scoring head (see `ml/layers.py`): its size
-depends on the labels, so the head is created in `initialize`, and a pipeline
+Each owns a lazily built pair-scoring layer (see `ml/layers.py`): its size
+depends on the labels, so it is created in `initialize`, and a pipeline
 loaded from disk must rebuild it from the saved input width (`cfg["nI"]`) and
-labels before the weights arrive. Labels, their checks, the head's layouts,
-that restore step and the threshold calibrator live here once.
+labels before the weights arrive. Labels, settings checks, the initialize and
+update skeletons, gold alignment (once per example), threshold calibration,
+the restore step and the Doc writing they share live here once; a component
+supplies small hooks (`_align_gold`, `_gold_labels`, `_count_gold`, `_loss`,
+`_calibration_decisions`, `_predict`, `set_annotations`).
 """
-import math
 import warnings
 import weakref
 import zlib
+from collections import Counter
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
-import srsly
 from spacy.pipeline import TrainablePipe
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span, SpanGroup
 from spacy.language import Language
-from spacy.training import Example, validate_examples
+from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, get_array_module, set_dropout_rate
 
-from ..calibration import ThresholdCalibrator, guarded_threshold
+from ..calibration import CalibrationSettings, ThresholdCalibrator, guarded_threshold
+from ..checks import check_choice, check_int, check_threshold
+from ..decoding import span_probability
 from ..errors import Errors, Warnings
+from ..extensions import install_extensions
 from ..layouts import PairLayout
 from ..ml.layers import ensure_built, set_layer_layouts
 from ..ml.pair_loss import LOSS_ROWS
 from ..ml.threads import torch_threads
+from .loading import loading_weights, read_saved_cfg, read_saved_cfg_bytes
 
 
 # The token encoder a component's default model gets when used on its own:
@@ -50,6 +56,10 @@ window_size = 1
 maxout_pieces = 3
 depth = 4
 """
+# What training writes to cfg (the rest of cfg is the config's settings).
+LEARNED_CFG = ("labels", "nI", "calibrated")
+# The `calibration` block every factory's default config holds.
+DEFAULT_CALIBRATION = {"@misc": "spacy-globalpointer.calibration.v1"}
 
 
 def default_model(head_config: str) -> Config:
@@ -57,23 +67,9 @@ def default_model(head_config: str) -> Config:
     return Config().from_str(head_config + "\n" + DEFAULT_TOK2VEC_CONFIG)["model"]
 
 
-# Calibration at inference: how many recent training docs, how often.
-CALIBRATION_DOCS = 256
-CALIBRATION_INTERVAL = 50
-CALIBRATION_SOURCES = ("heldout", "inference", "batches")
-# calibration = "heldout": one training doc in HOLDOUT_ONE_IN (by a hash of its
-# text, so every epoch and every component picks the same docs) gets no
-# gradient and is what the threshold is calibrated on, once the training set
-# has MIN_HOLDOUT_DOCS docs (below that, every doc is worth more as training
-# data and "inference" is used). At most HOLDOUT_MAX_DOCS are kept.
-HOLDOUT_ONE_IN = 20
-MIN_HOLDOUT_DOCS = 1000
-HOLDOUT_MAX_DOCS = 1000
-
-
-def is_held_out(text: str) -> bool:
-    """Whether calibration = "heldout" keeps this training text out of the loss."""
-    return zlib.crc32(text.encode("utf8")) % HOLDOUT_ONE_IN == 0
+def is_held_out(text: str, one_in: int = CalibrationSettings.heldout_one_in) -> bool:
+    """Whether calibration source "heldout" keeps this training text out of the loss."""
+    return zlib.crc32(text.encode("utf8")) % one_in == 0
 
 
 class _TrainingState:
@@ -97,31 +93,38 @@ class _TrainingState:
         return (_TrainingState, ())
 
 
-def check_positive_int(name: str, value: Any, *, optional: bool = False) -> None:
-    """Raise E024 unless `value` is a positive int (or None when `optional`).
-
-    bool is refused although it is an int: `max_candidates = true` in a config
-    is a mistake, not 1."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(Errors.E024.format(name=name, value=value, none=" or null" if optional else ""))
-
-
-def check_threshold(value: Any) -> None:
-    """Raise E025 unless `value` is a finite number (a threshold on logits)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(Errors.E025.format(value=value))
-
-
 class PairComponent(TrainablePipe):
-    """A TrainablePipe whose model ends in a pair-scoring head (ref "head").
+    """A TrainablePipe whose model ends in a pair-scoring layer (ref "head").
 
-    Subclasses say which layouts their head computes (`head_layouts`), how
-    they name their labels in errors (`label_kind`), and what they decode.
+    Settings every component shares (their one description):
+    threshold (float): a decision (span, triple, argument) is kept where its
+        logit exceeds this; 0.0 is the loss's own boundary (probability 0.5).
+    calibrate_threshold (bool): while training, calibrate the thresholds on
+        training docs (see `calibration`); the calibrated values are saved
+        with the pipeline under cfg["calibrated"] and used instead of the
+        configured ones. Set it to false (also when loading a trained
+        pipeline) to decode with the configured thresholds.
+    calibration (Dict[str, Any]): what thresholds are calibrated on, how often
+        and how guarded: the block `spacy-globalpointer.calibration.v1` (see
+        calibration.py for its settings).
+    torch_threads (Optional[int]): torch intra-op threads while the layer runs
+        (the caller's setting is restored after); null leaves torch's setting
+        alone. One thread is as fast on an idle CPU and far faster on a busy
+        one (see ml/threads.py).
+    loss_rows (str, spans and events): how the ZLPR loss groups cells: "label"
+        (a row per doc and label, as in the paper) or "doc" (a row per doc).
+
+    Subclasses say which layouts their layer computes (`output_layouts`), what
+    their gold is (`_align_gold`, `_gold_labels`, `_count_gold`), how they
+    learn from it (`_loss`, `_calibration_decisions`) and what they decode.
     """
 
-    label_kind: str = "labels"
+    # Where training data carries this component's labels (E002).
+    gold_source: str = ""
+    # The threshold settings calibration moves (cfg keys).
+    threshold_settings: Tuple[str, ...] = ("threshold",)
+    # Whether the component reads or writes doc._.relations / doc._.events.
+    uses_extensions: bool = False
 
     def __init__(
         self,
@@ -131,18 +134,26 @@ class PairComponent(TrainablePipe):
         cfg: Dict[str, Any],
         scorer: Optional[Callable],
     ) -> None:
-        if cfg.get("calibration", "heldout") not in CALIBRATION_SOURCES:
-            raise ValueError(Errors.E029.format(value=cfg.get("calibration"), options=list(CALIBRATION_SOURCES)))
-        check_positive_int("torch_threads", cfg.get("torch_threads"), optional=True)
-        if cfg.get("loss_rows", "label") not in LOSS_ROWS:
-            raise ValueError(Errors.E012.format(value=cfg.get("loss_rows"), options=list(LOSS_ROWS)))
+        calibration = CalibrationSettings.from_cfg(cfg.get("calibration"))
+        check_int("torch_threads", cfg.get("torch_threads"), optional=True)
+        if "loss_rows" in cfg:
+            check_choice("E012", cfg["loss_rows"], LOSS_ROWS)
+        for setting in self.threshold_settings:
+            check_threshold(cfg[setting])
+            cfg[setting] = float(cfg[setting])
+        if self.uses_extensions:
+            install_extensions()
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
-        self.cfg: Dict[str, Any] = {"labels": [], **cfg, "nI": None}
+        self.cfg: Dict[str, Any] = {
+            "labels": [], **cfg, "calibration": calibration.to_cfg(), "calibrated": {}, "nI": None,
+        }
         self._calibrators: Dict[str, ThresholdCalibrator] = {}
         self._training = _TrainingState(None)
+        # Gold aligned to the predicted tokens, per example of the running update.
+        self._gold_cache: Dict[int, Tuple[Example, Any]] = {}
         self._set_layouts()
 
     # Labels
@@ -173,48 +184,122 @@ class PairComponent(TrainablePipe):
 
     def _require_labels(self) -> None:
         if not self.labels:
-            raise ValueError(Errors.E002.format(name=self.name, key=self._label_source()))
+            raise ValueError(Errors.E002.format(name=self.name, source=self.gold_source.format(key=self.cfg.get("spans_key"))))
 
-    def _label_source(self) -> str:
-        """Where training data carries this component's labels (for E002)."""
-        raise NotImplementedError
-
-    # The head
+    # The pair-scoring layer
 
     @property
-    def _head(self) -> Model:
+    def _pair_layer(self) -> Model:
         return self.model.get_ref("head")
 
     @property
     def is_initialized(self) -> bool:
-        return bool(self._head.layers)
+        return bool(self._pair_layer.layers)
 
     def _require_initialized(self) -> None:
         if not self.is_initialized:
             raise ValueError(Errors.E003.format(name=self.name))
 
-    def head_layouts(self) -> Sequence[PairLayout]:
-        """The layouts of the head's outputs, from this component's settings."""
+    def output_layouts(self) -> Sequence[PairLayout]:
+        """The layouts of the layer's outputs, from this component's settings."""
         raise NotImplementedError
 
     def _set_layouts(self) -> None:
-        """The head computes only the cells its layouts name: tell it, from cfg."""
-        set_layer_layouts(self._head, self.head_layouts())
+        """The layer computes only the cells its layouts name: tell it, from cfg."""
+        set_layer_layouts(self._pair_layer, self.output_layouts())
 
-    def _build_head(self, docs: List[Doc]) -> None:
-        """Create the head for the current labels, from a sample of docs."""
-        head = self._head
+    def _build_pair_layer(self, docs: List[Doc]) -> None:
+        """Create the layer for the current labels, from a sample of docs."""
+        head = self._pair_layer
         head._layers = []
         head.set_dim("nO", len(self.labels), force=True)
         if docs:
-            self.model.initialize(X=docs)
+            self.model.initialize(X=self._model_input(docs))
         else:
             tok2vec = self.model.get_ref("tok2vec")
             if tok2vec.has_dim("nO"):
                 head.set_dim("nI", tok2vec.get_dim("nO"), force=True)
             self.model.initialize()
         self.cfg["nI"] = head.get_dim("nI")
+        self.cfg["calibrated"] = {}
         self._calibrators = {}
+
+    def _model_input(self, docs: List[Doc]) -> Any:
+        """What the model takes for these docs (relations: (docs, None))."""
+        return docs
+
+    # Initialization: the same skeleton for every component (spancat's).
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[List[str]] = None,
+    ) -> None:
+        """Read labels (from `labels`, what `spacy init labels` writes, or the
+        data), count the gold the settings can never learn and warn with the
+        counts, then build the layer from a sample of up to 10 docs.
+
+        Initializing again starts from fresh weights, possibly with more labels.
+        """
+        validate_get_examples(get_examples, f"{type(self).__name__}.initialize")
+        self.start_training(nlp, get_examples)
+        self._pair_layer._layers = []
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        counts: Counter = Counter()
+        sample: List[Example] = []
+        for eg in get_examples():
+            if labels is None:
+                for label in self._gold_labels(eg):
+                    self.add_label(label)
+            self._count_gold(eg, self._align_gold(eg), counts)
+            if len(sample) < 10:
+                sample.append(eg)
+        self._require_labels()
+        self._warn_gold(counts)
+        self._build_pair_layer([eg.predicted for eg in sample])
+
+    def _gold_labels(self, eg: Example) -> Iterable[str]:
+        """The labels the reference doc's gold uses, in order."""
+        raise NotImplementedError
+
+    def _align_gold(self, eg: Example) -> Any:
+        """The reference's gold in the predicted doc's tokens (see `aligned_gold`)."""
+        raise NotImplementedError
+
+    def aligned_gold(self, eg: Example) -> Any:
+        """`_align_gold(eg)`, computed once per example of an update and reused
+        by the loss, the held-out split and calibration."""
+        cached = self._gold_cache.get(id(eg))
+        if cached is not None and cached[0] is eg:
+            return cached[1]
+        gold = self._align_gold(eg)
+        self._gold_cache[id(eg)] = (eg, gold)
+        return gold
+
+    def _count_gold(self, eg: Example, gold: Any, counts: Counter) -> None:
+        """Add what this example's gold holds that cannot be learned (initialize)."""
+
+    def _warn_gold(self, counts: Counter) -> None:
+        """Warn, with counts, about what `_count_gold` found."""
+
+    # Thresholds
+
+    def threshold(self, setting: str = "threshold") -> float:
+        """The threshold decoding uses: the calibrated one where calibration is on
+        and has produced one, else the configured one."""
+        if self.cfg.get("calibrate_threshold"):
+            calibrated = self.cfg.get("calibrated", {}).get(setting)
+            if calibrated is not None:
+                return float(calibrated)
+        return float(self.cfg[setting])
+
+    @property
+    def calibration(self) -> CalibrationSettings:
+        return CalibrationSettings.from_cfg(self.cfg.get("calibration"))
 
     def _calibrator(self, setting: str = "threshold") -> ThresholdCalibrator:
         """The calibrator of one threshold setting (a component may have several)."""
@@ -237,19 +322,39 @@ class PairComponent(TrainablePipe):
         calibrator.observe_decisions(candidates, golds)
         threshold = calibrator.best_threshold()
         if guard:
-            threshold = guarded_threshold(threshold, candidates, golds)
+            threshold = guarded_threshold(
+                threshold, candidates, golds, confidence=self.calibration.guard_confidence
+            )
         if threshold is not None:
-            self.cfg[setting] = threshold
+            self.cfg.setdefault("calibrated", {})[setting] = threshold
 
     # Prediction and training run with the component's torch thread count.
 
+    def __call__(self, doc: Doc) -> Doc:
+        if self.uses_extensions:
+            install_extensions()  # in worker processes too
+        return super().__call__(doc)
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
+        if self.uses_extensions:
+            install_extensions()
+        return super().pipe(stream, batch_size=batch_size)
+
     def predict(self, docs: Iterable[Doc]) -> Any:
-        """The head's scores for a batch of docs (no side effects)."""
+        """The layer's scores for a batch of docs (no side effects)."""
         with torch_threads(self.cfg.get("torch_threads")):
             return self._predict(list(docs))
 
     def _predict(self, docs: List[Doc]) -> Any:
         raise NotImplementedError
+
+    def _write_span_group(self, doc: Doc, spans: List[Span], logits: numpy.ndarray) -> None:
+        """doc.spans[key] = the spans, with attrs["scores"] = sigmoid(2 * logit)
+        (the probability the ZLPR loss is calibrated to), as spancat writes them."""
+        key = str(self.cfg["spans_key"])
+        group = SpanGroup(doc, name=key, spans=spans)
+        group.attrs["scores"] = span_probability(logits).astype("float32")
+        doc.spans[key] = group
 
     def update(
         self,
@@ -259,11 +364,7 @@ class PairComponent(TrainablePipe):
         sgd: Optional[Any] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
-        """Learn from a batch of examples (spancat's template).
-
-        The subclass supplies `get_loss` and, for calibration,
-        `_calibration_decisions`.
-        """
+        """Learn from a batch of examples (spancat's template)."""
         with torch_threads(self.cfg.get("torch_threads")):
             if losses is None:
                 losses = {}
@@ -273,18 +374,29 @@ class PairComponent(TrainablePipe):
             self._require_initialized()
             if not any(len(eg.predicted) for eg in examples):
                 return losses
-            set_dropout_rate(self.model, drop)
-            scores, backprop_scores = self.model.begin_update([eg.predicted for eg in examples])
-            loss, d_scores = self._loss_without_held_out(examples, scores)
-            backprop_scores(d_scores)
-            if sgd is not None:
-                self.finish_update(sgd)
-            if self.cfg.get("calibrate_threshold"):
-                self._observe_for_calibration(examples, scores)
+            self._gold_cache.clear()
+            try:
+                set_dropout_rate(self.model, drop)
+                docs = [eg.predicted for eg in examples]
+                scores, backprop_scores = self.model.begin_update(self._model_input(docs))
+                loss, d_scores = self._loss_without_held_out(examples, scores)
+                backprop_scores(d_scores)
+                if sgd is not None:
+                    self.finish_update(sgd)
+                if self.cfg.get("calibrate_threshold"):
+                    self._observe_for_calibration(examples, scores)
+            finally:
+                self._gold_cache.clear()
             losses[self.name] += loss
             return losses
 
     def get_loss(self, examples: Iterable[Example], scores: Any) -> Tuple[float, Any]:
+        """The loss and its gradient against the examples' (aligned) gold."""
+        examples = list(examples)
+        validate_examples(examples, f"{type(self).__name__}.get_loss")
+        return self._loss(scores, [self.aligned_gold(eg) for eg in examples], examples)
+
+    def _loss(self, scores: List[Any], golds: List[Any], examples: List[Example]) -> Tuple[float, List[Any]]:
         raise NotImplementedError
 
     def _loss_without_held_out(self, examples: List[Example], scores: List[Any]) -> Tuple[float, List[Any]]:
@@ -292,7 +404,8 @@ class PairComponent(TrainablePipe):
 
         The docs still go through the forward pass: a listener's tok2vec ran on
         the whole batch and expects a gradient for every doc."""
-        held = [self._training.holding_out and is_held_out(eg.predicted.text) for eg in examples]
+        one_in = self.calibration.heldout_one_in
+        held = [self._training.holding_out and is_held_out(eg.predicted.text, one_in) for eg in examples]
         if not any(held):
             return self.get_loss(examples, scores)
         kept = [i for i, h in enumerate(held) if not h]
@@ -302,34 +415,28 @@ class PairComponent(TrainablePipe):
             d_scores[i] = d
         return loss, d_scores
 
-    # Threshold calibration (see calibration.py). Every CALIBRATION_INTERVAL
-    # updates the component scores a set of training docs as at inference (the
-    # pipeline's earlier components, then this model, no dropout) and moves
-    # each threshold to its best F1 there. With calibration = "heldout" (the
-    # default) those docs are the held-out ones, which the loss never sees, so
-    # their scores look like unseen text on any encoder; with "inference" they
-    # are the last CALIBRATION_DOCS training docs (what a fine-tuned
-    # transformer has fitted); with "batches" the training pass's own scores
-    # (dropout on), the first design: on a fine-tuned transformer it drifted
-    # below 0 and cost F1 (issue 10.6).
+    # Threshold calibration (see calibration.py for the settings).
 
     def _calibration_decisions(
         self, examples: List[Example], scores: Any
     ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
-        """Per threshold setting: (candidate scores, gold scores) of these examples."""
+        """Per threshold setting: (candidate scores, gold scores) of these examples, per doc."""
         raise NotImplementedError
 
     def start_training(self, nlp: Optional[Language], get_examples: Callable[[], Iterable[Example]]) -> None:
         """Keep a weak reference to the pipeline (to run its earlier components
         when calibrating) and decide whether calibration holds docs out."""
         self._training = _TrainingState(nlp)
-        if self.cfg.get("calibrate_threshold") and self.cfg.get("calibration", "heldout") == "heldout":
+        settings = self.calibration
+        if self.cfg.get("calibrate_threshold") and settings.source == "heldout":
             # Count only up to the bound: a large corpus is not read again in full.
             non_empty = (eg for eg in get_examples() if len(eg.predicted))
-            self._training.holding_out = sum(1 for _ in islice(non_empty, MIN_HOLDOUT_DOCS)) >= MIN_HOLDOUT_DOCS
+            needed = settings.min_heldout_docs
+            self._training.holding_out = sum(1 for _ in islice(non_empty, needed)) >= needed
 
     def _observe_for_calibration(self, examples: List[Example], scores: Any) -> None:
-        if self.cfg.get("calibration", "heldout") == "batches":
+        settings = self.calibration
+        if settings.source == "batches":
             for setting, (candidates, golds) in self._calibration_decisions(examples, scores).items():
                 self._calibrate(candidates, golds, setting)
             return
@@ -338,19 +445,19 @@ class PairComponent(TrainablePipe):
             if not len(eg.predicted):
                 continue
             text = eg.predicted.text
-            # The held-out docs, or the last CALIBRATION_DOCS training docs.
+            # The held-out docs, or the last recent_docs training docs.
             if training.holding_out:
-                if is_held_out(text):
-                    _remember(training.held_out, text, eg, HOLDOUT_MAX_DOCS)
+                if is_held_out(text, settings.heldout_one_in):
+                    _remember(training.held_out, text, eg, settings.max_heldout_docs)
             else:
-                _remember(training.recent, text, eg, CALIBRATION_DOCS)
+                _remember(training.recent, text, eg, settings.recent_docs)
         training.n_updates += 1
         pool = training.held_out if training.holding_out else training.recent
-        if training.n_updates % CALIBRATION_INTERVAL == 0 and pool:
+        if training.n_updates % settings.interval == 0 and pool:
             self._calibrate_at_inference(list(pool.values()))
 
     def _calibrate_at_inference(self, examples: List[Example]) -> None:
-        """Rescore recent training docs without dropout and recalibrate from scratch."""
+        """Rescore training docs without dropout and recalibrate from scratch."""
         nlp = self._training.pipeline()
         docs = [eg.predicted.copy() for eg in examples]
         if nlp is not None:
@@ -361,7 +468,7 @@ class PairComponent(TrainablePipe):
                     docs = list(proc.pipe(docs))
         else:
             warnings.warn(Warnings.W008.format(name=self.name))
-        scores = self.model.predict(docs)
+        scores = self.model.predict(self._model_input(docs))
         rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
         for setting, (candidates, golds) in self._calibration_decisions(rescored, scores).items():
             self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
@@ -369,35 +476,51 @@ class PairComponent(TrainablePipe):
 
     @property
     def calibration_source(self) -> str:
-        """What the threshold is being calibrated on in this training run:
+        """What the thresholds are being calibrated on in this training run:
         "heldout" only when the training set was large enough to hold docs out."""
-        source = self.cfg.get("calibration", "heldout")
+        source = self.calibration.source
         if source == "heldout" and not self._training.holding_out:
             return "inference"
         return source
 
-    # Serialization: the torch head is built lazily (its size depends on the
-    # labels), so it must exist before weights are loaded into a fresh pipe.
+    # Serialization. The settings come from the pipeline's config (so a user's
+    # override at load time wins, as for any spaCy setting); what training
+    # learned comes from the saved cfg: the labels, the input width and the
+    # calibrated thresholds. The torch layer is built lazily (its size depends
+    # on the labels), so it must exist before weights are loaded into a fresh pipe.
 
-    def _restore_head(self, cfg: Dict[str, Any]) -> None:
-        self.cfg.update(cfg)
+    def _learned_cfg(self, saved: Dict[str, Any]) -> Dict[str, Any]:
+        learned = {key: saved[key] for key in LEARNED_CFG if key in saved}
+        if "calibrated" not in saved and saved.get("calibrate_threshold"):
+            # Saved before calibrated thresholds had their own key: they were the settings.
+            learned["calibrated"] = {s: saved[s] for s in self.threshold_settings if s in saved}
+        return learned
+
+    def _restore_pair_layer(self, saved: Dict[str, Any]) -> Dict[str, Any]:
+        learned = self._learned_cfg(saved)
+        self.cfg.update(learned)
         self._set_layouts()
         if self.cfg.get("nI") and self.labels and not self.is_initialized:
-            ensure_built(self._head, int(self.cfg["nI"]), len(self.labels))
+            ensure_built(self._pair_layer, int(self.cfg["nI"]), len(self.labels))
+        return learned
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()) -> "PairComponent":
-        cfg_path = Path(path) / "cfg"
-        if "cfg" not in exclude and cfg_path.exists():
-            self._restore_head(srsly.read_json(cfg_path))
-        super().from_disk(path, exclude=exclude)
+        settings = dict(self.cfg)
+        saved = read_saved_cfg(self, path, exclude)  # coded errors naming the file (loading.py)
+        learned = self._restore_pair_layer(saved) if saved is not None else {}
+        with loading_weights(self, path):
+            super().from_disk(path, exclude=exclude)
+        self.cfg = {**settings, **learned}
         self._set_layouts()
         return self
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "PairComponent":
-        msg = srsly.msgpack_loads(bytes_data)
-        if "cfg" not in exclude and "cfg" in msg:
-            self._restore_head(srsly.json_loads(msg["cfg"]))
-        super().from_bytes(bytes_data, exclude=exclude)
+        settings = dict(self.cfg)
+        saved = read_saved_cfg_bytes(self, bytes_data, exclude)
+        learned = self._restore_pair_layer(saved) if saved is not None else {}
+        with loading_weights(self):
+            super().from_bytes(bytes_data, exclude=exclude)
+        self.cfg = {**settings, **learned}
         self._set_layouts()
         return self
 

@@ -17,18 +17,27 @@ from spacy.scorer import PRFScore
 from spacy.training import Example
 
 from ..extensions import EventRecord, event_records, install_extensions
-from .matching import count_matches, to_reference
+from .event_structure import TRIGGER_ROLE, event_label
+from .matching import count_matches, to_reference, warn_about_gold
 
 Tokens = Tuple[int, int]
 
 
 def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     install_extensions()
+    examples = list(examples)
     kinds = ("trigger_id", "trigger_cls", "argument_id", "argument_cls", "event")
     totals = {kind: PRFScore() for kind in kinds}
     per_type: Dict[str, PRFScore] = {}
+    gold_labels: Dict[str, int] = {}
     for eg in examples:
-        gold = _facts(event_records(eg.reference), None)
+        records = event_records(eg.reference)
+        for event_type, trigger, arguments, _ in records:
+            roles = ([TRIGGER_ROLE] if trigger is not None else []) + [role for role, _ in arguments]
+            for role in roles:
+                label = event_label(event_type, role)
+                gold_labels[label] = gold_labels.get(label, 0) + 1
+        gold = _facts(records, None)
         predicted = _facts(event_records(eg.predicted), eg)
         for kind in kinds:
             count_matches(totals[kind], predicted[kind], gold[kind])
@@ -38,6 +47,7 @@ def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
                 {e for e in predicted["event"] if e[0] == event_type},
                 {e for e in gold["event"] if e[0] == event_type},
             )
+    warn_about_gold(examples, gold_labels, kwargs.get("labels"), "events", "(event type, role) labels")
     scores: Dict[str, Any] = {}
     for kind in kinds:
         prefix = "events" if kind == "event" else f"events_{kind}"

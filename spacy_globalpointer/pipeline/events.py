@@ -15,36 +15,49 @@ the predicted arguments to doc.spans[spans_key] (label = role, kb_id = event
 type) so that displaCy and the span scorer can show them.
 """
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from collections import Counter
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.language import Language
-from spacy.tokens import Doc, Span, SpanGroup
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.tokens import Doc, Span
+from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
-from ..decoding import decode_band, linked_groups, max_spans_for, span_probability, to_numpy
+from ..checks import check_choice, check_int
+from ..decoding import decode_band, max_spans_for, to_numpy
 from ..errors import Errors, Warnings
-from ..extensions import EventRecord, event_records, install_extensions, set_event_records
+from ..extensions import EventRecord, event_records, set_event_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
-from .base import PairComponent, check_positive_int, check_threshold, default_model
+from .base import DEFAULT_CALIBRATION, PairComponent, default_model
 from .event_scorer import score_events
-from .matching import to_predicted
+from .event_structure import (
+    GROUPINGS,
+    Argument,
+    LABEL_SEPARATOR,
+    TRIGGER_ROLE,
+    EventGold,
+    align_events,
+    event_label,
+    group_events,
+    split_label,
+)
+from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, near_pairs, span_windows
 
-TRIGGER_ROLE = "trigger"
-LABEL_SEPARATOR = "::"
 DEFAULT_SPANS_KEY = "events"
 DEFAULT_MAX_ARGUMENT_WIDTH = 64
-# Docs up to this many tokens get the full link matrices; see relations.py.
+# Arguments whose starts (or ends) lie this far apart or more are never linked.
 DEFAULT_MAX_PAIR_DISTANCE = 256
-# At most this many arguments per doc are linked (the best-scoring ones): an
-# untrained model that floods a doc with arguments stays bounded in time.
+# At most this many arguments within max_pair_distance of one another in one
+# window are kept and linked (the best-scoring ones): an untrained model that
+# floods a doc with arguments stays bounded in time.
 DEFAULT_MAX_ARGUMENTS = 64
+DEFAULT_LINK_SCOPE = "sentence"
 
 default_model_config = """
 [model]
@@ -59,16 +72,6 @@ DEFAULT_MODEL = default_model(default_model_config)
 ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
 
 
-def event_label(event_type: str, role: str) -> str:
-    """The head's label for one role of one event type, e.g. 'Attack::trigger'."""
-    return f"{event_type}{LABEL_SEPARATOR}{role}"
-
-
-def split_label(label: str) -> Tuple[str, str]:
-    event_type, _, role = label.rpartition(LABEL_SEPARATOR)
-    return event_type, role
-
-
 @Language.factory(
     "globalpointer_events",
     assigns=["doc._.events", "doc.spans"],
@@ -80,9 +83,11 @@ def split_label(label: str) -> Tuple[str, str]:
         "max_argument_width": DEFAULT_MAX_ARGUMENT_WIDTH,
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
+        "link_scope": DEFAULT_LINK_SCOPE,
+        "event_grouping": "cliques",
         "loss_rows": "doc",
         "calibrate_threshold": True,
-        "calibration": "heldout",
+        "calibration": DEFAULT_CALIBRATION,
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.events_scorer.v1"},
     },
@@ -104,9 +109,11 @@ def make_globalpointer_events(
     max_argument_width: Optional[int],
     max_pair_distance: Optional[int],
     max_arguments: int,
+    link_scope: str,
+    event_grouping: str,
     loss_rows: str,
     calibrate_threshold: bool,
-    calibration: str,
+    calibration: Union[str, Dict[str, Any]],
     torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointerEvents":
@@ -121,24 +128,21 @@ def make_globalpointer_events(
     max_argument_width (Optional[int]): longest argument in tokens.
     max_pair_distance (Optional[int]): arguments whose starts (or ends) lie
         this far apart or more are never linked; None = unbounded.
-    max_arguments (int): at most this many arguments per doc are linked.
-    loss_rows (str): how the argument head's ZLPR loss groups cells, as for
-        `globalpointer`: "doc" (a row per doc, the default) or "label" (a row
-        per doc and (event type, role) label). With DuEE's 217 labels most
-        label rows hold negatives only and push every score down: after 750
-        steps on the CNN, argument F1 was 0.0 with "label" and 4.4 with "doc",
-        trigger F1 7.8 against 28.2.
-    calibrate_threshold (bool): move both thresholds to their best F1 on the
-        training batches while training.
-    calibration (str): what the threshold is calibrated on, every 50 updates:
-        "heldout" (one training doc in 20 kept out of the loss and rescored
-        without dropout; with under 1,000 training docs, "inference" instead),
-        "inference" (the last 256 training docs rescored without dropout) or
-        "batches" (the training pass's own scores); see pipeline/base.py.
-    torch_threads (Optional[int]): torch intra-op threads while the head runs
-        (the caller's setting is restored after); null leaves torch's setting
-        alone. One thread is as fast on an idle CPU and far faster on a busy
-        one (see ml/threads.py).
+    max_arguments (int): at most this many arguments within max_pair_distance
+        tokens of one another in one window are kept (the best-scoring ones);
+        what the cap leaves out is counted in a warning (W009).
+    link_scope (str): "sentence" (default): where a doc has sentence
+        boundaries, only arguments of one sentence are linked into an event;
+        "doc": across the doc (within max_pair_distance). See
+        `globalpointer_relations`.
+    event_grouping (str): "cliques" (GPLinker): per event type, the maximal
+        cliques of linked arguments that hold a trigger; "types" (the links'
+        ablation): all arguments of one type in a window form one event.
+    loss_rows (str): as for `globalpointer`, default "doc": with many (type,
+        role) labels most per-label rows hold negatives only and push every
+        score down (results.md, DuEE).
+    calibrate_threshold, calibration, torch_threads: see `PairComponent`
+        (pipeline/base.py); both thresholds are calibrated.
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointerEvents(
@@ -151,6 +155,8 @@ def make_globalpointer_events(
         max_argument_width=max_argument_width,
         max_pair_distance=max_pair_distance,
         max_arguments=max_arguments,
+        link_scope=link_scope,
+        event_grouping=event_grouping,
         loss_rows=loss_rows,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
@@ -167,6 +173,13 @@ def make_events_scorer() -> Callable[..., Dict[str, Any]]:
 class GlobalPointerEvents(PairComponent):
     """Predict events (type, trigger, role-labelled arguments) into `doc._.events`."""
 
+    gold_source = (
+        "events in `doc._.events` (written by `doc._.events = [...]`; save training "
+        "DocBins with `DocBin(store_user_data=True)`)"
+    )
+    threshold_settings = ("threshold", "link_threshold")
+    uses_extensions = True
+
     def __init__(
         self,
         vocab: Vocab,
@@ -179,29 +192,32 @@ class GlobalPointerEvents(PairComponent):
         max_argument_width: Optional[int] = DEFAULT_MAX_ARGUMENT_WIDTH,
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
+        link_scope: str = DEFAULT_LINK_SCOPE,
+        event_grouping: str = "cliques",
         loss_rows: str = "doc",
         calibrate_threshold: bool = True,
-        calibration: str = "heldout",
+        calibration: Union[str, Dict[str, Any], None] = None,
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_events,
     ) -> None:
-        check_positive_int("max_argument_width", max_argument_width, optional=True)
-        check_positive_int("max_pair_distance", max_pair_distance, optional=True)
-        check_positive_int("max_arguments", max_arguments)
-        check_threshold(threshold)
-        check_threshold(link_threshold)
-        install_extensions()
+        check_int("max_argument_width", max_argument_width, optional=True)
+        check_int("max_pair_distance", max_pair_distance, optional=True)
+        check_int("max_arguments", max_arguments)
+        check_choice("E032", link_scope, LINK_SCOPES)
+        check_choice("E034", event_grouping, GROUPINGS)
         super().__init__(
             vocab,
             model,
             name,
             {
                 "spans_key": spans_key,
-                "threshold": float(threshold),
-                "link_threshold": float(link_threshold),
+                "threshold": threshold,
+                "link_threshold": link_threshold,
                 "max_argument_width": max_argument_width,
                 "max_pair_distance": max_pair_distance,
                 "max_arguments": max_arguments,
+                "link_scope": link_scope,
+                "event_grouping": event_grouping,
                 "loss_rows": loss_rows,
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
@@ -223,11 +239,8 @@ class GlobalPointerEvents(PairComponent):
         """Links are symmetric: only (earlier, later) token pairs, a band."""
         return PairLayout.band(self.cfg["max_pair_distance"])
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         return [self.argument_layout, self.link_layout, self.link_layout]
-
-    def _label_source(self) -> str:
-        return "doc._.events"
 
     def add_label(self, label: str) -> int:
         """Add an 'event_type::role' label (see `event_label`)."""
@@ -237,104 +250,100 @@ class GlobalPointerEvents(PairComponent):
                 raise ValueError(Errors.E028.format(label=label, sep=LABEL_SEPARATOR))
         return super().add_label(label)
 
-    @property
-    def event_types(self) -> Tuple[str, ...]:
-        return tuple(sorted({split_label(label)[0] for label in self.labels}))
+    # Gold
 
-    # Training
+    def _gold_labels(self, eg: Example) -> Iterable[str]:
+        for event_type, trigger, arguments, _ in event_records(eg.reference):
+            if trigger is not None:
+                yield event_label(event_type, TRIGGER_ROLE)
+            for role, _ in arguments:
+                yield event_label(event_type, role)
 
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[List[str]] = None,
-    ) -> None:
-        """Read the (type, role) labels (from `labels` or the data), count what cannot be learned."""
-        validate_get_examples(get_examples, "GlobalPointerEvents.initialize")
-        self.start_training(nlp, get_examples)
-        self._head._layers = []
-        if labels is not None:
-            for label in labels:
-                self.add_label(label)
-        counts = {"events": 0, "no_trigger": 0, "arguments": 0, "misaligned": 0, "too_wide": 0, "too_far": 0}
-        sample: List[Example] = []
-        for eg in get_examples():
-            for event_type, trigger, arguments, _ in event_records(eg.reference):
-                counts["events"] += 1
-                counts["no_trigger"] += trigger is None
-                if labels is None:
-                    if trigger is not None:
-                        self.add_label(event_label(event_type, TRIGGER_ROLE))
-                    for role, _ in arguments:
-                        self.add_label(event_label(event_type, role))
-            for event in self._aligned_events(eg, counts):
-                spans = [span for _, span in event[1]]
-                for start, end in spans:
-                    if self.argument_layout.column(start, end - 1, len(eg.predicted)) is None:
-                        counts["too_wide"] += 1
-                counts["too_far"] += sum(
-                    self._link_columns(a, b, len(eg.predicted)) is None
-                    for k, a in enumerate(spans)
-                    for b in spans[k + 1 :]
-                )
-            if len(sample) < 10:
-                sample.append(eg)
-        self._require_labels()
+    def _align_gold(self, eg: Example) -> EventGold:
+        return align_events(eg)
+
+    def _count_gold(self, eg: Example, gold: EventGold, counts: Counter) -> None:
+        counts["events"] += len(gold.events)
+        counts["no_trigger"] += gold.n_no_trigger
+        counts["arguments"] += gold.n_arguments
+        counts["misaligned"] += gold.n_misaligned
+        counts["duplicate_events"] += gold.n_duplicate_events
+        counts["duplicate_arguments"] += gold.n_duplicate_arguments
+        n_tokens = len(eg.predicted)
+        for _, members in gold.events:
+            spans = [span for _, span in members]
+            for start, end in spans:
+                if self.argument_layout.column(start, end - 1, n_tokens) is None:
+                    counts["too_wide"] += 1
+            counts["too_far"] += sum(
+                self._link_columns(a, b, n_tokens) is None for k, a in enumerate(spans) for b in spans[k + 1 :]
+            )
+
+    def _warn_gold(self, counts: Counter) -> None:
         if counts["no_trigger"] or counts["misaligned"] or counts["too_wide"] or counts["too_far"]:
             warnings.warn(
                 Warnings.W007.format(
                     name=self.name, width=self.cfg["max_argument_width"],
-                    distance=self.cfg["max_pair_distance"], **counts,
+                    distance=self.cfg["max_pair_distance"],
+                    **{k: counts[k] for k in ("events", "arguments", "no_trigger", "misaligned", "too_wide", "too_far")},
                 )
             )
-        self._build_head([eg.predicted for eg in sample])
+        found = []
+        if counts["duplicate_events"]:
+            found.append(f"{counts['duplicate_events']} of {counts['events']} gold events are listed twice")
+        if counts["duplicate_arguments"]:
+            found.append(
+                f"{counts['duplicate_arguments']} of {counts['arguments']} gold arguments (triggers included) "
+                "are listed twice in their event"
+            )
+        if found:
+            warnings.warn(Warnings.W010.format(name=self.name, details="; ".join(found)))
 
-    def _aligned_events(
-        self, eg: Example, counts: Optional[Dict[str, int]] = None
-    ) -> List[Tuple[str, List[Tuple[str, Tuple[int, int]]]]]:
-        """Gold events as (type, [(role, (start, end)), ...]) in predicted tokens, trigger first.
+    # Links: a pair of argument spans is one start cell and one end cell.
 
-        Arguments that do not align with the predicted tokens are left out
-        (and counted when `counts` is given).
-        """
-        events = []
-        for event_type, trigger, arguments, _ in event_records(eg.reference):
-            members = ([(TRIGGER_ROLE, trigger)] if trigger is not None else []) + list(arguments)
-            aligned = []
-            for role, record in members:
-                span = to_predicted(eg, record)
-                if counts is not None:
-                    counts["arguments"] += 1
-                    counts["misaligned"] += span is None
-                if span is not None:
-                    aligned.append((role, span))
-            events.append((event_type, aligned))
-        return events
+    def _link_cells(
+        self, a_starts: numpy.ndarray, a_ends: numpy.ndarray, b_starts: numpy.ndarray, b_ends: numpy.ndarray, n_tokens: int
+    ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """(start row, start column, end row, end column) of the links of pairs of
+        spans (ends exclusive); a column is -1 where the pair is not held."""
+        layout = self.link_layout
+        start_rows = numpy.minimum(a_starts, b_starts)
+        end_rows = numpy.minimum(a_ends, b_ends) - 1
+        start_columns = layout.columns(start_rows, numpy.maximum(a_starts, b_starts), n_tokens)
+        end_columns = layout.columns(end_rows, numpy.maximum(a_ends, b_ends) - 1, n_tokens)
+        return start_rows, start_columns, end_rows, end_columns
 
     def _link_columns(
         self, a: Tuple[int, int], b: Tuple[int, int], n_tokens: int
     ) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
         """(row, column) of the start link and of the end link of two argument spans."""
-        layout = self.link_layout
-        first, last = min(a[0], b[0]), max(a[0], b[0])
-        first_end, last_end = min(a[1], b[1]) - 1, max(a[1], b[1]) - 1
-        start_column = layout.column(first, last, n_tokens)
-        end_column = layout.column(first_end, last_end, n_tokens)
-        if start_column is None or end_column is None:
+        rows_s, cols_s, rows_e, cols_e = (
+            int(x[0]) for x in self._link_cells(*(numpy.asarray([v]) for v in (a[0], a[1], b[0], b[1])), n_tokens)
+        )
+        if cols_s < 0 or cols_e < 0:
             return None
-        return (first, start_column), (first_end, end_column)
+        return (rows_s, cols_s), (rows_e, cols_e)
 
-    def get_loss(
-        self, examples: Iterable[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
-    ) -> Tuple[float, List[Tuple[Floats3d, Floats3d, Floats3d]]]:
-        examples = list(examples)
-        validate_examples(examples, "GlobalPointerEvents.get_loss")
-        return self._loss(scores, self._gold_cells(examples))
+    def _link_logits(
+        self, start_links: numpy.ndarray, end_links: numpy.ndarray,
+        starts: numpy.ndarray, ends: numpy.ndarray, a: numpy.ndarray, b: numpy.ndarray,
+    ) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """The pairs (a, b) of spans that the link matrices hold, and their link
+        logits min(start link, end link): what decoding thresholds."""
+        n_tokens = start_links.shape[1]
+        rows_s, cols_s, rows_e, cols_e = self._link_cells(starts[a], ends[a], starts[b], ends[b], n_tokens)
+        held = (cols_s >= 0) & (cols_e >= 0)
+        logits = numpy.minimum(
+            to_numpy(start_links[0, rows_s[held], cols_s[held]]), to_numpy(end_links[0, rows_e[held], cols_e[held]])
+        ).astype("float32")
+        return held, logits
+
+    # Training
 
     def _loss(
-        self, scores: List[Tuple[Floats3d, Floats3d, Floats3d]], gold: Tuple[List[List[Cell]], ...]
+        self, scores: List[Tuple[Floats3d, Floats3d, Floats3d]], golds: List[EventGold], examples: List[Example]
     ) -> Tuple[float, List[Tuple[Floats3d, Floats3d, Floats3d]]]:
+        gold = self._gold_cells(golds, examples)
         arg_loss, d_args = pair_loss(
             [s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout, rows=self.cfg["loss_rows"]
         )
@@ -346,18 +355,18 @@ class GlobalPointerEvents(PairComponent):
         )
         return arg_loss + start_loss + end_loss, list(zip(d_args, d_starts, d_ends))
 
-    def _gold_cells(self, examples: List[Example]) -> Tuple[List[List[Cell]], ...]:
+    def _gold_cells(self, golds: List[EventGold], examples: List[Example]) -> Tuple[List[List[Cell]], ...]:
         """Per doc: argument cells (label, start, width - 1), start-link and end-link cells."""
         label_map = self._label_map
         arguments: List[List[Cell]] = []
         starts: List[List[Cell]] = []
         ends: List[List[Cell]] = []
-        for eg in examples:
+        for gold, eg in zip(golds, examples):
             n_tokens = len(eg.predicted)
             doc_args: Set[Cell] = set()
             doc_starts: Set[Cell] = set()
             doc_ends: Set[Cell] = set()
-            for event_type, members in self._aligned_events(eg):
+            for event_type, members in gold.events:
                 for role, (start, end) in members:
                     label = event_label(event_type, role)
                     if label not in label_map:
@@ -386,52 +395,48 @@ class GlobalPointerEvents(PairComponent):
         self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
     ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
         """Arguments: every valid cell (as for spans); links: see `_link_decisions`."""
-        arguments = [s[ARGUMENTS] for s in scores]
-        gold = self._gold_cells(examples)
+        golds = [self.aligned_gold(eg) for eg in examples]
+        gold = self._gold_cells(golds, examples)
         return {
             "threshold": cell_decisions(
-                arguments, gold[ARGUMENTS], self.argument_layout, self._calibrator().lowest
+                [s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout, self._calibrator().lowest
             ),
-            "link_threshold": self._link_decisions(examples, scores),
+            "link_threshold": self._link_decisions(examples, golds, scores),
         }
 
     def _link_decisions(
-        self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
+        self, examples: List[Example], golds: List[EventGold], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
     ) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
-        """Link scores min(start, end) of every pair of distinct gold argument spans
-        of a doc, and of those that share an event: what decoding thresholds."""
-        candidates, golds = [], []
-        for eg, (_, doc_starts, doc_ends) in zip(examples, scores):
-            events = self._aligned_events(eg)
-            spans = sorted({span for _, members in events for _, span in members})
+        """Link logits of every pair of distinct gold argument spans of a doc that
+        decoding would try, and of those that share an event."""
+        candidates, golds_out = [], []
+        lowest = self._calibrator("link_threshold").lowest
+        for eg, gold, (_, doc_starts, doc_ends) in zip(examples, golds, scores):
+            spans = sorted({span for _, members in gold.events for _, span in members})
+            if len(spans) < 2:
+                continue
             together = {
-                (a, b)
-                for _, members in events
-                for a in (s for _, s in members)
-                for b in (s for _, s in members)
+                (a, b) for _, members in gold.events for _, a in members for _, b in members
             }
-            values, is_gold = [], []
-            for k, a in enumerate(spans):
-                for b in spans[k + 1 :]:
-                    cells = self._link_columns(a, b, len(eg.predicted))
-                    if cells is None:
-                        continue
-                    (row_s, col_s), (row_e, col_e) = cells
-                    values.append(min(float(doc_starts[0, row_s, col_s]), float(doc_ends[0, row_e, col_e])))
-                    is_gold.append((a, b) in together)
-            if values:
-                array = numpy.asarray(values, dtype="float32")
-                gold_mask = numpy.asarray(is_gold, dtype=bool)
-                candidates.append(array[array > self._calibrator("link_threshold").lowest])
-                golds.append(array[gold_mask])
-        return candidates, golds
+            starts = numpy.asarray([s for s, _ in spans], dtype="int64")
+            ends = numpy.asarray([e for _, e in spans], dtype="int64")
+            windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
+            a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+            held, logits = self._link_logits(doc_starts, doc_ends, starts, ends, a, b)
+            if not len(logits):
+                continue
+            is_gold = numpy.asarray(
+                [(spans[i], spans[j]) in together for i, j in zip(a[held], b[held])], dtype=bool
+            )
+            candidates.append(logits[logits > lowest])
+            golds_out.append(logits[is_gold])
+        return candidates, golds_out
 
     # Inference
 
     def _predict(self, docs: List[Doc]) -> List[Tuple[Floats3d, Floats3d, Floats3d]]:
         """Argument scores (labels, n, W) and start/end link scores (1, n, C) per doc."""
         self._require_initialized()
-        docs = list(docs)
         if not any(len(doc) for doc in docs):
             ops = self.model.ops
             return [
@@ -443,104 +448,61 @@ class GlobalPointerEvents(PairComponent):
     def set_annotations(
         self, docs: Iterable[Doc], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
     ) -> None:
-        """Decode arguments, link them, and write events and argument spans."""
+        """Decode arguments (capped per window), link them, write events and argument spans."""
         labels = self.labels
+        counts = CapCounts()
         for doc, (arg_scores, start_links, end_links) in zip(docs, scores):
-            decoded = decode_band(
-                arg_scores,
-                float(self.cfg["threshold"]),
-                min(int(self.cfg["max_arguments"]), max_spans_for(len(doc), 1.0)),
+            decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
+            kept, windows, n_cut = choose_candidates(
+                doc, decoded.starts, decoded.ends, decoded.labels.tolist(), decoded.logits,
+                scope=self.cfg["link_scope"], limit=int(self.cfg["max_arguments"]),
+                distance=self.cfg["max_pair_distance"],
             )
+            counts.add(len(kept), n_cut)
             arguments = [
-                (split_label(labels[label]), (int(start), int(end)), float(logit))
-                for label, start, end, logit in zip(
-                    decoded.labels, decoded.starts, decoded.ends, decoded.logits
-                )
+                (split_label(labels[decoded.labels[i]]), (int(decoded.starts[i]), int(decoded.ends[i])), float(decoded.logits[i]))
+                for i in kept
             ]
             spans = [
                 Span(doc, start, end, label=role, kb_id=event_type)
                 for (event_type, role), (start, end), _ in arguments
             ]
-            group = SpanGroup(doc, name=self.key, spans=spans)
-            group.attrs["scores"] = span_probability(decoded.logits).astype("float32")
-            doc.spans[self.key] = group
+            self._write_span_group(doc, spans, decoded.logits[kept])
             set_event_records(
-                doc, self._decode_events(arguments, to_numpy(start_links), to_numpy(end_links))
+                doc, self._decode_events(arguments, to_numpy(start_links), to_numpy(end_links), windows)
+            )
+        if counts.cut:
+            warnings.warn(
+                Warnings.W009.format(
+                    name=self.name, limit=self.cfg["max_arguments"], what="arguments",
+                    distance=self.cfg["max_pair_distance"],
+                    scope="a sentence, where the doc has sentence boundaries" if self.cfg["link_scope"] == "sentence" else "the doc",
+                    cut=counts.cut, total=counts.kept + counts.cut, docs=counts.docs, setting="max_arguments",
+                )
             )
 
     def _decode_events(
         self,
-        arguments: List[Tuple[Tuple[str, str], Tuple[int, int], float]],
+        arguments: List[Argument],
         start_links: numpy.ndarray,
         end_links: numpy.ndarray,
+        windows: Optional[numpy.ndarray] = None,
     ) -> List[EventRecord]:
-        """Per event type, the cliques of linked arguments that hold a trigger.
+        """Link the arguments of one type and window whose start and end link
+        logits both pass, and group them into events (`group_events`)."""
+        if not arguments:
+            return []
+        if windows is None:
+            windows = numpy.zeros((len(arguments),), dtype="int64")
+        link_threshold = self.threshold("link_threshold")
+        types = [event_type for (event_type, _), _, _ in arguments]
+        starts = numpy.asarray([span[0] for _, span, _ in arguments], dtype="int64")
+        ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
+        a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+        same_type = numpy.asarray([types[i] == types[j] for i, j in zip(a, b)], dtype=bool)
+        a, b = a[same_type], b[same_type]
+        held, logits = self._link_logits(start_links, end_links, starts, ends, a, b)
+        linked = logits > link_threshold
+        link_logits = {(int(i), int(j)): float(l) for i, j, l in zip(a[held][linked], b[held][linked], logits[linked])}
+        return group_events(arguments, windows, link_logits, self.cfg["event_grouping"])
 
-        `cfg["event_grouping"] = "types"` (an ablation, not a factory setting)
-        ignores the links: all arguments of one type in a doc form one event.
-        """
-        n_tokens = start_links.shape[1]
-        link_threshold = float(self.cfg["link_threshold"])
-        records: List[EventRecord] = []
-        seen: Set[Any] = set()
-        by_type: Dict[str, List[int]] = {}
-        for k, ((event_type, _), _, _) in enumerate(arguments):
-            by_type.setdefault(event_type, []).append(k)
-        for event_type, members in sorted(by_type.items()):
-            link_logits: Dict[Tuple[int, int], float] = {}
-            links = []
-            for x, a in enumerate(members):
-                for y in range(x + 1, len(members)):
-                    b = members[y]
-                    cells = self._link_columns(arguments[a][1], arguments[b][1], n_tokens)
-                    if cells is None:
-                        continue
-                    (row_s, col_s), (row_e, col_e) = cells
-                    logit = min(float(start_links[0, row_s, col_s]), float(end_links[0, row_e, col_e]))
-                    if logit > link_threshold:
-                        links.append((x, y))
-                        link_logits[(x, y)] = logit
-            if self.cfg.get("event_grouping", "cliques") == "types":
-                # Ablation: every argument of one event type in the doc is one event.
-                groups = [tuple(range(len(members)))]
-            else:
-                groups = linked_groups(len(members), links)
-            for group in groups:
-                triggers = [x for x in group if arguments[members[x]][0][1] == TRIGGER_ROLE]
-                if not triggers:
-                    continue
-                trigger = max(triggers, key=lambda x: arguments[members[x]][2])
-                others = [x for x in group if arguments[members[x]][0][1] != TRIGGER_ROLE]
-                logits = [arguments[members[x]][2] for x in group] + [
-                    link_logits[(x, y)] for x in group for y in group if (x, y) in link_logits
-                ]
-                event_args = tuple(
-                    sorted(
-                        (arguments[members[x]][0][1], _span_record(arguments[members[x]]))
-                        for x in others
-                    )
-                )
-                record = (
-                    event_type,
-                    _span_record(arguments[members[trigger]]),
-                    event_args,
-                    float(span_probability(numpy.asarray([min(logits)]))[0]),
-                )
-                key = record[:3]
-                if key not in seen:
-                    seen.add(key)
-                    records.append(record)
-        return records
-
-    def __call__(self, doc: Doc) -> Doc:
-        install_extensions()
-        return super().__call__(doc)
-
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
-        install_extensions()
-        return super().pipe(stream, batch_size=batch_size)
-
-
-def _span_record(argument: Tuple[Tuple[str, str], Tuple[int, int], float]) -> Tuple[int, int, str]:
-    (event_type, role), (start, end), _ = argument
-    return (start, end, event_type if role == TRIGGER_ROLE else role)

@@ -14,7 +14,7 @@ from spacy.scorer import PRFScore
 from spacy.training import Example
 
 from ..extensions import SpanRecord, install_extensions, relation_records
-from .matching import count_matches, to_reference
+from .matching import count_matches, to_reference, warn_about_gold
 
 Triple = Tuple[SpanRecord, str, SpanRecord]
 
@@ -22,10 +22,14 @@ Triple = Tuple[SpanRecord, str, SpanRecord]
 def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     """relations_micro_p/r/f, relations_boundary_p/r/f and relations_per_type."""
     install_extensions()
+    examples = list(examples)
     strict, boundary = PRFScore(), PRFScore()
     per_type: Dict[str, PRFScore] = {}
+    gold_labels: Dict[str, int] = {}
     for eg in examples:
         gold = {(h, p, t) for h, p, t, _ in relation_records(eg.reference)}
+        for _, predicate, _ in gold:
+            gold_labels[predicate] = gold_labels.get(predicate, 0) + 1
         predicted: Set[Triple] = set()
         # One alignment per distinct span: an untrained model predicts up to
         # spans^2 x predicates triples over the same few spans.
@@ -48,6 +52,7 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
                 predicted_by.get(predicate, set()),
                 gold_by.get(predicate, set()),
             )
+    warn_about_gold(examples, gold_labels, kwargs.get("labels"), "relations", "predicates")
     return {
         "relations_micro_p": strict.precision,
         "relations_micro_r": strict.recall,

@@ -11,27 +11,30 @@ span_finder + spancat, or `ner` with `use_ents = true`).
 
 Training places the positive cells from the reference doc's gold relations,
 so `update` never needs predicted spans; evaluation decodes from the
-predicted ones. At inference only the cells of candidate pairs are scored.
+predicted ones. At inference only the cells of candidate pairs are scored;
+which spans are candidates and which pairs are tried is `linking.py`'s.
 """
-import bisect
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from collections import Counter
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.training import Example, validate_get_examples
+from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Model
 from thinc.types import Floats3d
 
+from ..checks import check_choice, check_int
 from ..decoding import span_probability, to_numpy
 from ..errors import Errors, Warnings
-from ..extensions import RelationRecord, SpanRecord, install_extensions, relation_records, set_relation_records
+from ..extensions import RelationRecord, SpanRecord, relation_records, set_relation_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
-from .base import PairComponent, check_positive_int, check_threshold, default_model
+from .base import DEFAULT_CALIBRATION, PairComponent, default_model
+from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, ordered_pairs, span_windows
 from .matching import to_predicted
 from .relation_scorer import score_relations
 
@@ -45,6 +48,7 @@ DEFAULT_MAX_PAIR_DISTANCE = 256
 # At most this many upstream spans per doc are linked (the best-scoring ones):
 # an untrained span head that floods a doc with candidates stays bounded.
 DEFAULT_MAX_CANDIDATES = 128
+DEFAULT_LINK_SCOPE = "sentence"
 
 default_model_config = """
 [model]
@@ -56,7 +60,8 @@ use_rope = false
 """
 DEFAULT_MODEL = default_model(default_model_config)
 
-HEADS, TAILS = 0, 1
+# The model's two outputs per doc: the head-pair and the tail-pair matrices.
+HEAD_PAIRS, TAIL_PAIRS = 0, 1
 
 
 @Language.factory(
@@ -70,8 +75,9 @@ HEADS, TAILS = 0, 1
         "threshold": 0.0,
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_candidates": DEFAULT_MAX_CANDIDATES,
+        "link_scope": DEFAULT_LINK_SCOPE,
         "calibrate_threshold": True,
-        "calibration": "heldout",
+        "calibration": DEFAULT_CALIBRATION,
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.relations_scorer.v1"},
     },
@@ -91,8 +97,9 @@ def make_globalpointer_relations(
     threshold: float,
     max_pair_distance: Optional[int],
     max_candidates: int,
+    link_scope: str,
     calibrate_threshold: bool,
-    calibration: str,
+    calibration: Union[str, Dict[str, Any]],
     torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointerRelations":
@@ -107,20 +114,18 @@ def make_globalpointer_relations(
         ends) at most this far apart minus one are linked; None = unbounded
         (training cost then grows with n^2).
     max_candidates (int): at most this many spans within max_pair_distance
-        tokens of a span are linked (per doc if max_pair_distance is None),
-        the best-scoring first (upstream attrs["scores"]), so time stays
-        bounded and linear in the doc length.
-    calibrate_threshold (bool): during training, keep moving `threshold` to
-        the value with the best triple F1 on the training batches.
-    calibration (str): what the threshold is calibrated on, every 50 updates:
-        "heldout" (one training doc in 20 kept out of the loss and rescored
-        without dropout; with under 1,000 training docs, "inference" instead),
-        "inference" (the last 256 training docs rescored without dropout) or
-        "batches" (the training pass's own scores); see pipeline/base.py.
-    torch_threads (Optional[int]): torch intra-op threads while the head runs
-        (the caller's setting is restored after); null leaves torch's setting
-        alone. One thread is as fast on an idle CPU and far faster on a busy
-        one (see ml/threads.py).
+        tokens of one another in one window are linked (per window if
+        max_pair_distance is None), the best-scoring first (upstream
+        attrs["scores"]), so time stays linear in the doc length; what the cap
+        leaves out is counted in a warning (W009).
+    link_scope (str): "sentence" (default): where a doc has sentence
+        boundaries (a `sentencizer`, `senter` or parser earlier in the
+        pipeline), only spans of one sentence are linked, so a model trained on
+        sentences finds in a paragraph what it finds in its sentences; "doc":
+        spans anywhere in the doc (within max_pair_distance) are linked, for
+        data whose relations cross sentences.
+    calibrate_threshold, calibration, torch_threads: see `PairComponent`
+        (pipeline/base.py).
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointerRelations(
@@ -132,6 +137,7 @@ def make_globalpointer_relations(
         threshold=threshold,
         max_pair_distance=max_pair_distance,
         max_candidates=max_candidates,
+        link_scope=link_scope,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
         torch_threads=torch_threads,
@@ -144,8 +150,26 @@ def make_relations_scorer() -> Callable[..., Dict[str, Any]]:
     return score_relations
 
 
+class RelationGold(NamedTuple):
+    """One example's gold in predicted tokens: relations ((start, end),
+    predicate, (start, end)) that align, the entities to link (the spans key's
+    and the relations' own, deduplicated), and how many records there were."""
+
+    relations: List[Tuple[Tuple[int, int], str, Tuple[int, int]]]
+    entities: List[Tuple[int, int]]
+    n_records: int
+    n_duplicates: int
+    n_unlisted: int
+
+
 class GlobalPointerRelations(PairComponent):
     """Link the spans an upstream component wrote into `doc._.relations`."""
+
+    gold_source = (
+        "relations in `doc._.relations` (written by `doc._.relations = [...]`; "
+        "save training DocBins with `DocBin(store_user_data=True)`)"
+    )
+    uses_extensions = True
 
     def __init__(
         self,
@@ -158,15 +182,15 @@ class GlobalPointerRelations(PairComponent):
         threshold: float = 0.0,
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        link_scope: str = DEFAULT_LINK_SCOPE,
         calibrate_threshold: bool = True,
-        calibration: str = "heldout",
+        calibration: Union[str, Dict[str, Any], None] = None,
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_relations,
     ) -> None:
-        check_positive_int("max_pair_distance", max_pair_distance, optional=True)
-        check_positive_int("max_candidates", max_candidates)
-        check_threshold(threshold)
-        install_extensions()
+        check_int("max_pair_distance", max_pair_distance, optional=True)
+        check_int("max_candidates", max_candidates)
+        check_choice("E032", link_scope, LINK_SCOPES)
         super().__init__(
             vocab,
             model,
@@ -174,9 +198,10 @@ class GlobalPointerRelations(PairComponent):
             {
                 "spans_key": spans_key,
                 "use_ents": bool(use_ents),
-                "threshold": float(threshold),
+                "threshold": threshold,
                 "max_pair_distance": max_pair_distance,
                 "max_candidates": max_candidates,
+                "link_scope": link_scope,
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
                 "torch_threads": torch_threads,
@@ -193,148 +218,137 @@ class GlobalPointerRelations(PairComponent):
     def layout(self) -> PairLayout:
         return PairLayout.symmetric(self.cfg["max_pair_distance"])
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         return [self.layout, self.layout]
 
-    def _label_source(self) -> str:
-        return "doc._.relations"
+    def _model_input(self, docs: List[Doc]) -> Any:
+        return (docs, None)
 
     # Entities
 
     def entities(self, doc: Doc) -> Optional[List[Span]]:
         """The spans to link in a predicted doc (None: nothing upstream wrote them)."""
+        found = self._candidates(doc, CapCounts())
+        return None if found is None else found[0]
+
+    def _candidates(self, doc: Doc, counts: CapCounts) -> Optional[Tuple[List[Span], numpy.ndarray]]:
+        """The upstream spans to link and their windows, each (start, end, label)
+        once, capped by max_candidates per window (what is cut goes to `counts`)."""
         if self.cfg["use_ents"]:
-            return list(doc.ents)
-        if self.key not in doc.spans:
+            spans, scores = list(doc.ents), None
+        elif self.key not in doc.spans:
             return None
-        group = doc.spans[self.key]
-        spans = list(group)
-        limit = int(self.cfg["max_candidates"])
-        order: Iterable[int] = range(len(spans))
-        scores = group.attrs.get("scores")
-        if scores is not None and len(scores) == len(spans):
-            order = numpy.argsort(-numpy.asarray(scores, dtype="float64"), kind="stable")
-        # A span listed twice (a group merged from two sources) is linked once:
-        # relations are keyed by (start, end, label), so a copy would only
-        # duplicate its triples and take a candidate's place.
-        # The cap holds per max_pair_distance tokens, not per doc: only spans
-        # that close are ever paired, so a long doc keeps its entities (a cap
-        # per doc linked 32 spans of a 20k-token doc) and the pairs stay
-        # linear in its length.
-        distance = self.cfg.get("max_pair_distance")
-        seen = set()
-        chosen: List[int] = []
-        chosen_starts: List[int] = []  # sorted
-        for i in order:
-            span = spans[i]
-            key = (span.start, span.end, span.label)
-            if key in seen:
-                continue
-            if distance is None:
-                near = len(chosen_starts)
-            else:
-                near = bisect.bisect_left(chosen_starts, span.start + distance) - bisect.bisect_right(
-                    chosen_starts, span.start - distance
+        else:
+            group = doc.spans[self.key]
+            spans = list(group)
+            scores = group.attrs.get("scores")
+            if scores is None or len(scores) != len(spans):
+                scores = None
+        if not spans:
+            return [], numpy.zeros((0,), dtype="int64")
+        kept, windows, n_cut = choose_candidates(
+            doc,
+            numpy.asarray([span.start for span in spans], dtype="int64"),
+            numpy.asarray([span.end for span in spans], dtype="int64"),
+            [span.label for span in spans],
+            None if scores is None else numpy.asarray(scores, dtype="float64"),
+            scope=self.cfg["link_scope"], limit=int(self.cfg["max_candidates"]), distance=self.cfg["max_pair_distance"],
+        )
+        counts.add(len(kept), n_cut)
+        return [spans[i] for i in kept], windows
+
+    # Gold
+
+    def _gold_labels(self, eg: Example) -> Iterable[str]:
+        return (predicate for _, predicate, _, _ in relation_records(eg.reference))
+
+    def _align_gold(self, eg: Example) -> RelationGold:
+        """Gold relations and entities in the predicted tokens. Relations whose
+        spans do not align with the predicted tokenization are left out
+        (counted in initialize, W005)."""
+        records = relation_records(eg.reference)
+        relations = []
+        for head, predicate, tail, _ in records:
+            head_span = to_predicted(eg, head)
+            tail_span = to_predicted(eg, tail)
+            if head_span is not None and tail_span is not None:
+                relations.append((head_span, predicate, tail_span))
+        ref = eg.reference
+        listed = ref.ents if self.cfg["use_ents"] else ref.spans.get(self.key, [])
+        listed_records = {(span.start, span.end, span.label_) for span in listed}
+        entities = set()
+        for record in listed_records:
+            aligned = to_predicted(eg, record)
+            if aligned is not None:
+                entities.add(aligned)
+        for head, _, tail in relations:
+            entities.update((head, tail))
+        n_unlisted = sum(
+            head not in listed_records or tail not in listed_records for head, _, tail, _ in records
+        )
+        n_duplicates = len(records) - len({(h, p, t) for h, p, t, _ in records})
+        return RelationGold(relations, sorted(entities), len(records), n_duplicates, n_unlisted)
+
+    def _count_gold(self, eg: Example, gold: RelationGold, counts: Counter) -> None:
+        counts["total"] += gold.n_records
+        counts["misaligned"] += gold.n_records - len(gold.relations)
+        counts["duplicate"] += gold.n_duplicates
+        counts["unlisted"] += gold.n_unlisted
+        n_tokens = len(eg.predicted)
+        for head, _, tail in gold.relations:
+            counts["self"] += head == tail
+            counts["far"] += self._cells(head, tail, n_tokens) is None
+
+    def _warn_gold(self, counts: Counter) -> None:
+        if counts["far"]:
+            warnings.warn(
+                Warnings.W004.format(
+                    n=counts["far"], total=counts["total"], distance=self.cfg["max_pair_distance"], name=self.name
                 )
-            if near >= limit:
-                continue
-            seen.add(key)
-            chosen.append(int(i))
-            bisect.insort(chosen_starts, span.start)
-        return [spans[i] for i in sorted(chosen)]
+            )
+        if counts["misaligned"]:
+            warnings.warn(Warnings.W005.format(n=counts["misaligned"], total=counts["total"], name=self.name))
+        where = "doc.ents" if self.cfg["use_ents"] else f"doc.spans['{self.key}']"
+        details = [
+            (counts["duplicate"], "are listed twice (same head, predicate and tail)"),
+            (counts["self"], "link a span to itself (learned like any other pair; a converter bug?)"),
+            (counts["unlisted"], f"have a head or tail missing from {where}, so the upstream span component never learns to predict it"),
+        ]
+        found = [f"{n} of {counts['total']} gold relations {what}" for n, what in details if n]
+        if found:
+            warnings.warn(Warnings.W010.format(name=self.name, details="; ".join(found)))
 
     # Training
 
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[List[str]] = None,
-    ) -> None:
-        """Read predicates (from `labels` or the data), count what cannot be learned, build the head."""
-        validate_get_examples(get_examples, "GlobalPointerRelations.initialize")
-        self.start_training(nlp, get_examples)
-        self._head._layers = []
-        if labels is not None:
-            for label in labels:
-                self.add_label(label)
-        n_total = n_far = n_misaligned = n_self = 0
-        sample: List[Example] = []
-        for eg in get_examples():
-            gold = relation_records(eg.reference)
-            if labels is None:
-                for _, predicate, _, _ in gold:
-                    self.add_label(predicate)
-            n_total += len(gold)
-            aligned = self._aligned_relations(eg)
-            n_misaligned += len(gold) - len(aligned)
-            n_tokens = len(eg.predicted)
-            for head, _, tail in aligned:
-                n_self += head == tail
-                if self._cells(head, tail, n_tokens) is None:
-                    n_far += 1
-            if len(sample) < 10:
-                sample.append(eg)
-        self._require_labels()
-        if n_far:
-            warnings.warn(
-                Warnings.W004.format(
-                    n=n_far, total=n_total, distance=self.cfg["max_pair_distance"], name=self.name
-                )
-            )
-        if n_misaligned:
-            warnings.warn(Warnings.W005.format(n=n_misaligned, total=n_total, name=self.name))
-        self._build_head([eg.predicted for eg in sample])
-
-    def get_loss(
-        self, examples: Iterable[Example], scores: List[Tuple[Floats3d, Floats3d]]
+    def _loss(
+        self, scores: List[Tuple[Floats3d, Floats3d]], golds: List[RelationGold], examples: List[Example]
     ) -> Tuple[float, List[Tuple[Floats3d, Floats3d]]]:
         """Sparse ZLPR over the head-pair and the tail-pair cells: summed over
         predicates, averaged over docs (GPLinker's weighting)."""
-        examples = list(examples)
-        heads: List[List[Cell]] = []
-        tails: List[List[Cell]] = []
+        head_pair_cells: List[List[Cell]] = []
+        tail_pair_cells: List[List[Cell]] = []
         label_map = self._label_map
-        for eg in examples:
+        for eg, gold in zip(examples, golds):
             n_tokens = len(eg.predicted)
-            doc_heads, doc_tails = set(), set()
-            for head, predicate, tail in self._aligned_relations(eg, label_map):
+            doc_head_pairs, doc_tail_pairs = set(), set()
+            for head, predicate, tail in gold.relations:
                 cells = self._cells(head, tail, n_tokens)
                 if cells is None:  # beyond max_pair_distance: counted in initialize (W004)
                     continue
-                doc_heads.add((predicate, head[0], cells[0]))
-                doc_tails.add((predicate, head[1] - 1, cells[1]))
-            heads.append(sorted(doc_heads))
-            tails.append(sorted(doc_tails))
+                p = self._predicate_index(predicate, label_map)
+                doc_head_pairs.add((p, head[0], cells[0]))
+                doc_tail_pairs.add((p, head[1] - 1, cells[1]))
+            head_pair_cells.append(sorted(doc_head_pairs))
+            tail_pair_cells.append(sorted(doc_tail_pairs))
         layout = self.layout
-        head_loss, d_heads = pair_loss([s[HEADS] for s in scores], heads, layout, sparse=True, mean_over="docs")
-        tail_loss, d_tails = pair_loss([s[TAILS] for s in scores], tails, layout, sparse=True, mean_over="docs")
-        return head_loss + tail_loss, list(zip(d_heads, d_tails))
+        head_pair_loss, d_head_pairs = pair_loss([s[HEAD_PAIRS] for s in scores], head_pair_cells, layout, sparse=True, mean_over="docs")
+        tail_pair_loss, d_tail_pairs = pair_loss([s[TAIL_PAIRS] for s in scores], tail_pair_cells, layout, sparse=True, mean_over="docs")
+        return head_pair_loss + tail_pair_loss, list(zip(d_head_pairs, d_tail_pairs))
 
-    def _aligned_relations(
-        self, eg: Example, label_map: Optional[Dict[str, int]] = None
-    ) -> List[Tuple[Tuple[int, int], Any, Tuple[int, int]]]:
-        """Gold relations as ((start, end), predicate, (start, end)) in the predicted tokens.
-
-        Relations whose spans do not align with the predicted tokenization are
-        left out (counted in initialize, W005). With a label map the predicate
-        comes as its index, and an unknown one raises E026.
-        """
-        result = []
-        for head, predicate, tail, _ in relation_records(eg.reference):
-            head_span = to_predicted(eg, head)
-            tail_span = to_predicted(eg, tail)
-            if head_span is None or tail_span is None:
-                continue
-            if label_map is not None:
-                if predicate not in label_map:
-                    raise ValueError(
-                        Errors.E026.format(label=predicate, name=self.name, labels=list(self.labels))
-                    )
-                predicate = label_map[predicate]
-            result.append((head_span, predicate, tail_span))
-        return result
+    def _predicate_index(self, predicate: str, label_map: Dict[str, int]) -> int:
+        if predicate not in label_map:
+            raise ValueError(Errors.E026.format(label=predicate, name=self.name, labels=list(self.labels)))
+        return label_map[predicate]
 
     def _cells(
         self, head: Tuple[int, int], tail: Tuple[int, int], n_tokens: int
@@ -350,83 +364,68 @@ class GlobalPointerRelations(PairComponent):
     def _calibration_decisions(
         self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d]]
     ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
-        """Triple scores min(H, T) for every (gold entity, predicate, gold entity) of
-        each batch doc, and those of the gold triples: what the decoder thresholds."""
+        """Triple scores min(H, T) of every (gold entity, predicate, gold entity)
+        pair the decoder would try, and those of the gold triples: what the
+        decoder thresholds."""
         label_map = self._label_map
+        lowest = self._calibrator().lowest
         candidates, golds = [], []
-        for eg, (doc_heads, doc_tails) in zip(examples, scores):
+        for eg, (head_pairs, tail_pairs) in zip(examples, scores):
+            gold = self.aligned_gold(eg)
             n_tokens = len(eg.predicted)
-            entities = sorted({span for span in self._gold_entities(eg)})
-            gold = {(h, p, t) for h, p, t in self._aligned_relations(eg, label_map)}
-            pairs = [(h, t) for h in entities for t in entities]
-            cells = [(h, t, self._cells(h, t, n_tokens)) for h, t in pairs]
-            cells = [(h, t, c) for h, t, c in cells if c is not None]
-            if not cells:
+            if not gold.entities:
                 continue
-            rows_h = numpy.asarray([h[0] for h, _, _ in cells])
-            rows_t = numpy.asarray([h[1] - 1 for h, _, _ in cells])
-            cols_h = numpy.asarray([c[0] for _, _, c in cells])
-            cols_t = numpy.asarray([c[1] for _, _, c in cells])
+            starts = numpy.asarray([s for s, _ in gold.entities], dtype="int64")
+            ends = numpy.asarray([e for _, e in gold.entities], dtype="int64")
+            windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
+            h, t = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+            if not len(h):
+                continue
             triple = numpy.minimum(
-                to_numpy(doc_heads[:, rows_h, cols_h]), to_numpy(doc_tails[:, rows_t, cols_t])
+                to_numpy(head_pairs[:, starts[h], self.layout.columns(starts[h], starts[t], n_tokens)]),
+                to_numpy(tail_pairs[:, ends[h] - 1, self.layout.columns(ends[h] - 1, ends[t] - 1, n_tokens)]),
             )  # (predicates, pairs)
+            index = {(gold.entities[a], gold.entities[b]): k for k, (a, b) in enumerate(zip(h, t))}
             is_gold = numpy.zeros(triple.shape, dtype=bool)
-            index = {(h, t): k for k, (h, t, _) in enumerate(cells)}
-            for h, p, t in gold:
-                if (h, t) in index:
-                    is_gold[p, index[(h, t)]] = True
-            candidates.append(triple[triple > self._calibrator().lowest])
+            for head, predicate, tail in gold.relations:
+                k = index.get((head, tail))
+                if k is not None:
+                    is_gold[self._predicate_index(predicate, label_map), k] = True
+            candidates.append(triple[triple > lowest])
             golds.append(triple[is_gold])
         return {"threshold": (candidates, golds)}
-
-    def _gold_entities(self, eg: Example) -> List[Tuple[int, int]]:
-        """The reference's entities (and relation arguments) in predicted tokens."""
-        spans: List[Tuple[int, int]] = []
-        ref = eg.reference
-        source = ref.ents if self.cfg["use_ents"] else ref.spans.get(self.key, [])
-        for span in source:
-            aligned = to_predicted(eg, (span.start, span.end, span.label_))
-            if aligned is not None:
-                spans.append(aligned)
-        for head, _, tail in self._aligned_relations(eg):
-            spans.extend([head, tail])
-        return spans
 
     # Inference
 
     def _predict(self, docs: List[Doc]) -> List[Dict[str, Any]]:
-        """Per doc: the candidate spans and the triple logits (predicates x pairs)."""
+        """Per doc: the candidate spans, their (head, tail) pairs and the triple
+        logits (pairs x predicates)."""
         self._require_initialized()
-        docs = list(docs)
         n_predicates = len(self.labels)
-        distance = self.cfg["max_pair_distance"]
+        counts = CapCounts()
         candidates = []
         cells = []
         for doc in docs:
-            entities = self.entities(doc)
-            if entities is None:
+            found = self._candidates(doc, counts)
+            if found is None:
                 self._warn_no_spans()
-                entities = []
-            pairs = [
-                (h, t)
-                for h in range(len(entities))
-                for t in range(len(entities))
-                if distance is None
-                or (
-                    abs(entities[h].start - entities[t].start) < distance
-                    and abs(entities[h].end - entities[t].end) < distance
-                )
-            ]
+                found = [], numpy.zeros((0,), dtype="int64")
+            entities, windows = found
+            starts = numpy.asarray([span.start for span in entities], dtype="int64")
+            ends = numpy.asarray([span.end for span in entities], dtype="int64")
+            subjects, objects = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+            pairs = list(zip(subjects.tolist(), objects.tolist()))
             candidates.append((entities, pairs))
-            cells.append(_pair_cells(entities, pairs, n_predicates))
+            cells.append(_pair_cells(starts, ends, subjects, objects, n_predicates))
+        self._warn_cut(counts)
         if not any(len(c[0]) for c in cells):
             return [{"entities": e, "pairs": p, "logits": None} for e, p in candidates]
         outputs = self.model.predict((docs, cells))
         results = []
-        for (entities, pairs), (head_scores, tail_scores) in zip(candidates, outputs):
+        for (entities, pairs), (head_pair_scores, tail_pair_scores) in zip(candidates, outputs):
             logits = None
             if pairs:
-                logits = numpy.minimum(to_numpy(head_scores), to_numpy(tail_scores)).reshape(
+                logits = numpy.minimum(to_numpy(head_pair_scores), to_numpy(tail_pair_scores)).reshape(
                     len(pairs), n_predicates
                 )
             results.append({"entities": entities, "pairs": pairs, "logits": logits})
@@ -434,7 +433,7 @@ class GlobalPointerRelations(PairComponent):
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[Dict[str, Any]]) -> None:
         """Write the triples whose head-pair and tail-pair logits both pass to doc._.relations."""
-        threshold = float(self.cfg["threshold"])
+        threshold = self.threshold()
         labels = self.labels
         for doc, prediction in zip(docs, predictions):
             records: List[RelationRecord] = []
@@ -455,31 +454,32 @@ class GlobalPointerRelations(PairComponent):
             warnings.warn(Warnings.W006.format(name=self.name, key=self.key))
             self._warned_no_spans = True
 
-    def __call__(self, doc: Doc) -> Doc:
-        install_extensions()
-        return super().__call__(doc)
+    def _warn_cut(self, counts: CapCounts) -> None:
+        if counts.cut:
+            warnings.warn(
+                Warnings.W009.format(
+                    name=self.name, limit=self.cfg["max_candidates"], what="spans",
+                    distance=self.cfg["max_pair_distance"], scope=_scope_text(self.cfg["link_scope"]),
+                    cut=counts.cut, total=counts.kept + counts.cut, docs=counts.docs, setting="max_candidates",
+                )
+            )
 
-    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterable[Doc]:
-        install_extensions()
-        return super().pipe(stream, batch_size=batch_size)
+
+def _scope_text(scope: str) -> str:
+    return "a sentence, where the doc has sentence boundaries" if scope == "sentence" else "the doc"
 
 
 def _pair_cells(
-    entities: Sequence[Span], pairs: Sequence[Tuple[int, int]], n_predicates: int
+    starts: numpy.ndarray, ends: numpy.ndarray, subjects: numpy.ndarray, objects: numpy.ndarray, n_predicates: int
 ) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """Head-pair and tail-pair cells (predicate, i, j) of every pair, pair-major."""
-    if not pairs:
-        empty = numpy.zeros((0, 3), dtype="int64")
-        return empty, empty
-    heads = numpy.asarray([(entities[h].start, entities[t].start) for h, t in pairs], dtype="int64")
-    tails = numpy.asarray([(entities[h].end - 1, entities[t].end - 1) for h, t in pairs], dtype="int64")
-    predicates = numpy.arange(n_predicates, dtype="int64")
+    """Head-pair and tail-pair cells (predicate, i, j) of every (subject, object) pair, pair-major."""
+    predicates = numpy.tile(numpy.arange(n_predicates, dtype="int64"), len(subjects))
 
-    def cells(token_pairs: numpy.ndarray) -> numpy.ndarray:
-        repeated = numpy.repeat(token_pairs, n_predicates, axis=0)
-        return numpy.concatenate([numpy.tile(predicates, len(token_pairs))[:, None], repeated], axis=1)
+    def cells(first: numpy.ndarray, second: numpy.ndarray) -> numpy.ndarray:
+        token_pairs = numpy.stack([first, second], axis=1).astype("int64").reshape(-1, 2)
+        return numpy.concatenate([predicates[:, None], numpy.repeat(token_pairs, n_predicates, axis=0)], axis=1)
 
-    return cells(heads), cells(tails)
+    return cells(starts[subjects], starts[objects]), cells(ends[subjects] - 1, ends[objects] - 1)
 
 
 def _record(span: Span) -> SpanRecord:

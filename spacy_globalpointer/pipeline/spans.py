@@ -1,23 +1,25 @@
 """The `globalpointer` component: nested and flat span prediction with GlobalPointer."""
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from collections import Counter
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
 from spacy.scorer import Scorer, get_ner_prf
-from spacy.tokens import Doc, Span, SpanGroup
-from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.tokens import Doc, Span
+from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
-from ..decoding import best_non_overlapping, decode_band, max_spans_for, span_probability
+from ..checks import check_int
+from ..decoding import best_non_overlapping, decode_band, max_spans_for
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.pair_loss import pair_loss
-from .base import PairComponent, check_threshold, default_model
+from .base import DEFAULT_CALIBRATION, PairComponent, default_model
 
 DEFAULT_SPANS_KEY = "sc"
 DEFAULT_MAX_SPAN_WIDTH = 64
@@ -45,7 +47,7 @@ DEFAULT_MODEL = default_model(default_model_config)
         "ents": False,
         "loss_rows": "label",
         "calibrate_threshold": True,
-        "calibration": "heldout",
+        "calibration": DEFAULT_CALIBRATION,
         "torch_threads": 1,
         "scorer": {"@scorers": "spacy-globalpointer.spans_scorer.v1"},
     },
@@ -66,13 +68,13 @@ def make_globalpointer(
     ents: bool,
     loss_rows: str,
     calibrate_threshold: bool,
-    calibration: str,
+    calibration: Union[str, Dict[str, Any]],
     torch_threads: Optional[int],
     scorer: Optional[Callable],
 ) -> "GlobalPointer":
     """Create a GlobalPointer span predictor (nested or flat NER).
 
-    model (Model[List[Doc], List[Floats3d]]): tok2vec >> GlobalPointer head.
+    model (Model[List[Doc], List[Floats3d]]): tok2vec >> GlobalPointer layer.
     spans_key (str): the key of doc.spans to read gold spans from and write to.
     threshold (float): a span is predicted where its logit exceeds this.
     max_span_width (Optional[int]): longest span in tokens; None = unbounded
@@ -80,20 +82,8 @@ def make_globalpointer(
     max_spans_per_token (float): at most ceil(this * n) + 4 spans are kept per
         doc of n tokens (the best-scoring ones).
     ents (bool): also write the best non-overlapping spans to doc.ents.
-    loss_rows (str): how the ZLPR loss groups cells: "label" (one row per doc
-        and label, as in the paper) or "doc" (one row per doc).
-    calibrate_threshold (bool): during training, keep moving `threshold` to
-        the value with the best span F1 on the training batches (see
-        calibration.py); the chosen value is saved with the pipeline.
-    calibration (str): what the threshold is calibrated on, every 50 updates:
-        "heldout" (one training doc in 20 kept out of the loss and rescored
-        without dropout; with under 1,000 training docs, "inference" instead),
-        "inference" (the last 256 training docs rescored without dropout) or
-        "batches" (the training pass's own scores); see pipeline/base.py.
-    torch_threads (Optional[int]): torch intra-op threads while the head runs
-        (the caller's setting is restored after); null leaves torch's setting
-        alone. One thread is as fast on an idle CPU and far faster on a busy
-        one (see ml/threads.py).
+    loss_rows, calibrate_threshold, calibration, torch_threads: see
+        `PairComponent` (pipeline/base.py).
     scorer (Optional[Callable]): the scoring method.
     """
     return GlobalPointer(
@@ -143,6 +133,8 @@ class GlobalPointer(PairComponent):
     threshold of 0.0).
     """
 
+    gold_source = "spans in `doc.spans['{key}']`"
+
     def __init__(
         self,
         vocab: Vocab,
@@ -160,13 +152,9 @@ class GlobalPointer(PairComponent):
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:
-        if max_span_width is not None and (
-            isinstance(max_span_width, bool) or not isinstance(max_span_width, int) or max_span_width < 1
-        ):
-            raise ValueError(Errors.E010.format(value=max_span_width))
+        check_int("max_span_width", max_span_width, optional=True)
         if not max_spans_per_token > 0:
             raise ValueError(Errors.E011.format(value=max_spans_per_token))
-        check_threshold(threshold)
         super().__init__(
             vocab,
             model,
@@ -194,63 +182,48 @@ class GlobalPointer(PairComponent):
         """Spans up to max_span_width tokens: a band (see layouts.py)."""
         return PairLayout.band(self.cfg["max_span_width"])
 
-    def head_layouts(self) -> Sequence[PairLayout]:
+    def output_layouts(self) -> Sequence[PairLayout]:
         return [self.layout]
 
-    def _label_source(self) -> str:
-        return self.key
+    # Gold: the reference's spans in the predicted tokens.
 
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[List[str]] = None,
-    ) -> None:
-        """Read labels (from `labels` or the data), check the data, build the head.
+    def _gold_labels(self, eg: Example) -> Iterable[str]:
+        return (span.label_ for span in eg.reference.spans.get(self.key, []))
 
-        Every example is read once to count gold spans that the settings can
-        never predict (longer than max_span_width, or misaligned with the
-        tokenizer) and warn about them with counts.
-        """
-        validate_get_examples(get_examples, "GlobalPointer.initialize")
-        self.start_training(nlp, get_examples)
-        # Initializing again starts from fresh weights, possibly with more labels.
-        self._head._layers = []
-        if labels is not None:
-            for label in labels:
-                self.add_label(label)
+    def _align_gold(self, eg: Example) -> List[Span]:
+        """The gold spans that align with the predicted tokens (as in spancat)."""
+        return list(eg.get_aligned_spans_y2x(eg.reference.spans.get(self.key, []), allow_overlap=True))
+
+    def _count_gold(self, eg: Example, gold: List[Span], counts: Counter) -> None:
+        n_gold = len(eg.reference.spans.get(self.key, []))
+        counts["total"] += n_gold
+        counts["misaligned"] += n_gold - len(gold)
+        counts["duplicate"] += len(gold) - len({(s.start, s.end, s.label) for s in gold})
         width = self.cfg["max_span_width"]
-        n_total = n_long = n_misaligned = longest = 0
-        sample: List[Example] = []
-        for eg in get_examples():
-            gold = eg.reference.spans.get(self.key, [])
-            if labels is None:
-                for span in gold:
-                    self.add_label(span.label_)
-            aligned = self._get_aligned_spans(eg)
-            n_total += len(gold)
-            n_misaligned += len(gold) - len(aligned)
-            for span in aligned:
-                length = span.end - span.start
-                longest = max(longest, length)
-                if width is not None and length > width:
-                    n_long += 1
-            if len(sample) < 10:
-                sample.append(eg)
-        self._require_labels()
-        if n_long:
+        for span in gold:
+            counts["longest"] = max(counts["longest"], len(span))
+            if width is not None and len(span) > width:
+                counts["long"] += 1
+
+    def _warn_gold(self, counts: Counter) -> None:
+        if counts["long"]:
             warnings.warn(
                 Warnings.W001.format(
-                    n_long=n_long, n_total=n_total, key=self.key, width=width,
-                    longest=longest, name=self.name,
+                    n_long=counts["long"], n_total=counts["total"], key=self.key,
+                    width=self.cfg["max_span_width"], longest=counts["longest"], name=self.name,
                 )
             )
-        if n_misaligned:
+        if counts["misaligned"]:
             warnings.warn(
-                Warnings.W002.format(n_misaligned=n_misaligned, n_total=n_total, key=self.key)
+                Warnings.W002.format(n_misaligned=counts["misaligned"], n_total=counts["total"], key=self.key)
             )
-        self._build_head([eg.predicted for eg in sample])
+        if counts["duplicate"]:
+            warnings.warn(
+                Warnings.W010.format(
+                    name=self.name,
+                    details=f"{counts['duplicate']} of {counts['total']} gold spans in doc.spans['{self.key}'] are listed twice",
+                )
+            )
 
     def _predict(self, docs: List[Doc]) -> List[Floats3d]:
         """Span scores per doc, shape (labels, n, W); no side effects."""
@@ -263,7 +236,7 @@ class GlobalPointer(PairComponent):
     def set_annotations(self, docs: Iterable[Doc], scores: List[Floats3d]) -> None:
         """Write doc.spans[key] (with scores) and, with `ents` on, doc.ents."""
         labels = self.labels
-        threshold = float(self.cfg["threshold"])
+        threshold = self.threshold()
         per_token = float(self.cfg["max_spans_per_token"])
         for doc, doc_scores in zip(docs, scores):
             decoded = decode_band(
@@ -276,40 +249,34 @@ class GlobalPointer(PairComponent):
                 Span(doc, int(start), int(end), label=labels[label])
                 for label, start, end in zip(decoded.labels, decoded.starts, decoded.ends)
             ]
-            group = SpanGroup(doc, name=self.key, spans=spans)
-            group.attrs["scores"] = span_probability(decoded.logits).astype("float32")
-            doc.spans[self.key] = group
+            self._write_span_group(doc, spans, decoded.logits)
             if self.cfg["ents"]:
                 kept = best_non_overlapping(decoded, occupied=_occupied_by_ents(doc))
                 doc.ents = list(doc.ents) + [spans[i] for i in kept]
 
-    def get_loss(
-        self, examples: Iterable[Example], scores: List[Floats3d]
+    def _loss(
+        self, scores: List[Floats3d], golds: List[List[Span]], examples: List[Example]
     ) -> Tuple[float, List[Floats3d]]:
         """ZLPR loss over every valid (start, end) cell, averaged over rows (loss_rows)."""
-        examples = list(examples)
-        validate_examples(examples, "GlobalPointer.get_loss")
-        return pair_loss(
-            scores, self._gold_cells(examples, scores), self.layout, rows=self.cfg["loss_rows"]
-        )
+        return pair_loss(scores, self._gold_cells(golds, scores), self.layout, rows=self.cfg["loss_rows"])
 
     def _calibration_decisions(
         self, examples: List[Example], scores: List[Floats3d]
     ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
         """Every valid cell's score (above the calibrator's grid) and the gold cells' scores."""
-        gold_cells = self._gold_cells(examples, scores)
+        gold_cells = self._gold_cells([self.aligned_gold(eg) for eg in examples], scores)
         return {"threshold": cell_decisions(scores, gold_cells, self.layout, self._calibrator().lowest)}
 
     def _gold_cells(
-        self, examples: List[Example], scores: List[Floats3d]
+        self, golds: List[List[Span]], scores: List[Floats3d]
     ) -> List[List[Tuple[int, int, int]]]:
         """Per doc, the (label, start, end offset) band cells of the aligned gold spans."""
         label_map = self._label_map
         positives: List[List[Tuple[int, int, int]]] = []
-        for eg, doc_scores in zip(examples, scores):
+        for gold, doc_scores in zip(golds, scores):
             band_width = doc_scores.shape[2]
-            cells = []
-            for span in self._get_aligned_spans(eg):
+            cells = set()
+            for span in gold:
                 label = label_map.get(span.label_)
                 if label is None:
                     raise ValueError(
@@ -321,14 +288,9 @@ class GlobalPointer(PairComponent):
                 width = span.end - span.start
                 # Wider spans were counted and reported in initialize (W001).
                 if width <= band_width:
-                    cells.append((label, span.start, width - 1))
-            positives.append(cells)
+                    cells.add((label, span.start, width - 1))
+            positives.append(sorted(cells))
         return positives
-
-    def _get_aligned_spans(self, eg: Example) -> List[Span]:
-        return list(
-            eg.get_aligned_spans_y2x(eg.reference.spans.get(self.key, []), allow_overlap=True)
-        )
 
 
 def _non_space_tokens(doc: Doc) -> numpy.ndarray:

@@ -1,6 +1,6 @@
-"""The `spacy-globalpointer` command line (also `python -m spacy_globalpointer`).
+"""`python -m spacy_globalpointer annotate`: annotate whole corpora (see annotate/).
 
-    spacy-globalpointer annotate MODEL INPUT... --output DIR [options]
+    python -m spacy_globalpointer annotate MODEL INPUT... --output DIR [options]
 """
 import json
 import os
@@ -10,19 +10,8 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-app = typer.Typer(
-    name="spacy-globalpointer", add_completion=False, no_args_is_help=True,
-    help="spacy-globalpointer commands.",
-)
 
-
-@app.callback()
-def main() -> None:
-    """spacy-globalpointer commands (one per subcommand)."""
-
-
-@app.command("annotate")
-def annotate_command(
+def annotate_cli(
     model: str = typer.Argument(..., help="Pipeline package name or model directory"),
     inputs: List[str] = typer.Argument(..., help="JSONL, text (one doc per line) or Parquet files, directories or glob patterns"),
     output: Path = typer.Option(..., "--output", "-o", help="Output directory (shards, manifest, errors.jsonl, summary.json)"),
@@ -43,7 +32,7 @@ def annotate_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
 ) -> None:
     """Annotate whole corpora: every record once, in resumable output shards."""
-    from .annotate import annotate
+    from ..annotate import annotate
 
     summary = annotate(
         model, inputs, output, engine=engine, workers=workers, batch_size=batch_size,
@@ -61,3 +50,7 @@ def annotate_command(
         msg.warn(f"Failed records (file, line, id, reason): {output / 'errors.jsonl'}")
     msg.info(f"Summary: {output / 'summary.json'}")
     print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    typer.run(annotate_cli)

@@ -1,0 +1,1 @@
+"""Command-line commands (typer functions), registered in `spacy_globalpointer/__main__.py`."""

@@ -1,0 +1,122 @@
+"""What an event is to GPLinker, apart from the model: the (event type, role)
+labels, gold events in the predicted tokens, and arguments grouped into events.
+
+The event component scores argument spans for every (type, role) label (the
+trigger is one more role) and links arguments; this module turns gold events
+into what it learns from (`align_events`) and linked arguments back into
+events (`group_events`), as pure functions of plain data.
+"""
+from typing import Any, Dict, List, NamedTuple, Sequence, Set, Tuple
+
+import numpy
+from spacy.training import Example
+
+from ..decoding import linked_groups, span_probability
+from ..extensions import EventRecord, event_records
+from .matching import to_predicted
+
+TRIGGER_ROLE = "trigger"
+LABEL_SEPARATOR = "::"
+GROUPINGS = ("cliques", "types")
+# A decoded argument: ((event type, role), (start, end), logit).
+Argument = Tuple[Tuple[str, str], Tuple[int, int], float]
+
+
+def event_label(event_type: str, role: str) -> str:
+    """The head's label for one role of one event type, e.g. 'Attack::trigger'."""
+    return f"{event_type}{LABEL_SEPARATOR}{role}"
+
+
+def split_label(label: str) -> Tuple[str, str]:
+    event_type, _, role = label.rpartition(LABEL_SEPARATOR)
+    return event_type, role
+
+
+class EventGold(NamedTuple):
+    """One example's gold events in predicted tokens, trigger first, and what
+    could not be placed."""
+
+    events: List[Tuple[str, List[Tuple[str, Tuple[int, int]]]]]
+    n_arguments: int
+    n_misaligned: int
+    n_no_trigger: int
+    n_duplicate_events: int
+    n_duplicate_arguments: int
+
+
+def align_events(eg: Example) -> EventGold:
+    """Gold events as (type, [(role, (start, end)), ...]) in predicted tokens,
+    trigger first. Arguments that do not align with the predicted tokens
+    are left out (counted in initialize, W007)."""
+    records = event_records(eg.reference)
+    events = []
+    n_arguments = n_misaligned = n_duplicate_arguments = 0
+    for event_type, trigger, arguments, _ in records:
+        members = ([(TRIGGER_ROLE, trigger)] if trigger is not None else []) + list(arguments)
+        n_duplicate_arguments += len(members) - len(set(members))
+        aligned = []
+        for role, record in members:
+            span = to_predicted(eg, record)
+            n_arguments += 1
+            if span is None:
+                n_misaligned += 1
+            else:
+                aligned.append((role, span))
+        events.append((event_type, aligned))
+    n_duplicate_events = len(records) - len(
+        {(t, trig, tuple(sorted(args))) for t, trig, args, _ in records}
+    )
+    n_no_trigger = sum(trigger is None for _, trigger, _, _ in records)
+    return EventGold(events, n_arguments, n_misaligned, n_no_trigger, n_duplicate_events, n_duplicate_arguments)
+
+
+def group_events(
+    arguments: Sequence[Argument],
+    windows: numpy.ndarray,
+    link_logits: Dict[Tuple[int, int], float],
+    grouping: str,
+) -> List[EventRecord]:
+    """Per event type and window, the groups of linked arguments that hold a
+    trigger: the maximal cliques of the links (grouping "cliques", GPLinker),
+    or all of them ("types", the links' ablation). An event's score is the
+    probability of its weakest argument or link.
+
+    link_logits: the links that pass, (i, j) with i < j -> logit.
+    """
+    groups_of: Dict[Tuple[str, int], List[int]] = {}
+    for k, ((event_type, _), _, _) in enumerate(arguments):
+        groups_of.setdefault((event_type, int(windows[k])), []).append(k)
+    records: List[EventRecord] = []
+    seen: Set[Any] = set()
+    for (event_type, _), members in sorted(groups_of.items()):
+        if grouping == "types":
+            groups = [tuple(range(len(members)))]
+        else:
+            local = {k: x for x, k in enumerate(members)}
+            links = [(local[i], local[j]) for i, j in link_logits if i in local and j in local]
+            groups = linked_groups(len(members), links)
+        for group in groups:
+            chosen = [members[x] for x in group]
+            triggers = [k for k in chosen if arguments[k][0][1] == TRIGGER_ROLE]
+            if not triggers:
+                continue
+            trigger = max(triggers, key=lambda k: arguments[k][2])
+            others = [k for k in chosen if arguments[k][0][1] != TRIGGER_ROLE]
+            logits_in = [arguments[k][2] for k in chosen] + [
+                link_logits[(i, j)] for i in chosen for j in chosen if (i, j) in link_logits
+            ]
+            record = (
+                event_type,
+                _span_record(arguments[trigger]),
+                tuple(sorted((arguments[k][0][1], _span_record(arguments[k])) for k in others)),
+                float(span_probability(numpy.asarray([min(logits_in)]))[0]),
+            )
+            if record[:3] not in seen:
+                seen.add(record[:3])
+                records.append(record)
+    return records
+
+
+def _span_record(argument: Argument) -> Tuple[int, int, str]:
+    (event_type, role), (start, end), _ = argument
+    return (start, end, event_type if role == TRIGGER_ROLE else role)
