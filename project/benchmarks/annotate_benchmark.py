@@ -189,9 +189,9 @@ def report(runs: List[Dict]) -> List[str]:
         "the same `annotate_shard` with the same settings: on this machine, in all three paired runs, each "
         "local worker annotated about half as fast as a Ray actor beside the same background load, yet a later "
         "unpaired local run on the 55,807-word corpus (same settings, a test suite running beside it) reached "
-        "5,760 steady words/s, 1.83x. The spread under this load is that wide and its cause is not established "
-        "(CPU scheduling between the other engineers' processes and ours is one candidate: Ray starts its "
-        "workers niced, the kernel groups CPU time by session); rerun on an idle machine before drawing "
+        "5,760 steady words/s, 1.83x, and a third benchmark run (load 7-10, a test run of ours beside it, not "
+        "in the tables) reversed the order: local 1.25x, Ray 0.89x. So the gap between the engines is the "
+        "noise of this shared machine, not a property of either; rerun on an idle machine before drawing "
         "conclusions. End to end (`words/s`), start-up "
         "(importing spaCy and torch and loading the model took 10-20 s per process under this load) outweighs "
         "the gain on corpora this small: measure throughput on long runs with `steady` figures.",
