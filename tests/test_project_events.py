@@ -1,8 +1,9 @@
 """Project smoke test for events: the `events` workflow on the shipped events
 sample, and the sample itself.
 
-The workflow runs once per module in a copy of project/ with 10 training steps:
-it checks that every command runs and writes what it promises, not the scores.
+The workflow runs once per module in a copy of project/ as the READMEs show it
+(default steps, through the CLI): it checks that every command runs, writes
+what it promises and scores what the READMEs quote.
 """
 import hashlib
 import json
@@ -19,7 +20,7 @@ from weasel.util import load_project_config
 
 from spacy_globalpointer.extensions import event_records, install_extensions
 
-from test_project import PROJECT_DIR, copy_project, load_make_sample, run_workflow
+from test_project import PROJECT_DIR, check_readme_figures, copy_project, load_make_sample, run_workflow
 
 EV_FILES = (("sample_events_train.jsonl", 200), ("sample_events_dev.jsonl", 60))
 ROLES = {
@@ -39,7 +40,11 @@ def read_records(name):
 
 @pytest.fixture(scope="module")
 def ran_events(tmp_path_factory) -> Path:
-    return run_workflow(copy_project(tmp_path_factory.mktemp("project_events")), "events", "ev_max_steps")
+    return run_workflow(copy_project(tmp_path_factory.mktemp("project_events")), "events")
+
+
+def test_events_scores_what_the_readmes_quote(ran_events):
+    check_readme_figures(ran_events, "events")
 
 
 def test_events_convert_with_user_data(ran_events):

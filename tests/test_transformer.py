@@ -16,9 +16,9 @@ from conftest import NESTED_DATA, make_examples, span_tuples  # noqa: E402
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_bert")
+def make_tiny_bert(folder) -> str:
+    """A 2-layer, 32-wide BERT and its word-piece vocabulary (the test texts' words
+    and characters), saved in `folder`: a model name spacy-transformers loads offline."""
     words = sorted({w.lower() for text, _ in NESTED_DATA for w in text.split()})
     vocab = SPECIAL + words + sorted({c for w in words for c in w})
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
@@ -31,6 +31,11 @@ def tiny_bert(tmp_path_factory):
     transformers.set_seed(0)
     transformers.BertModel(config).save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
 
 
 def build_transformer_nlp(model_name: str):

@@ -1,4 +1,4 @@
-"""Issue 10.6: which threshold each calibration picks on one trained globalpointer
+"""Which threshold each calibration picks on one trained globalpointer
 pipeline, and the dev F1 each gives (dev is only scored here, never used to pick).
 
     python benchmarks/calibration_check.py MODEL_DIR TRAIN.spacy DEV.spacy [--heldout HELDOUT.spacy] [--json OUT.json] [--max-train-docs N]

