@@ -37,9 +37,16 @@ setup(
         # What the spaCy project needs beyond the component: `spacy package
         # --build wheel` runs `build`; the benchmark draws its plot with matplotlib.
         "project": ["build>=1.0", "matplotlib>=3.5"],
-        "test": ["pytest>=7", "spacy-transformers>=1.4,<1.5", "matplotlib>=3.5", "build>=1.0"],
+        # `annotate --engine ray` and Parquet input/output.
+        "distributed": ["ray[data]>=2.40", "pyarrow>=14"],
+        # The annotate tests run both engines and read Parquet back.
+        "test": [
+            "pytest>=7", "spacy-transformers>=1.4,<1.5", "matplotlib>=3.5", "build>=1.0",
+            "ray[data]>=2.40", "pyarrow>=14",
+        ],
     },
     entry_points={
+        "console_scripts": ["spacy-globalpointer = spacy_globalpointer.__main__:app"],
         "spacy_factories": [
             "globalpointer = spacy_globalpointer.pipeline.spans:make_globalpointer",
             "globalpointer_relations = spacy_globalpointer.pipeline.relations:make_globalpointer_relations",

@@ -121,6 +121,34 @@ class Errors:
         "empty, blank or an empty JSON array. Check the path and --format."
     )
 
+    # E100-E119: annotate (spacy_globalpointer/annotate).
+    E100 = (
+        "[E100] The output directory {output} holds the output of an annotate run "
+        "with other settings (changed: {changed}). Rerun with the same MODEL, INPUT "
+        "and options to finish it, choose another --output, or pass --overwrite to "
+        "delete its shards and start again."
+    )
+    E101 = "[E101] No input file matches '{pattern}'. Pass files, directories or glob patterns that exist."
+    E102 = (
+        "[E102] Cannot tell the format of the input file '{file}' from its suffix "
+        "(known: {suffixes}). Rename it or pass --input-format jsonl, text or parquet."
+    )
+    E103 = (
+        "[E103] {what} needs {package}, which is not installed. Install it with "
+        "`pip install \"spacy-globalpointer[distributed]\"`."
+    )
+    E104 = (
+        "[E104] A worker failed on shard {shard} (input {file}). The shards finished "
+        "so far are kept: fix the cause and rerun the same command to do the rest. "
+        "With workers > 1 from a Python script, start it under `if __name__ == "
+        "'__main__':` (the workers are spawned processes). The error: {error}"
+    )
+    E105 = (
+        "[E105] Cannot find the model '{model}': it is neither a directory nor an "
+        "installed pipeline package. Pass a model directory (e.g. training/model-best) "
+        "or a package name (`pip install` it first)."
+    )
+    E106 = "[E106] {name} must be one of {options}, got {value!r}."
 
 class Warnings:
     W003 = (

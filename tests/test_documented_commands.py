@@ -9,6 +9,8 @@ so `run all --vars.x 1` (without the project folder) fails as it does for a read
 and the variables must show up in the commands it would run. Script commands run
 for real on tiny fake inputs written at the paths they name. Commands in SKIPPED
 are not run; anything else that no runner here knows fails the test.
+`python -m spacy_globalpointer annotate` commands run for real, on a blank pipeline
+written at the model path they name when it is missing.
 
 Every ```python block runs in a subprocess; the `# ...` comment lines right after a
 `print(...)` line are the output it must print, line for line.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Tuple
 
 import pytest
+import spacy
 from spacy.tokens import DocBin
 
 from test_project import copy_project
@@ -188,6 +191,18 @@ def test_documented_command_runs(command, repo_copy):
         assert result.returncode == 0, f"{command.where}: {' '.join(argv)}\n{result.stdout}{result.stderr}"
         output = os.path.normpath(os.path.join(command.cwd, argv[3]))
         assert len(DocBin().from_disk(repo_copy / output)) == EXPECTED_DOCS[output]
+    elif argv[1:4] == ["-m", "spacy_globalpointer", "annotate"]:  # MODEL INPUT... --output DIR
+        # The trained model is not in the copy: a blank pipeline stands in for it
+        # (annotate takes any pipeline); the inputs are the shipped samples.
+        model = cwd / argv[4]
+        if not model.exists():
+            model.parent.mkdir(parents=True, exist_ok=True)
+            spacy.blank("en").to_disk(model)
+        result = run_python(argv[1:] + ["--quiet"], cwd)
+        assert result.returncode == 0, f"{command.where}: {' '.join(argv)}\n{result.stdout}{result.stderr}"
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        assert summary["written"] == summary["records_in"] > 0, summary
+        assert list((cwd / argv[argv.index("--output") + 1]).glob("part-*")), command.where
     else:
         pytest.fail(f"{command.where}: no runner for {' '.join(argv)}")
 

@@ -458,6 +458,9 @@ def write_report(out_dir: Path) -> None:
     events_path = results_dir / "events_duee.json"
     if events_path.exists():
         lines += _events_benchmark().report(json.loads(events_path.read_text(encoding="utf8")))
+    annotate_runs = [json.loads(p.read_text(encoding="utf8")) for p in results_dir.glob("annotate*.json")]
+    if annotate_runs:  # smallest corpus first; the on-paper costs use the largest
+        lines += _benchmark_module("annotate_benchmark").report(sorted(annotate_runs, key=lambda r: r["words"]))
     lines += machine_lines(results, scale)
     (out_dir / "results.md").write_text("\n".join(lines) + hand_written_notes(out_dir / "results.md"), encoding="utf8")
     if results:
@@ -465,6 +468,16 @@ def write_report(out_dir: Path) -> None:
 
         write_plot(results, out_dir / "f1_vs_train_time.png")
     msg.good(f"Wrote {out_dir / 'results.md'}" + (f" and {out_dir / 'f1_vs_train_time.png'}" if results else ""))
+
+
+def _benchmark_module(name: str):
+    """A script beside this file (annotate_benchmark.py, ...) as a module, for its report."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _events_benchmark():
