@@ -140,10 +140,11 @@ def test_events_build_wheel_requiring_our_package(ran_events):
     requirements = srsly.read_json(package_dir / "meta.json")["requirements"]
     assert any(req.startswith("spacy-globalpointer") for req in requirements), requirements
     nlp = spacy.load(package_dir / "en_globalpointer_events_sample" / PACKAGE)
-    assert nlp.pipe_names == ["tok2vec", "globalpointer_events"]
-    doc = nlp("Kestrel bought Lumio in 2020.")
-    assert isinstance(doc._.events, list)
-    assert all(e.trigger is not None for e in doc._.events)
+    assert nlp.pipe_names == ["sentencizer", "tok2vec", "globalpointer_events"]
+    # A paragraph of two sentences: an event in each, none across them.
+    doc = nlp("Kestrel bought Lumio in 2020. Anna Novak moved from Oslo to Porto.")
+    assert [(e.label, e.trigger.text) for e in doc._.events] == [("Acquisition", "bought"), ("Move", "moved")]
+    assert all(s.sent == e.trigger.sent for e in doc._.events for _, s in e.arguments)
 
 
 def test_events_workflow_resolves():

@@ -88,9 +88,12 @@ def test_relations_builds_wheel_requiring_our_package(ran_relations):
     requirements = srsly.read_json(package_dir / "meta.json")["requirements"]
     assert any(req.startswith("spacy-globalpointer") for req in requirements), requirements
     nlp = spacy.load(package_dir / "en_globalpointer_relations_sample" / PACKAGE)
-    assert nlp.pipe_names == ["tok2vec", "globalpointer", "globalpointer_relations"]
-    doc = nlp("Anna Novak works for the University of Lisbon.")
-    assert isinstance(doc._.relations, list)
+    assert nlp.pipe_names == ["sentencizer", "tok2vec", "globalpointer", "globalpointer_relations"]
+    # A paragraph of two sentences: relations found in each, none across them.
+    doc = nlp("Leila Rosen lives near Krakow with two dogs and a cat. Port of Valencia Authority has worked with Greyline Media since 2022.")
+    found = {(r.head.text, r.label, r.tail.text) for r in doc._.relations}
+    assert {("Leila Rosen", "lives_in", "Krakow"), ("Port of Valencia Authority", "located_in", "Valencia")} <= found
+    assert all(r.head.sent == r.tail.sent for r in doc._.relations)
 
 
 def test_relations_workflow_resolves():
