@@ -55,7 +55,7 @@ def measure_one(model: str, n_tokens: int, sentencizer: bool) -> Dict[str, Any]:
         warnings.simplefilter("always")
         doc = nlp(text)
     seconds = time.perf_counter() - start
-    found: Dict[str, Any] = {key: len(group) for key, group in doc.spans.items()}
+    found: Dict[str, Any] = {f"spans[{key}]": len(group) for key, group in doc.spans.items()}
     if doc.has_extension("relations"):
         found["relations"] = len(doc._.relations)
     if doc.has_extension("events"):

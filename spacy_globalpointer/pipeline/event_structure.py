@@ -86,15 +86,21 @@ def group_events(
     groups_of: Dict[Tuple[str, int], List[int]] = {}
     for k, ((event_type, _), _, _) in enumerate(arguments):
         groups_of.setdefault((event_type, int(windows[k])), []).append(k)
+    # Each link joins two arguments of one type and window: one pass sorts them out.
+    group_key = {k: key for key, members in groups_of.items() for k in members}
+    links_of: Dict[Tuple[str, int], List[Tuple[int, int]]] = {}
+    for i, j in link_logits:
+        if group_key[i] == group_key[j]:
+            links_of.setdefault(group_key[i], []).append((i, j))
     records: List[EventRecord] = []
     seen: Set[Any] = set()
-    for (event_type, _), members in sorted(groups_of.items()):
+    for key, members in sorted(groups_of.items()):
+        event_type = key[0]
         if grouping == "types":
             groups = [tuple(range(len(members)))]
         else:
             local = {k: x for x, k in enumerate(members)}
-            links = [(local[i], local[j]) for i, j in link_logits if i in local and j in local]
-            groups = linked_groups(len(members), links)
+            groups = linked_groups(len(members), [(local[i], local[j]) for i, j in links_of.get(key, [])])
         for group in groups:
             chosen = [members[x] for x in group]
             triggers = [k for k in chosen if arguments[k][0][1] == TRIGGER_ROLE]
