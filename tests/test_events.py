@@ -327,3 +327,24 @@ def test_gold_that_looks_wrong_is_counted_and_no_events_names_doc_events():
     plain = [Example(nlp.make_doc(t), nlp.make_doc(t)) for t, _ in EVENT_DATA]
     with pytest.raises(ValueError, match=r"E002.*events in `doc._.events`.*store_user_data=True"):
         empty.initialize(lambda: plain)
+
+
+def test_coevent_pair_scores_count_the_arguments_put_together():
+    """Two gold events of one type; the prediction merges them into one: exact
+    match 0, co-event pairs say how many pairs it still got right."""
+    from spacy_globalpointer.pipeline.event_scorer import score_events
+
+    nlp = build_events_nlp()
+    (gold_eg,) = make_event_examples(nlp, [EVENT_DATA[0]])
+    predicted = nlp.make_doc(EVENT_DATA[0][0])
+    span = lambda s, e, l: Span(predicted, s, e, label=l)  # noqa: E731
+    predicted._.events = [Event("Acquisition", span(1, 2, "Acquisition"), (
+        ("buyer", span(0, 1, "buyer")), ("target", span(2, 3, "target")), ("time", span(8, 9, "time")),
+        ("buyer", span(4, 5, "buyer")),
+    ))]
+    scores = score_events([Example(predicted, gold_eg.reference)])
+    assert scores["events_f"] == 0.0
+    # Gold: 2 events x C(4, 2) = 12 pairs; predicted: C(5, 2) = 10, of which the 6 of
+    # the first event and (second buyer, shared time) of the second are right.
+    assert scores["events_coevent_pair_p"] == pytest.approx(7 / 10)
+    assert scores["events_coevent_pair_r"] == pytest.approx(7 / 12)

@@ -102,7 +102,8 @@ def test_convert_counts_misaligned_triggers_and_arguments(tmp_path):
 
 def test_events_write_metrics_and_per_type_table(ran_events):
     metrics = json.loads((ran_events / "metrics" / "events.json").read_text(encoding="utf8"))
-    for kind in ("events_trigger_id", "events_trigger_cls", "events_argument_id", "events_argument_cls", "events"):
+    for kind in ("events_trigger_id", "events_trigger_cls", "events_argument_id", "events_argument_cls", "events",
+                 "events_coevent_pair"):
         for k in ("p", "r", "f"):
             assert isinstance(metrics[f"{kind}_{k}"], float), f"{kind}_{k}"
     assert isinstance(metrics["events_per_type"], dict)
@@ -113,7 +114,7 @@ def test_events_write_metrics_and_per_type_table(ran_events):
         assert re.search(rf"^\| {label} \| [1-9]\d* \| \d+ \|", table, re.M), label
     assert re.search(rf"^\| \*\*all \(micro\)\*\* \| {n_gold} \| \d+ \|", table, re.M)
     for row in ("trigger identification", "trigger classification", "argument identification",
-                "argument classification", "events (type, trigger, every argument)"):
+                "argument classification", "events (type, trigger, every argument)", "co-event argument pairs"):
         assert re.search(rf"^\| {re.escape(row)}[^|]* \| [\d.-]+ \| [\d.-]+ \| [\d.-]+ \|$", table, re.M), row
 
 

@@ -118,6 +118,7 @@ EVENT_ROWS = (
     ("argument identification (type, span)", "events_argument_id"),
     ("argument classification (type, role, span)", "events_argument_cls"),
     ("events (type, trigger, every argument)", "events"),
+    ("co-event argument pairs (type, two members of one event)", "events_coevent_pair"),
 )
 
 

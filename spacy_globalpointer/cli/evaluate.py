@@ -30,6 +30,7 @@ EVENT_ROWS: Sequence[Tuple[str, str]] = (
     ("argument identification", "events_argument_id"),  # event type and span
     ("argument classification", "events_argument_cls"),  # event type, role and span
     ("events (exact match)", "events"),  # type, trigger and every argument
+    ("co-event argument pairs", "events_coevent_pair"),  # two members of one event, with its type
 )
 
 

@@ -5,6 +5,10 @@
 - argument identification (`events_argument_id_*`): event type and span match;
 - argument classification (`events_argument_cls_*`): event type, role and span;
 - event exact match (`events_p/r/f`): type, trigger and every argument;
+- co-event argument pairs (`events_coevent_pair_*`): every pair of (role, span)
+  members of one event (trigger included), with the event type: whether the
+  links put the right arguments together, which exact match hides when one
+  argument is missing;
 - `events_per_type`: event exact match per event type.
 
 Predicted spans are mapped onto the reference tokens through the Example's
@@ -26,7 +30,7 @@ Tokens = Tuple[int, int]
 def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     install_extensions()
     examples = list(examples)
-    kinds = ("trigger_id", "trigger_cls", "argument_id", "argument_cls", "event")
+    kinds = ("trigger_id", "trigger_cls", "argument_id", "argument_cls", "event", "coevent_pair")
     totals = {kind: PRFScore() for kind in kinds}
     per_type: Dict[str, PRFScore] = {}
     gold_labels: Dict[str, int] = {}
@@ -60,7 +64,9 @@ def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
 
 def _facts(records: Iterable[EventRecord], eg: Optional[Example]) -> Dict[str, Set[Any]]:
     """The sets each score compares; predicted spans mapped to reference tokens."""
-    facts: Dict[str, Set[Any]] = {k: set() for k in ("trigger_id", "trigger_cls", "argument_id", "argument_cls", "event")}
+    facts: Dict[str, Set[Any]] = {
+        k: set() for k in ("trigger_id", "trigger_cls", "argument_id", "argument_cls", "event", "coevent_pair")
+    }
     for event_type, trigger, arguments, _ in records:
         trigger_tokens = None if trigger is None else _tokens(eg, trigger)
         if trigger_tokens is not None:
@@ -75,6 +81,10 @@ def _facts(records: Iterable[EventRecord], eg: Optional[Example]) -> Dict[str, S
                 facts["argument_cls"].add((event_type, role, tokens))
         event: Tuple[str, Optional[Tokens], FrozenSet[Any]] = (event_type, trigger_tokens, frozenset(members))
         facts["event"].add(event)
+        together = sorted(members | ({(TRIGGER_ROLE, trigger_tokens)} if trigger_tokens is not None else set()), key=str)
+        for k, a in enumerate(together):
+            for b in together[k + 1 :]:
+                facts["coevent_pair"].add((event_type, frozenset((a, b))))
     return facts
 
 
