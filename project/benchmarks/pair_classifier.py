@@ -229,7 +229,7 @@ class PairClassifier(TrainablePipe):
             if len(sample_docs) < 10:
                 spans = self._gold_candidates(eg)
                 sample_docs.append(eg.predicted)
-                sample_pairs.append(self._pair_array(spans, self._pairs(spans)))
+                sample_pairs.append(self._pair_array(spans, self._pairs(spans, self._windows(eg.predicted, spans))))
         if not self.labels:
             raise ValueError(f"No predicates for '{self.name}': the training docs hold no doc._.relations")
         self.model.get_ref("output_layer").set_dim("nO", len(self.labels))
