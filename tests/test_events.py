@@ -115,7 +115,10 @@ def decode(component, n_tokens, arguments, linked):
     starts = numpy.full((1, n_tokens, layout.n_columns(n_tokens)), -5.0, dtype="float32")
     ends = starts.copy()
     for a, b in linked:
-        (row_s, col_s), (row_e, col_e) = component._link_columns(arguments[a][1], arguments[b][1], n_tokens)
+        (row_s,), (col_s,), (row_e,), (col_e,) = component._link_cells(
+            *(numpy.asarray([v]) for v in (*arguments[a][1], *arguments[b][1])), n_tokens
+        )
+        assert col_s >= 0 and col_e >= 0  # the hand-made link lies inside the matrices
         starts[0, row_s, col_s] = 3.0
         ends[0, row_e, col_e] = 3.0
     return component._decode_events(arguments, starts, ends)

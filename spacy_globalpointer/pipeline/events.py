@@ -275,9 +275,8 @@ class GlobalPointerEvents(PairComponent):
             for start, end in spans:
                 if self.argument_layout.column(start, end - 1, n_tokens) is None:
                     counts["too_wide"] += 1
-            counts["too_far"] += sum(
-                self._link_columns(a, b, n_tokens) is None for k, a in enumerate(spans) for b in spans[k + 1 :]
-            )
+            _, cols_s, _, cols_e = self._event_links(spans, n_tokens)
+            counts["too_far"] += int(((cols_s < 0) | (cols_e < 0)).sum())
 
     def _warn_gold(self, counts: Counter) -> None:
         if counts["no_trigger"] or counts["misaligned"] or counts["too_wide"] or counts["too_far"]:
@@ -313,16 +312,14 @@ class GlobalPointerEvents(PairComponent):
         end_columns = layout.columns(end_rows, numpy.maximum(a_ends, b_ends) - 1, n_tokens)
         return start_rows, start_columns, end_rows, end_columns
 
-    def _link_columns(
-        self, a: Tuple[int, int], b: Tuple[int, int], n_tokens: int
-    ) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
-        """(row, column) of the start link and of the end link of two argument spans."""
-        rows_s, cols_s, rows_e, cols_e = (
-            int(x[0]) for x in self._link_cells(*(numpy.asarray([v]) for v in (a[0], a[1], b[0], b[1])), n_tokens)
-        )
-        if cols_s < 0 or cols_e < 0:
-            return None
-        return (rows_s, cols_s), (rows_e, cols_e)
+    def _event_links(
+        self, spans: List[Tuple[int, int]], n_tokens: int
+    ) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """`_link_cells` of every pair of one event's spans (each pair once)."""
+        starts = numpy.asarray([s for s, _ in spans], dtype="int64")
+        ends = numpy.asarray([e for _, e in spans], dtype="int64")
+        a, b = numpy.triu_indices(len(spans), k=1)
+        return self._link_cells(starts[a], ends[a], starts[b], ends[b], n_tokens)
 
     def _link_logits(
         self, start_links: numpy.ndarray, end_links: numpy.ndarray,
@@ -379,13 +376,10 @@ class GlobalPointerEvents(PairComponent):
                     column = self.argument_layout.column(start, end - 1, n_tokens)
                     if column is not None:  # wider ones were counted in initialize
                         doc_args.add((label_map[label], start, column))
-                spans = [span for _, span in members]
-                for k, a in enumerate(spans):
-                    for b in spans[k + 1 :]:
-                        cells = self._link_columns(a, b, n_tokens)
-                        if cells is not None:
-                            doc_starts.add((0,) + cells[0])
-                            doc_ends.add((0,) + cells[1])
+                rows_s, cols_s, rows_e, cols_e = self._event_links([span for _, span in members], n_tokens)
+                held = (cols_s >= 0) & (cols_e >= 0)
+                doc_starts.update(zip([0] * int(held.sum()), rows_s[held].tolist(), cols_s[held].tolist()))
+                doc_ends.update(zip([0] * int(held.sum()), rows_e[held].tolist(), cols_e[held].tolist()))
             arguments.append(sorted(doc_args))
             starts.append(sorted(doc_starts))
             ends.append(sorted(doc_ends))
