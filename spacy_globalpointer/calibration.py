@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy
+from spacy.language import Language
 from spacy.util import registry
-from thinc.api import get_array_module
+from thinc.api import Model, get_array_module
 from thinc.types import Floats3d
 
 from .checks import check_choice, check_int
@@ -23,7 +24,7 @@ from .decoding import to_numpy
 from .errors import Errors
 from .layouts import PairLayout
 
-CALIBRATION_SOURCES = ("heldout", "inference", "batches")
+CALIBRATION_SOURCES = ("auto", "heldout", "inference", "batches")
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class CalibrationSettings:
     """How a component calibrates its thresholds while training (the config's
     `[components.NAME.calibration]` block; see `make_calibration`)."""
 
-    source: str = "heldout"
+    source: str = "auto"
     interval: int = 50
     heldout_one_in: int = 20
     min_heldout_docs: int = 1000
@@ -61,7 +62,7 @@ class CalibrationSettings:
 
 @registry.misc("spacy-globalpointer.calibration.v1")
 def make_calibration(
-    source: str = "heldout",
+    source: str = "auto",
     interval: int = 50,
     heldout_one_in: int = 20,
     min_heldout_docs: int = 1000,
@@ -75,7 +76,11 @@ def make_calibration(
     at inference (the pipeline's earlier components, then its model, no
     dropout) and moves each threshold to its best F1 there.
 
-    source (str): "heldout" (the default): one training doc in
+    source (str): "auto" (the default): "heldout" where the component's
+        encoder is a transformer (it fits its training docs, so their scores
+        flatter it), else "batches" (holding docs out costs a CNN training
+        data for thresholds it gets as well from its training pass: the
+        measurements are in the README, "Scores"). "heldout": one training doc in
         `heldout_one_in` (by a hash of its text, so every epoch and component
         picks the same docs) gets no gradient and is what thresholds are
         calibrated on; their scores look like unseen text on any encoder.
@@ -83,7 +88,7 @@ def make_calibration(
         more as training data and "inference" is used instead. "inference":
         the last `recent_docs` training docs (what a fine-tuned transformer
         has fitted: its thresholds drift). "batches": the training pass's own
-        scores (dropout on), every update.
+        scores (dropout on), every update, no doc held out.
     interval (int): updates between two calibrations ("heldout", "inference").
     heldout_one_in (int): one training doc in this many is held out.
     min_heldout_docs (int): training docs needed before any is held out.
@@ -97,6 +102,35 @@ def make_calibration(
     return CalibrationSettings(
         source, interval, heldout_one_in, min_heldout_docs, max_heldout_docs, recent_docs, guard_confidence
     ).to_cfg()
+
+
+def resolve_source(source: str, transformer_encoder: bool) -> str:
+    """The source "auto" stands for with this encoder (any other stays)."""
+    if source != "auto":
+        return source
+    return "heldout" if transformer_encoder else "batches"
+
+
+def uses_transformer(component_model: Model, component_name: str, nlp: Optional[Language]) -> bool:
+    """Whether a component's scores come from a transformer: in its own model,
+    or in an upstream component it listens to (spacy-transformers'
+    `TransformerModel` and `TransformerListener` are named "transformer" and
+    "transformer-listener"; a spaCy tok2vec is not)."""
+
+    def named_transformer(model: Model) -> bool:
+        return any("transformer" in node.name.lower() for node in model.walk())
+
+    if named_transformer(component_model):
+        return True
+    if nlp is None:
+        return False
+    upstreams = {getattr(node, "upstream_name", None) for node in component_model.walk()} - {None}
+    for name, proc in nlp.components:
+        model = getattr(proc, "model", None)
+        listened_to = name in upstreams or component_name in getattr(proc, "listening_components", ())
+        if listened_to and isinstance(model, Model) and named_transformer(model):
+            return True
+    return False
 
 
 class ThresholdCalibrator:

@@ -302,14 +302,15 @@ def test_threshold_moves_precision_recall(trained_nlp, tmp_path):
     gp = trained_nlp.get_pipe("globalpointer")
     text = NESTED_DATA[0][0]
     n_default = len(trained_nlp(text).spans["sc"])
-    old = gp.cfg["threshold"]
+    old, calibrate = gp.cfg["threshold"], gp.cfg["calibrate_threshold"]
     try:
+        gp.cfg["calibrate_threshold"] = False  # (a calibrated value would win)
         gp.cfg["threshold"] = -50.0
         assert len(trained_nlp(text).spans["sc"]) > n_default
         gp.cfg["threshold"] = 50.0
         assert len(trained_nlp(text).spans["sc"]) == 0
     finally:
-        gp.cfg["threshold"] = old
+        gp.cfg["threshold"], gp.cfg["calibrate_threshold"] = old, calibrate
 
 
 def test_custom_spans_key():
@@ -356,13 +357,12 @@ def test_calibrated_threshold_is_learned_saved_and_loaded(tmp_path):
 def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch):
     """The default calibration scores recent training docs as at inference: a model
     whose inference scores are squeezed below 0 gets a threshold below 0."""
-    nlp = build_nlp()
+    # "heldout" calibrates like "inference" below 1,000 training docs.
+    nlp = build_nlp(calibration="heldout")
     # Enough distinct docs for 50+ gold spans (the calibrator's minimum).
     data = [(f"{text} ({k})", spans) for k in range(8) for text, spans in NESTED_DATA]
     examples = make_examples(nlp, data)
     gp = nlp.get_pipe("globalpointer")
-    # The default, "heldout", calibrates like "inference" below 1,000 training docs.
-    assert gp.calibration.source == "heldout"
     seen = []
     real_predict = type(gp.model).predict
 
@@ -393,7 +393,9 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
     gradient) and are the only docs calibration rescores."""
     from spacy_globalpointer.pipeline import base
 
-    nlp = build_nlp(calibration={"@misc": "spacy-globalpointer.calibration.v1", "min_heldout_docs": 10})
+    nlp = build_nlp(
+        calibration={"@misc": "spacy-globalpointer.calibration.v1", "source": "heldout", "min_heldout_docs": 10}
+    )
     data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
     examples = make_examples(nlp, data)
     held = {eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text)}
@@ -425,6 +427,46 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
     for eg, d in zip(batch, d_scores):
         assert numpy.isfinite(gp.model.ops.to_numpy(d)).all()
         assert (gp.model.ops.to_numpy(d) == 0).all() == (eg.predicted.text in held)
+
+
+def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pass(monkeypatch):
+    """The default source, "auto", is "batches" on a CNN: every doc reaches the
+    loss, however many there are, and the threshold follows the training pass's
+    scores (squeezed below 0 here, so the threshold must go below 0), with no
+    rescoring pass."""
+    nlp = build_nlp(calibration={"@misc": "spacy-globalpointer.calibration.v1", "min_heldout_docs": 10})
+    data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
+    examples = make_examples(nlp, data)
+    gp = nlp.get_pipe("globalpointer")
+    assert gp.calibration.source == "auto"
+    in_loss, predicted = set(), []
+    real_get_loss, real_predict = type(gp).get_loss, type(gp.model).predict
+    real_begin_update = type(gp.model).begin_update
+
+    def recording_get_loss(self, egs, scores):
+        egs = list(egs)
+        in_loss.update(eg.predicted.text for eg in egs)
+        return real_get_loss(self, egs, scores)
+
+    def recording_predict(model, docs):
+        if model is gp.model:
+            predicted.append(len(docs))
+        return real_predict(model, docs)
+
+    def squeezed_begin_update(model, docs):
+        scores, backprop = real_begin_update(model, docs)
+        if model is gp.model:
+            return [s * 0.1 - 1.0 for s in scores], lambda d: backprop([x * 0.1 for x in d])
+        return scores, backprop
+
+    monkeypatch.setattr(type(gp), "get_loss", recording_get_loss)
+    monkeypatch.setattr(type(gp.model), "predict", recording_predict)
+    monkeypatch.setattr(type(gp.model), "begin_update", squeezed_begin_update)
+    train(nlp, examples, n_iter=20)
+    assert gp.calibration_source == "batches"
+    assert in_loss == {eg.predicted.text for eg in examples}
+    assert not predicted  # no rescoring pass
+    assert -1.0 < gp.threshold() < -0.3
 
 
 def test_doc_loss_rows_overfit():

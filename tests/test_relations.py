@@ -239,9 +239,10 @@ def test_without_a_span_component_one_warning_and_no_crash():
 def test_an_empty_upstream_group_gives_no_relations(trained_rel):
     nlp, _ = trained_rel
     component = nlp.get_pipe("globalpointer_relations")
-    threshold = component.cfg["threshold"]
+    threshold, calibrate = component.cfg["threshold"], component.cfg["calibrate_threshold"]
     try:
         component.cfg["threshold"] = -1e3  # any candidate pair would pass
+        component.cfg["calibrate_threshold"] = False  # (a calibrated value would win)
         doc = nlp.make_doc("Ana Ferreira teaches in Porto .")
         doc.spans["sc"] = []
         component.set_annotations([doc], component.predict([doc]))
@@ -251,7 +252,7 @@ def test_an_empty_upstream_group_gives_no_relations(trained_rel):
         component.set_annotations([doc], component.predict([doc]))
         assert len(doc._.relations) == 4 * len(component.labels)
     finally:
-        component.cfg["threshold"] = threshold
+        component.cfg["threshold"], component.cfg["calibrate_threshold"] = threshold, calibrate
 
 
 def test_the_candidate_cap_holds_per_window_of_max_pair_distance():
@@ -312,8 +313,9 @@ def test_a_triple_is_kept_only_above_the_threshold(trained_rel):
     prediction = component.predict([doc])[0]
     logits = prediction["logits"]
     top = float(logits.max())
-    threshold = component.cfg["threshold"]
+    threshold, calibrate = component.cfg["threshold"], component.cfg["calibrate_threshold"]
     try:
+        component.cfg["calibrate_threshold"] = False  # (a calibrated value would win)
         component.cfg["threshold"] = top
         component.set_annotations([doc], [prediction])
         assert doc._.relations == []
@@ -322,7 +324,7 @@ def test_a_triple_is_kept_only_above_the_threshold(trained_rel):
         assert len(doc._.relations) == 1
         assert doc._.relations[0].score == pytest.approx(1 / (1 + numpy.exp(-2 * top)))
     finally:
-        component.cfg["threshold"] = threshold
+        component.cfg["threshold"], component.cfg["calibrate_threshold"] = threshold, calibrate
 
 
 def test_a_span_listed_twice_is_linked_once(trained_rel):

@@ -69,6 +69,32 @@ def build_transformer_nlp(model_name: str):
     return nlp
 
 
+def test_auto_calibration_holds_docs_out_on_a_transformer(tiny_bert, monkeypatch):
+    """A fine-tuned transformer fits its training docs, so "auto" calibrates on
+    held-out ones there (on the CNN it is "batches": test_component.py); with
+    too few docs to hold any out, it rescores recent ones ("inference")."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    from spacy_globalpointer.calibration import uses_transformer
+
+    nlp = build_transformer_nlp(tiny_bert)
+    examples = make_examples(nlp)
+    gp = nlp.get_pipe("globalpointer")
+    assert gp.calibration.source == "auto"
+    assert uses_transformer(gp.model, gp.name, nlp)
+    gp.cfg["calibration"] = {**gp.cfg["calibration"], "min_heldout_docs": len(examples)}
+    gp.start_training(nlp, lambda: examples)
+    assert gp.calibration_source == "heldout"
+    gp.cfg["calibration"] = {**gp.cfg["calibration"], "min_heldout_docs": len(examples) + 1}
+    gp.start_training(nlp, lambda: examples)
+    assert gp.calibration_source == "inference"
+    # A spaCy CNN tok2vec is not a transformer, shared through a listener or not.
+    cnn = spacy.blank("en")
+    cnn.add_pipe("tok2vec")
+    cnn_gp = cnn.add_pipe("globalpointer")
+    assert not uses_transformer(cnn_gp.model, cnn_gp.name, cnn)
+
+
 def test_overfits_with_a_transformer_listener(tiny_bert, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

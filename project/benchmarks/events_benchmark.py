@@ -1,17 +1,27 @@
-"""The events benchmark: GPLinker events on DuEE against the links ablation.
+"""The events benchmark: GPLinker events against the links ablation and a
+spaCy-only baseline, on DuEE or PHEE.
 
     python benchmarks/events_benchmark.py CONFIG TRAIN.spacy DEV.spacy
-        [--out benchmarks/results/events_duee.json] [--training-dir DIR]
+        [--dataset duee|phee] [--system gplinker|spancat] [--code FILE.py]
+        [--out benchmarks/results/events_DATASET[_SYSTEM].json] [--training-dir DIR]
         [--steps 1500] [--train-dev-docs 300] [--lang zh] [--seed 0]
         [--set SECTION.KEY=VALUE ...]
 
-Trains CONFIG (the `globalpointer_events` component on the CNN tok2vec) with
-`spacy train` in a child process on one torch thread, then measures model-best
-on DEV in this process:
+    # GPLinker (configs/events.cfg) and the baseline on PHEE, side by side:
+    python benchmarks/events_benchmark.py configs/events.cfg phee_train.spacy phee_dev.spacy --dataset phee --lang en
+    python benchmarks/events_benchmark.py benchmarks/configs/span_events.cfg phee_train.spacy phee_dev.spacy \
+        --dataset phee --lang en --system spancat --code benchmarks/span_events.py
 
-- trigger, argument and event P/R/F (the component's scorer) with the clique
-  decoding, and with the ablation that ignores the links ("all arguments of
-  one event type in a doc form one event"): what links and cliques are worth;
+Trains CONFIG with `spacy train` in a child process on one torch thread, then
+measures model-best on DEV in this process. System "gplinker": the
+`globalpointer_events` component on the CNN tok2vec; "spancat": the baseline
+of span_events.py (spancat_singlelabel over the (type, role) labels, one event
+per type and sentence). Measured:
+
+- trigger, argument, event and co-event argument pair P/R/F (the events
+  scorer); for gplinker with the clique decoding and with the ablation that
+  ignores the links ("all arguments of one event type in a sentence form one
+  event"): what links and cliques are worth;
 - the share of dev docs with two or more events of one type (where the
   ablation must fail);
 - training CPU time and peak RSS of the training process; inference words/s
@@ -29,7 +39,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy
 import spacy
@@ -51,12 +61,18 @@ SCORE_KEYS = (
     ("argument id", "events_argument_id"),
     ("argument cls", "events_argument_cls"),
     ("event", "events"),
+    ("co-event pair", "events_coevent_pair"),
 )
+DATASETS = {
+    "duee": ("DuEE 1.0", "duee_train.json, measured on all of duee_dev.json (converted with `convert --format duee --schema duee_event_schema.json`)"),
+    "phee": ("PHEE 1.0, English", "PHEE's train.json, measured on all of its dev.json (converted with `convert --format phee`: sub-arguments as roles of their own, e.g. `Treatment.Drug`)"),
+}
+SYSTEMS = ("gplinker", "spancat")
 
 
 def train(
     config: Path, train_path: Path, dev_path: Path, out: Path, steps: int, lang: str, seed: int,
-    overrides: List[str],
+    overrides: List[str], code: Optional[Path] = None,
 ) -> Dict[str, float]:
     """spacy train in a child process; its CPU time and peak RSS."""
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -65,6 +81,8 @@ def train(
         "--paths.train", str(train_path), "--paths.dev", str(dev_path), "--nlp.lang", lang,
         "--training.max_steps", str(steps), "--system.seed", str(seed), "--gpu-id", "-1",
     ]
+    if code is not None:
+        cmd += ["--code", str(code)]
     for override in overrides:
         key, _, value = override.partition("=")
         cmd += [f"--{key}", value]
@@ -134,7 +152,10 @@ def main(
     config: Path = typer.Argument(..., exists=True),
     train_path: Path = typer.Argument(..., exists=True),
     dev_path: Path = typer.Argument(..., exists=True),
-    out: Path = typer.Option(RESULTS_DIR / "events_duee.json", "--out", help="Where the JSON goes"),
+    dataset: str = typer.Option("duee", "--dataset", help=f"Which data set the figures are of: {', '.join(DATASETS)}"),
+    system: str = typer.Option("gplinker", "--system", help="gplinker (globalpointer_events) or spancat (span_events.py's baseline)"),
+    code: Optional[Path] = typer.Option(None, "--code", exists=True, help="Python file with registered functions (spacy train --code); spancat: benchmarks/span_events.py"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where the JSON goes (default: benchmarks/results/events_DATASET.json, _spancat for the baseline)"),
     training_dir: Path = typer.Option(
         PROJECT_DIR / "training" / "benchmarks" / "events", "--training-dir", help="Where the trained model and log go"
     ),
@@ -148,11 +169,23 @@ def main(
         help="evaluate during training on the first N dev docs only (faster; 0: all). model-best is still measured on all of DEV",
     ),
 ) -> None:
+    if dataset not in DATASETS or system not in SYSTEMS:
+        msg.fail(f"--dataset: one of {', '.join(DATASETS)}; --system: one of {', '.join(SYSTEMS)}", exits=1)
+    if system == "spancat" and code is None:
+        code = HERE / "span_events.py"
+    if code is not None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(code.stem, code)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))  # registers its factories
+    if out is None:
+        out = RESULTS_DIR / (f"events_{dataset}.json" if system == "gplinker" else f"events_{dataset}_{system}.json")
     torch.set_num_threads(1)
     install_extensions()
     training_dir.mkdir(parents=True, exist_ok=True)
     result: Dict[str, Any] = {
-        "config": str(config), "steps": steps, "seed": seed, "overrides": overrides, "train_dev_docs": train_dev_docs,
+        "config": str(config), "dataset": dataset, "system": system, "steps": steps, "seed": seed,
+        "overrides": overrides, "train_dev_docs": train_dev_docs,
     }
     model_root = training_dir / "training"
     if not skip_training:
@@ -161,32 +194,37 @@ def main(
             train_dev = training_dir / "train_dev.spacy"
             docs = list(DocBin(store_user_data=True).from_disk(dev_path).get_docs(spacy.blank(lang).vocab))
             DocBin(store_user_data=True, docs=docs[:train_dev_docs]).to_disk(train_dev)
-        result.update(train(config, train_path, train_dev, model_root, steps, lang, seed, overrides))
+        result.update(train(config, train_path, train_dev, model_root, steps, lang, seed, overrides, code))
     nlp = spacy.load(model_root / "model-best")
     gold_docs = list(DocBin().from_disk(dev_path).get_docs(nlp.vocab))
     examples = [Example(nlp.make_doc(d.text), d) for d in gold_docs]
     result["dev_docs"] = len(gold_docs)
     result["dev_share_two_events_of_a_type"] = two_of_a_type(gold_docs)
-    result["thresholds"] = {
-        k: nlp.get_pipe(COMPONENT).cfg[k] for k in ("threshold", "link_threshold")
-    }
-    result["cliques"] = _flat(scores_with(nlp, examples, "cliques"))
-    result["types_ablation"] = _flat(scores_with(nlp, examples, "types"))
-    nlp.get_pipe(COMPONENT).cfg["event_grouping"] = "cliques"
     texts = [d.text for d in gold_docs]
+    if system == "gplinker":
+        component = nlp.get_pipe(COMPONENT)
+        result["thresholds"] = {k: component.threshold(k) for k in ("threshold", "link_threshold")}
+        result["cliques"] = _flat(scores_with(nlp, examples, "cliques"))
+        result["types_ablation"] = _flat(scores_with(nlp, examples, "types"))
+        component.cfg["event_grouping"] = "cliques"
+        heads = [COMPONENT]
+    else:
+        result["spancat"] = _flat(nlp.evaluate(examples, batch_size=64))
+        heads = [name for name, _ in nlp.pipeline if name not in ("sentencizer", "tok2vec")]
     result["words_per_s"] = words_per_second(nlp, texts)
-    upstream = [name for name, _ in nlp.pipeline if name != COMPONENT]
+    upstream = [name for name, _ in nlp.pipeline if name not in heads]
     if upstream:  # the shared tok2vec alone
         with nlp.select_pipes(enable=upstream):
             result["tok2vec_words_per_s"] = words_per_second(nlp, texts)
         result["head_cost"] = result["words_per_s"] / result["tok2vec_words_per_s"]
-    times = decode_times(nlp, [nlp.make_doc(t) for t in texts])
-    result["decode_ms_p50"] = float(numpy.percentile(times, 50) * 1000)
-    result["decode_ms_p99"] = float(numpy.percentile(times, 99) * 1000)
+    if system == "gplinker":
+        times = decode_times(nlp, [nlp.make_doc(t) for t in texts])
+        result["decode_ms_p50"] = float(numpy.percentile(times, 50) * 1000)
+        result["decode_ms_p99"] = float(numpy.percentile(times, 99) * 1000)
     result["date"] = time.strftime("%Y-%m-%d", time.gmtime())
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf8")
-    print("\n".join(report(result)))
+    print("\n".join(report([result])))
     if out.parent.resolve() == RESULTS_DIR.resolve():
         from run_benchmark import write_report
 
@@ -197,41 +235,63 @@ def _flat(scores: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in scores.items() if k.startswith("events")}
 
 
-def report(r: Dict[str, Any]) -> List[str]:
-    """The Events section of results.md."""
+def report(results: List[Dict[str, Any]]) -> List[str]:
+    """One Events section of results.md: a data set's GPLinker run (with its
+    links' ablation) and, where it was run, the spancat baseline."""
+    gplinker = next((r for r in results if r.get("system", "gplinker") == "gplinker"), None)
+    baseline = next((r for r in results if r.get("system") == "spancat"), None)
+    first = gplinker or baseline
+    title, origin = DATASETS[first.get("dataset", "duee")]
     lines = [
-        "## Events (DuEE 1.0)",
+        f"## Events ({title})",
         "",
-        "`events_benchmark.py`: `configs/events.cfg` (the CNN tok2vec and `globalpointer_events`) trained with "
-        "`spacy train` on duee_train.json, measured on all of duee_dev.json (converted with `convert --format duee "
-        "--schema duee_event_schema.json`)"
-        + (f"; the evaluations during training use its first {r['train_dev_docs']} docs" if r.get("train_dev_docs") else "")
-        + ". Overrides: " + (", ".join(f"`{o}`" for o in r.get("overrides", [])) or "none") + ". "
+        "`events_benchmark.py`: `configs/events.cfg` (the CNN tok2vec and `globalpointer_events`) and, as the "
+        "baseline, `benchmarks/configs/span_events.cfg` (the same tok2vec and training settings; "
+        "`spancat_singlelabel` over the same (event type, role) labels, then one event per event type and sentence, "
+        "`span_events.py`) trained with `spacy train` on "
+        + origin
+        + (f"; the evaluations during training use its first {first['train_dev_docs']} docs" if first.get("train_dev_docs") else "")
+        + ". Overrides: " + (", ".join(f"`{o}`" for o in first.get("overrides", [])) or "none") + ". "
         "**links + cliques** is GPLinker's decoding; the **ablation** ignores the links and makes all arguments of "
-        "one event type in a doc one event. P / R / F in %: trigger identification (span) and classification "
+        "one event type in a sentence one event. P / R / F in %: trigger identification (span) and classification "
         "(span, type), argument identification (type, span) and classification (type, role, span), events "
-        "(type, trigger and every argument exact).",
+        "(type, trigger and every argument exact), co-event argument pairs (every pair of (role, span) arguments "
+        "that share an event, with its type: whether the grouping works; – where a run predates it).",
         "",
-        f"GPLinker events, {r['steps']} steps, seed {r['seed']}; dev docs: {r['dev_docs']}, "
-        f"{100 * r['dev_share_two_events_of_a_type']:.1f}% with two or more events of one type. "
-        f"Thresholds (calibrated): arguments {r['thresholds']['threshold']:.2f}, links {r['thresholds']['link_threshold']:.2f}.",
+        f"{first['steps']} steps, seed {first['seed']}; dev docs: {first['dev_docs']}, "
+        f"{100 * first['dev_share_two_events_of_a_type']:.1f}% with two or more events of one type."
+        + (
+            f" GPLinker thresholds (calibrated): arguments {gplinker['thresholds']['threshold']:.2f}, "
+            f"links {gplinker['thresholds']['link_threshold']:.2f}."
+            if gplinker else ""
+        ),
         "",
-        "| decoding | " + " | ".join(f"{name} P / R / F" for name, _ in SCORE_KEYS) + " |",
-        "|---|" + "---|" * len(SCORE_KEYS),
+        "| system | " + " | ".join(f"{name} P / R / F" for name, _ in SCORE_KEYS) + " | train CPU min | words/s | head cost |",
+        "|---|" + "---|" * len(SCORE_KEYS) + "---:|---:|---:|",
     ]
-    for name, key in (("links + cliques", "cliques"), ("ablation: one event per type", "types_ablation")):
+    rows = []
+    if gplinker:
+        rows += [("GPLinker: links + cliques", gplinker, "cliques"), ("GPLinker ablation: one event per type", gplinker, "types_ablation")]
+    if baseline:
+        rows.append(("spancat_singlelabel, one event per type", baseline, "spancat"))
+    for name, r, key in rows:
         s = r[key]
         cells = [
-            f"{100 * s[p + '_p']:.1f} / {100 * s[p + '_r']:.1f} / {100 * s[p + '_f']:.1f}" for _, p in SCORE_KEYS
+            f"{100 * s[p + '_p']:.1f} / {100 * s[p + '_r']:.1f} / {100 * s[p + '_f']:.1f}" if s.get(p + "_f") is not None else "–"
+            for _, p in SCORE_KEYS
         ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"Training: {r.get('train_cpu_s', float('nan')) / 60:.1f} CPU min, peak RSS {r.get('train_peak_rss_mb', float('nan')):,.0f} MB. "
-        f"Inference (1 thread): {r['words_per_s']:,.0f} words/s; head cost {r.get('head_cost', float('nan')):.2f} "
-        f"(pipeline / tok2vec words/s). Decoding per doc: {r['decode_ms_p50']:.2f} ms median, {r['decode_ms_p99']:.2f} ms p99.",
-        "",
-    ]
+        lines.append(
+            f"| {name} | " + " | ".join(cells)
+            + f" | {r.get('train_cpu_s', float('nan')) / 60:.1f} | {r['words_per_s']:,.0f} | {r.get('head_cost', float('nan')):.2f} |"
+        )
+    lines.append("")
+    if gplinker:
+        lines += [
+            f"GPLinker training peak RSS {gplinker.get('train_peak_rss_mb', float('nan')):,.0f} MB; inference on 1 thread; "
+            f"head cost = pipeline / tok2vec words/s. Decoding per doc: {gplinker['decode_ms_p50']:.2f} ms median, "
+            f"{gplinker['decode_ms_p99']:.2f} ms p99.",
+            "",
+        ]
     return lines
 
 

@@ -455,9 +455,14 @@ def write_report(out_dir: Path) -> None:
     relation_scale_path = results_dir / "relations_scale.json"
     if relation_scale_path.exists():
         lines += relation_scale_table(json.loads(relation_scale_path.read_text(encoding="utf8")))
-    events_path = results_dir / "events_duee.json"
-    if events_path.exists():
-        lines += _events_benchmark().report(json.loads(events_path.read_text(encoding="utf8")))
+    for dataset in ("duee", "phee"):
+        runs = [
+            json.loads(path.read_text(encoding="utf8"))
+            for path in (results_dir / f"events_{dataset}.json", results_dir / f"events_{dataset}_spancat.json")
+            if path.exists()
+        ]
+        if runs:
+            lines += _events_benchmark().report(runs)
     annotate_runs = [json.loads(p.read_text(encoding="utf8")) for p in results_dir.glob("annotate*.json")]
     if annotate_runs:  # smallest corpus first; the on-paper costs use the largest
         lines += _benchmark_module("annotate_benchmark").report(sorted(annotate_runs, key=lambda r: r["words"]))

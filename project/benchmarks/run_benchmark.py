@@ -13,7 +13,8 @@ f1_vs_train_time.png are rebuilt from all JSONs there, so systems can be
     python run_benchmark.py nested --systems gp,egp --data-dir /tmp/data
     python run_benchmark.py scale --data-dir /tmp/data             # 1k/10k/100k-token docs
     python run_benchmark.py smoke                                  # shipped sample, 20 steps
-    python run_benchmark.py relations --data-dir /path/to/duie     # DuIE 1.0 train_data.json / dev_data.json
+    python run_benchmark.py relations --datasets duie --data-dir /path/to/duie      # DuIE 1.0 train_data.json / dev_data.json
+    python run_benchmark.py relations --datasets scierc --data-dir /path/to/scierc  # SciERC (SpERT JSON) scierc_train.json / scierc_dev.json
     python run_benchmark.py relations_scale --data-dir /path/to/duie --scale-sizes 1000,5000,20000
     python run_benchmark.py transformer --data-dir /path/to/wnut17 # MiniLM: WNUT-17 + shipped sample
     python run_benchmark.py transformer --datasets sample --systems gp_trf
@@ -80,7 +81,7 @@ def main(
     data_dir: Path = typer.Option(PROJECT_DIR / "corpus", "--data-dir", "-d", help="Folder with <dataset>_train.spacy and <dataset>_dev.spacy (DuIE, WNUT-17: or their original files)"),
     out_dir: Optional[Path] = typer.Option(None, "--out-dir", "-o", help="Where results/, results.md and the PNG go (default: project/benchmarks; smoke: project/training/benchmark-smoke)"),
     training_dir: Optional[Path] = typer.Option(None, "--training-dir", help="Where trained models and logs go (default: OUT_DIR/training if --out-dir is given, else project/training/benchmarks)"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Training steps (default: the suite's; nested, flat: 3000; relations, transformer: 1000; smoke: 20)"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Training steps (default: the suite's; nested, flat: 3000; relations: 1500; transformer: 1000; smoke: 20)"),
     seed: int = typer.Option(0, "--seed", help="system.seed for every system"),
     patience: int = typer.Option(0, "--patience", help="training.patience for every system (0: always train max_steps)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id for training and measuring, -1 for CPU"),

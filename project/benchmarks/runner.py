@@ -212,6 +212,7 @@ class RawSource:
 # CoNLL tokens, doc.ents as well (flat).
 RAW_SOURCES: Dict[str, RawSource] = {
     "duie": RawSource(("train_data.json", "dev_data.json"), {"format": "duie", "lang": "zh"}),
+    "scierc": RawSource(("scierc_train.json", "scierc_dev.json"), {"format": "scierc", "lang": "en"}),
     "wnut17": RawSource(
         ("wnut17train.conll", "emerging.dev.conll"), {"format": "bio", "lang": "en", "ents": True},
         fallback_dirs=("assets/wnut17",),

@@ -52,6 +52,16 @@ FLAT_GP_VARIANTS: Dict[str, Dict[str, Any]] = {
     "gp_ents": {**GP, "components.globalpointer.ents": True},
     "egp_pool32_ents": {**EGP_POOL32, "components.globalpointer.ents": True},
 }
+# The calibration suite: the shipped head with each calibration source named in
+# full (the shipped default, "auto", resolves to one of them per encoder).
+CALIBRATION_SOURCE = "components.globalpointer.calibration.source"
+CALIBRATION_VARIANTS: Dict[str, Dict[str, Any]] = {
+    f"egp_pool32{ents}_{source}": {
+        **EGP_POOL32, **({"components.globalpointer.ents": True} if ents else {}), CALIBRATION_SOURCE: source
+    }
+    for ents in ("", "_ents")
+    for source in ("heldout", "batches", "inference")
+}
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,12 @@ RELATION_SYSTEMS: Dict[str, System] = {
         RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.efficient": False},
         targets=("relations", "spans"),
     ),
+    # GPLinker's cells plus span-pair scores from the pooled tokens of each
+    # span (GPLinker.v1 span_pair_width; ml/span_pairs.py).
+    "gplinker_span_pairs": System(
+        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128},
+        targets=("relations", "spans"),
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
@@ -136,6 +152,10 @@ SYSTEMS: Dict[str, System] = {
         name: System(GP_CONFIG, overrides, targets=("spans", "ents"))
         for name, overrides in FLAT_GP_VARIANTS.items()
     },
+    **{
+        name: System(GP_CONFIG, overrides, targets=("spans", "ents") if "_ents" in name else ("spans",))
+        for name, overrides in CALIBRATION_VARIANTS.items()
+    },
     **BASELINES,
     **RELATION_SYSTEMS,
     **TRANSFORMER_SYSTEMS,
@@ -147,6 +167,10 @@ DATASETS: Dict[str, Dataset] = {
     "duie": Dataset(
         "Relations (DuIE 1.0 sample)", "zh",
         "DuIE 1.0 sample: train_data.json (2,000 records) for training, dev_data.json (200 records) for evaluation",
+    ),
+    "scierc": Dataset(
+        "Relations (SciERC, English)", "en",
+        "SciERC as SpERT distributes it: scierc_train.json (1,861 sentences) for training, scierc_dev.json (275) for evaluation",
     ),
     "wnut17": Dataset(
         "WNUT-17 (flat, English)", "en", "WNUT-17: wnut17train.conll for training, emerging.dev.conll for evaluation"
@@ -162,8 +186,11 @@ SUITES: Dict[str, Suite] = {
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
     "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
     # Evaluation batches of 128 docs instead of nlp.batch_size 1000 (training is unchanged).
-    "relations": Suite(("duie",), tuple(RELATION_SYSTEMS), 1000, {"nlp.batch_size": 128}),
+    "relations": Suite(("duie", "scierc"), tuple(RELATION_SYSTEMS), 1500, {"nlp.batch_size": 128}),
     "transformer": Suite(("wnut17", "sample"), tuple(TRANSFORMER_SYSTEMS), 1000),
+    # Which calibration source the default should be on the CNN (nested CMeEE:
+    # the systems without _ents; flat CLUENER and WNUT-17: those with _ents).
+    "calibration": Suite(("cmeee", "cluener", "wnut17"), tuple(CALIBRATION_VARIANTS), 3000),
 }
 
 
@@ -175,6 +202,7 @@ class SuiteName(str, Enum):
     relations = "relations"
     relations_scale = "relations_scale"
     transformer = "transformer"
+    calibration = "calibration"
 
 
 # ---------------------------------------------------------------- processes

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union, cast
 
+import numpy
 from thinc.api import ArgsKwargs, CupyOps, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.shims import PyTorchGradScaler
 from thinc.types import Floats1d, Floats2d, Floats3d, Ints1d, Ints2d
@@ -257,10 +258,11 @@ def _first_output_forward(
 
 
 def with_cells(tok2vec: Model) -> Model:
-    """Run tok2vec on the docs of `(docs, cells or None)`, passing the cells along.
+    """Run tok2vec on the docs of `(docs, cells or None, ...)`, passing the rest along.
 
     Training passes `(docs, None)` (every cell), a relation decoder at
     inference `(docs, cells)` (its candidate pairs' cells): one model input.
+    A relation head with span-pair scores takes `(docs, cells, pairs)`.
     """
     return Model(
         "with_cells",
@@ -279,12 +281,57 @@ def _with_cells_init(model: Model, X: Optional[Any] = None, Y: Optional[Any] = N
 
 
 def _with_cells_forward(model: Model, X: Any, is_train: bool) -> Tuple[Any, Callable]:
-    docs, cells = X if isinstance(X, tuple) else (X, None)
+    docs, rest = (X[0], tuple(X[1:]) or (None,)) if isinstance(X, tuple) else (X, (None,))
+    cells = rest[0]
     vectors, backprop_vectors = model.layers[0](docs, is_train and cells is None)
     if cells is not None:
-        return (vectors, cells), _no_backprop
+        return (vectors, *rest), _no_backprop
 
     def backprop(d_output: Any) -> Any:
         return backprop_vectors(d_output[0] if isinstance(d_output, tuple) else d_output)
 
-    return (vectors, None), backprop
+    return (vectors, *rest), backprop
+
+
+def with_span_pairs(pair_layer: Model, span_pair_scorer: Model) -> Model:
+    """A pair layer and a span-pair scorer on the same token vectors.
+
+    Input `(vectors, cells or None, pairs)`: the pair layer gets `(vectors,
+    cells)` as ever, the scorer `(vectors, pairs)` (see `span_pairs.py`).
+    Output per doc: the pair layer's outputs, then the doc's span-pair scores
+    (pairs, predicates). Gradients of both reach the vectors, summed.
+    """
+    return Model(
+        "with_span_pairs",
+        _with_span_pairs_forward,
+        init=_with_span_pairs_init,
+        layers=[pair_layer, span_pair_scorer],
+    )
+
+
+def _with_span_pairs_init(model: Model, X: Optional[Any] = None, Y: Optional[Any] = None) -> None:
+    pair_layer, scorer = model.layers
+    if X is None:
+        pair_layer.initialize()
+        scorer.initialize()
+        return
+    vectors, cells, pairs = X
+    pair_layer.initialize(X=(vectors, cells))
+    scorer.initialize(X=(vectors, pairs))
+
+
+def _with_span_pairs_forward(model: Model, X: Any, is_train: bool) -> Tuple[Any, Callable]:
+    vectors, cells, pairs = X
+    pair_layer, scorer = model.layers
+    pair_scores, backprop_pairs = pair_layer((vectors, cells), is_train)
+    flat, backprop_flat = scorer((vectors, pairs), is_train)
+    sizes = numpy.cumsum([0] + [len(p) for p in pairs])
+    Y = [(*doc_scores, flat[sizes[i] : sizes[i + 1]]) for i, doc_scores in enumerate(pair_scores)]
+
+    def backprop(dY: List[Tuple[Any, ...]]) -> Any:
+        d_vectors, _ = backprop_pairs([d[:-1] for d in dY])
+        d_flat = model.ops.xp.concatenate([d[-1] for d in dY]) if dY else flat[:0]
+        d_from_pairs = backprop_flat(model.ops.as_contig(d_flat))
+        return ([a + b for a, b in zip(d_vectors, d_from_pairs)], None, None)
+
+    return Y, backprop

@@ -21,7 +21,9 @@ from thinc.shims import PyTorchGradScaler
 from thinc.types import Floats2d, Floats3d
 
 from ..layouts import PairLayout
-from .layers import first_output, pair_scores_layer, with_cells
+from ..checks import check_int
+from .layers import first_output, pair_scores_layer, with_cells, with_span_pairs
+from .span_pairs import span_pair_scorer
 from .torch_modules import (
     EfficientGlobalPointerHead,
     GlobalPointerHead,
@@ -92,6 +94,7 @@ def build_gplinker(
     head_size: int = 64,
     efficient: bool = True,
     use_rope: bool = False,
+    span_pair_width: int = 0,
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
@@ -106,12 +109,19 @@ def build_gplinker(
         predicate (GlobalPointer form).
     use_rope (bool): off in GPLinker: subject and object may be far apart and
         in either order, so their relative position is no evidence.
+    span_pair_width (int): if > 0, also score each (subject, object) pair of
+        spans from the mean vectors of their tokens through a hidden layer of
+        this width (`span_pairs.py`), the seeds' cells seeing only boundary
+        tokens; 0: the seeds' GPLinker form.
     nO (Optional[int]): number of predicates; set by the component if None.
     RETURNS (Model): per doc, (heads, tails), each (predicates, n, C); given
-        (docs, cells) instead of docs, the scores of those cells only.
+        (docs, cells) instead of docs, the scores of those cells only. With
+        span pairs the input is (docs, cells or None, pairs) and each doc's
+        output ends with its pairs' scores (pairs, predicates).
     """
     kind = "EfficientGlobalPointer" if efficient else "GlobalPointer"
     check_scorer_settings(head_size, use_rope, 0)
+    check_int("span_pair_width", span_pair_width, minimum=0)
     head = pair_scores_layer(
         "gplinker_head",
         partial(_build_scorers, n_fixed_channels=(None, None)),
@@ -121,7 +131,13 @@ def build_gplinker(
         grad_scaler=grad_scaler,
         attrs={"head_kind": kind, "head_size": head_size, "use_rope": use_rope, "pooling_size": 0},
     )
-    return _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), head))
+    if not span_pair_width:
+        return _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), head))
+    scorer = span_pair_scorer(span_pair_width, nO)
+    model = _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), with_span_pairs(head, scorer)))
+    model.set_ref("span_pairs", scorer)
+    model.set_ref("span_pair_output", scorer.get_ref("output_layer"))
+    return model
 
 
 @registry.architectures("spacy-globalpointer.GPLinkerEvents.v1")

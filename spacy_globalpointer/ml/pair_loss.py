@@ -12,7 +12,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import torch
 from thinc.api import get_array_module, torch2xp, xp2torch
-from thinc.types import Floats3d
+from thinc.types import Floats2d, Floats3d
 
 from ..errors import Errors
 from ..layouts import PairLayout
@@ -121,3 +121,37 @@ def _sparse_rows(
     for (row, channel), cells in gold.items():
         index[row, channel, : len(cells)] = torch.tensor(sorted(set(cells)), dtype=torch.long)
     return sparse_multilabel_crossentropy(padded, index.to(padded.device), mask)
+
+
+def listed_pairs_loss(
+    scores: Sequence[Floats2d], positives: Sequence[Sequence[Tuple[int, int]]]
+) -> Tuple[float, List[Floats2d]]:
+    """ZLPR over listed pairs (a relation head's span-pair scores): per doc a
+    (pairs, channels) array and its gold (pair, channel) entries; one row per
+    (doc, channel) over the doc's pairs, summed over a doc's rows, mean over
+    the docs with pairs (as `pair_loss` with mean_over="docs").
+
+    RETURNS (Tuple[float, List[Floats2d]]): the loss and d(loss)/d(scores).
+    """
+    grads: List[Floats2d] = [get_array_module(s).zeros_like(s) for s in scores]
+    with_pairs = [i for i, s in enumerate(scores) if s.shape[0] > 0]
+    if not with_pairs:
+        return 0.0, grads
+    leaves = {i: xp2torch(scores[i], requires_grad=True) for i in with_pairs}
+    first = leaves[with_pairs[0]]
+    n_channels = int(first.shape[1])
+    width = max(int(scores[i].shape[0]) for i in with_pairs)
+    padded = first.new_zeros((len(with_pairs), n_channels, width))
+    mask = torch.zeros((len(with_pairs), n_channels, width), dtype=torch.bool, device=first.device)
+    gold: Dict[Tuple[int, int], List[int]] = defaultdict(list)
+    for row, i in enumerate(with_pairs):
+        n_pairs = int(scores[i].shape[0])
+        padded[row, :, :n_pairs] = leaves[i].T
+        mask[row, :, :n_pairs] = True
+        for pair, channel in positives[i]:
+            gold[(row, channel)].append(pair)
+    loss = _dense_rows(padded, mask, gold, "label").sum() / len(with_pairs)
+    loss.backward()
+    for i, leaf in leaves.items():
+        grads[i] = torch2xp(leaf.grad)
+    return float(loss.item()), grads

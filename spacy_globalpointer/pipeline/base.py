@@ -25,7 +25,7 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, get_array_module, set_dropout_rate
 
-from ..calibration import CalibrationSettings, ThresholdCalibrator, guarded_threshold
+from ..calibration import CalibrationSettings, ThresholdCalibrator, guarded_threshold, resolve_source, uses_transformer
 from ..checks import check_choice, check_int, check_threshold
 from ..decoding import span_probability
 from ..errors import Errors, Warnings
@@ -84,6 +84,9 @@ class _TrainingState:
         self.recent: Dict[str, Example] = {}
         self.held_out: Dict[str, Example] = {}
         self.holding_out = False
+        # The source in use ("auto" resolved, "heldout" without enough docs
+        # -> "inference"); None before training starts.
+        self.source: Optional[str] = None
         self.n_updates = 0
 
     def pipeline(self) -> Optional[Language]:
@@ -228,6 +231,11 @@ class PairComponent(TrainablePipe):
         """What the model takes for these docs (relations: (docs, None))."""
         return docs
 
+    def _scoring_input(self, examples: List[Example]) -> Any:
+        """What the model takes to score these examples for the loss or for
+        calibration (relations with span pairs: their gold entities' pairs)."""
+        return self._model_input([eg.predicted for eg in examples])
+
     # Initialization: the same skeleton for every component (spancat's).
 
     def initialize(
@@ -326,7 +334,9 @@ class PairComponent(TrainablePipe):
                 threshold, candidates, golds, confidence=self.calibration.guard_confidence
             )
         if threshold is not None:
-            self.cfg.setdefault("calibrated", {})[setting] = threshold
+            # Rounded to the grid's precision: the JSON of a saved pipeline keeps
+            # fewer digits than a float, and a reloaded pipeline must decode alike.
+            self.cfg.setdefault("calibrated", {})[setting] = round(float(threshold), 6)
 
     # Prediction and training run with the component's torch thread count.
 
@@ -377,8 +387,7 @@ class PairComponent(TrainablePipe):
             self._gold_cache.clear()
             try:
                 set_dropout_rate(self.model, drop)
-                docs = [eg.predicted for eg in examples]
-                scores, backprop_scores = self.model.begin_update(self._model_input(docs))
+                scores, backprop_scores = self.model.begin_update(self._scoring_input(examples))
                 loss, d_scores = self._loss_without_held_out(examples, scores)
                 backprop_scores(d_scores)
                 if sgd is not None:
@@ -428,15 +437,19 @@ class PairComponent(TrainablePipe):
         when calibrating) and decide whether calibration holds docs out."""
         self._training = _TrainingState(nlp)
         settings = self.calibration
-        if self.cfg.get("calibrate_threshold") and settings.source == "heldout":
+        source = resolve_source(settings.source, uses_transformer(self.model, self.name, nlp))
+        if self.cfg.get("calibrate_threshold") and source == "heldout":
             # Count only up to the bound: a large corpus is not read again in full.
             non_empty = (eg for eg in get_examples() if len(eg.predicted))
             needed = settings.min_heldout_docs
             self._training.holding_out = sum(1 for _ in islice(non_empty, needed)) >= needed
+            if not self._training.holding_out:
+                source = "inference"
+        self._training.source = source
 
     def _observe_for_calibration(self, examples: List[Example], scores: Any) -> None:
         settings = self.calibration
-        if settings.source == "batches":
+        if self.calibration_source == "batches":
             for setting, (candidates, golds) in self._calibration_decisions(examples, scores).items():
                 self._calibrate(candidates, golds, setting)
             return
@@ -468,8 +481,8 @@ class PairComponent(TrainablePipe):
                     docs = list(proc.pipe(docs))
         else:
             warnings.warn(Warnings.W008.format(name=self.name))
-        scores = self.model.predict(self._model_input(docs))
         rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+        scores = self.model.predict(self._scoring_input(rescored))
         for setting, (candidates, golds) in self._calibration_decisions(rescored, scores).items():
             self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
             self._calibrate(candidates, golds, setting, guard=True)
@@ -477,11 +490,14 @@ class PairComponent(TrainablePipe):
     @property
     def calibration_source(self) -> str:
         """What the thresholds are being calibrated on in this training run:
-        "heldout" only when the training set was large enough to hold docs out."""
-        source = self.calibration.source
-        if source == "heldout" and not self._training.holding_out:
-            return "inference"
-        return source
+        "auto" resolved for the encoder, and "heldout" only when the training
+        set was large enough to hold docs out (else "inference")."""
+        if self._training.source is None:
+            # Updated without initialize (a loaded pipeline trained further):
+            # nothing was counted, so nothing is held out.
+            source = resolve_source(self.calibration.source, uses_transformer(self.model, self.name, None))
+            self._training.source = "inference" if source == "heldout" else source
+        return self._training.source
 
     # Serialization. The settings come from the pipeline's config (so a user's
     # override at load time wins, as for any spaCy setting); what training
@@ -494,6 +510,10 @@ class PairComponent(TrainablePipe):
         if "calibrated" not in saved and saved.get("calibrate_threshold"):
             # Saved before calibrated thresholds had their own key: they were the settings.
             learned["calibrated"] = {s: saved[s] for s in self.threshold_settings if s in saved}
+        if learned.get("calibrated"):
+            # srsly's JSON reads 0.3 back as 0.30000000000000004: the saved values
+            # are grid points (6 decimals), so round them back onto the grid.
+            learned["calibrated"] = {s: round(float(v), 6) for s, v in learned["calibrated"].items()}
         return learned
 
     def _restore_pair_layer(self, saved: Dict[str, Any]) -> Dict[str, Any]:

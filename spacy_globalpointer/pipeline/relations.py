@@ -32,7 +32,8 @@ from ..decoding import span_probability, to_numpy
 from ..errors import Errors, Warnings
 from ..extensions import RelationRecord, SpanRecord, relation_records, set_relation_records
 from ..layouts import PairLayout
-from ..ml.pair_loss import Cell, pair_loss
+from ..ml.pair_loss import Cell, listed_pairs_loss, pair_loss
+from ..ml.span_pairs import no_pairs
 from .base import DEFAULT_CALIBRATION, PairComponent, default_model
 from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, ordered_pairs, span_windows
 from .matching import to_predicted
@@ -60,8 +61,18 @@ use_rope = false
 """
 DEFAULT_MODEL = default_model(default_model_config)
 
-# The model's two outputs per doc: the head-pair and the tail-pair matrices.
-HEAD_PAIRS, TAIL_PAIRS = 0, 1
+# The model's outputs per doc: the head-pair and the tail-pair matrices (and,
+# with span_pair_width > 0, the span-pair scores of the pairs it was given).
+HEAD_PAIRS, TAIL_PAIRS, SPAN_PAIRS = 0, 1, 2
+
+
+def triple_logits(head_pairs: numpy.ndarray, tail_pairs: numpy.ndarray, span_pairs: Optional[numpy.ndarray]) -> numpy.ndarray:
+    """What the decoder thresholds (and calibration calibrates), one array per
+    doc of any shape: GPLinker's min(head-pair, tail-pair) logit, so that both
+    cells must pass; with span-pair scores, the mean of that and the span-pair
+    logit (two classifiers of the same triple: boundary tokens and pooled spans)."""
+    cells = numpy.minimum(head_pairs, tail_pairs)
+    return cells if span_pairs is None else (cells + span_pairs) / 2
 
 
 @Language.factory(
@@ -221,8 +232,44 @@ class GlobalPointerRelations(PairComponent):
     def output_layouts(self) -> Sequence[PairLayout]:
         return [self.layout, self.layout]
 
+    @property
+    def has_span_pairs(self) -> bool:
+        """Whether the model also scores span pairs (GPLinker.v1 span_pair_width > 0)."""
+        return self.model.has_ref("span_pairs")
+
     def _model_input(self, docs: List[Doc]) -> Any:
+        if self.has_span_pairs:
+            return (docs, None, [no_pairs() for _ in docs])
         return (docs, None)
+
+    def _scoring_input(self, examples: List[Example]) -> Any:
+        docs = [eg.predicted for eg in examples]
+        if not self.has_span_pairs:
+            return (docs, None)
+        pairs = []
+        for eg in examples:
+            starts, ends, subjects, objects = self._gold_pairs(eg)
+            pairs.append(_pair_spans(starts, ends, subjects, objects))
+        return (docs, None, pairs)
+
+    def _build_pair_layer(self, docs: List[Doc]) -> None:
+        if self.has_span_pairs:
+            self.model.get_ref("span_pair_output").set_dim("nO", len(self.labels), force=True)
+        super()._build_pair_layer(docs)
+
+    def _gold_pairs(self, eg: Example) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """The gold entities' starts and ends, and the (subject, object) pairs of
+        them the decoder would try (indices into the entities): what the loss
+        of the span-pair scores and calibration see."""
+        gold = self.aligned_gold(eg)
+        starts = numpy.asarray([s for s, _ in gold.entities], dtype="int64")
+        ends = numpy.asarray([e for _, e in gold.entities], dtype="int64")
+        if not gold.entities:
+            empty = numpy.zeros((0,), dtype="int64")
+            return starts, ends, empty, empty
+        windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
+        subjects, objects = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+        return starts, ends, subjects, objects
 
     # Entities
 
@@ -343,7 +390,22 @@ class GlobalPointerRelations(PairComponent):
         layout = self.layout
         head_pair_loss, d_head_pairs = pair_loss([s[HEAD_PAIRS] for s in scores], head_pair_cells, layout, sparse=True, mean_over="docs")
         tail_pair_loss, d_tail_pairs = pair_loss([s[TAIL_PAIRS] for s in scores], tail_pair_cells, layout, sparse=True, mean_over="docs")
-        return head_pair_loss + tail_pair_loss, list(zip(d_head_pairs, d_tail_pairs))
+        if not self.has_span_pairs:
+            return head_pair_loss + tail_pair_loss, list(zip(d_head_pairs, d_tail_pairs))
+        span_pair_gold = [self._gold_pair_entries(eg, gold, label_map) for eg, gold in zip(examples, golds)]
+        span_pair_loss, d_span_pairs = listed_pairs_loss([s[SPAN_PAIRS] for s in scores], span_pair_gold)
+        return head_pair_loss + tail_pair_loss + span_pair_loss, list(zip(d_head_pairs, d_tail_pairs, d_span_pairs))
+
+    def _gold_pair_entries(self, eg: Example, gold: RelationGold, label_map: Dict[str, int]) -> List[Tuple[int, int]]:
+        """(pair index, predicate index) of the gold relations among `_gold_pairs`."""
+        _, _, subjects, objects = self._gold_pairs(eg)
+        index = {(gold.entities[a], gold.entities[b]): k for k, (a, b) in enumerate(zip(subjects, objects))}
+        entries = set()
+        for head, predicate, tail in gold.relations:
+            k = index.get((head, tail))
+            if k is not None:
+                entries.add((k, self._predicate_index(predicate, label_map)))
+        return sorted(entries)
 
     def _predicate_index(self, predicate: str, label_map: Dict[str, int]) -> int:
         if predicate not in label_map:
@@ -370,27 +432,21 @@ class GlobalPointerRelations(PairComponent):
         label_map = self._label_map
         lowest = self._calibrator().lowest
         candidates, golds = [], []
-        for eg, (head_pairs, tail_pairs) in zip(examples, scores):
+        for eg, doc_scores in zip(examples, scores):
             gold = self.aligned_gold(eg)
             n_tokens = len(eg.predicted)
-            if not gold.entities:
-                continue
-            starts = numpy.asarray([s for s, _ in gold.entities], dtype="int64")
-            ends = numpy.asarray([e for _, e in gold.entities], dtype="int64")
-            windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
-            h, t = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+            starts, ends, h, t = self._gold_pairs(eg)
             if not len(h):
                 continue
-            triple = numpy.minimum(
+            head_pairs, tail_pairs = doc_scores[HEAD_PAIRS], doc_scores[TAIL_PAIRS]
+            triple = triple_logits(
                 to_numpy(head_pairs[:, starts[h], self.layout.columns(starts[h], starts[t], n_tokens)]),
                 to_numpy(tail_pairs[:, ends[h] - 1, self.layout.columns(ends[h] - 1, ends[t] - 1, n_tokens)]),
+                to_numpy(doc_scores[SPAN_PAIRS]).T if self.has_span_pairs else None,
             )  # (predicates, pairs)
-            index = {(gold.entities[a], gold.entities[b]): k for k, (a, b) in enumerate(zip(h, t))}
             is_gold = numpy.zeros(triple.shape, dtype=bool)
-            for head, predicate, tail in gold.relations:
-                k = index.get((head, tail))
-                if k is not None:
-                    is_gold[self._predicate_index(predicate, label_map), k] = True
+            for k, p in self._gold_pair_entries(eg, gold, label_map):
+                is_gold[p, k] = True
             candidates.append(triple[triple > lowest])
             golds.append(triple[is_gold])
         return {"threshold": (candidates, golds)}
@@ -405,6 +461,7 @@ class GlobalPointerRelations(PairComponent):
         counts = CapCounts()
         candidates = []
         cells = []
+        span_pairs = []
         for doc in docs:
             found = self._candidates(doc, counts)
             if found is None:
@@ -417,16 +474,20 @@ class GlobalPointerRelations(PairComponent):
             pairs = list(zip(subjects.tolist(), objects.tolist()))
             candidates.append((entities, pairs))
             cells.append(_pair_cells(starts, ends, subjects, objects, n_predicates))
+            span_pairs.append(_pair_spans(starts, ends, subjects, objects))
         self._warn_cut(counts)
         if not any(len(c[0]) for c in cells):
             return [{"entities": e, "pairs": p, "logits": None} for e, p in candidates]
-        outputs = self.model.predict((docs, cells))
+        outputs = self.model.predict((docs, cells, span_pairs) if self.has_span_pairs else (docs, cells))
         results = []
-        for (entities, pairs), (head_pair_scores, tail_pair_scores) in zip(candidates, outputs):
+        for (entities, pairs), doc_scores in zip(candidates, outputs):
             logits = None
             if pairs:
-                logits = numpy.minimum(to_numpy(head_pair_scores), to_numpy(tail_pair_scores)).reshape(
-                    len(pairs), n_predicates
+                shape = (len(pairs), n_predicates)
+                logits = triple_logits(
+                    to_numpy(doc_scores[HEAD_PAIRS]).reshape(shape),
+                    to_numpy(doc_scores[TAIL_PAIRS]).reshape(shape),
+                    to_numpy(doc_scores[SPAN_PAIRS]) if self.has_span_pairs else None,
                 )
             results.append({"entities": entities, "pairs": pairs, "logits": logits})
         return results
@@ -480,6 +541,14 @@ def _pair_cells(
         return numpy.concatenate([predicates[:, None], numpy.repeat(token_pairs, n_predicates, axis=0)], axis=1)
 
     return cells(starts[subjects], starts[objects]), cells(ends[subjects] - 1, ends[objects] - 1)
+
+
+def _pair_spans(starts: numpy.ndarray, ends: numpy.ndarray, subjects: numpy.ndarray, objects: numpy.ndarray) -> numpy.ndarray:
+    """The span-pair scorer's input for these pairs: (pairs, 4) subject start,
+    end, object start, end."""
+    if not len(subjects):
+        return no_pairs()
+    return numpy.stack([starts[subjects], ends[subjects], starts[objects], ends[objects]], axis=1).astype("int64")
 
 
 def _record(span: Span) -> SpanRecord:

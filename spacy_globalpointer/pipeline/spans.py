@@ -148,7 +148,7 @@ class GlobalPointer(PairComponent):
         ents: bool = False,
         loss_rows: str = "label",
         calibrate_threshold: bool = True,
-        calibration: str = "heldout",
+        calibration: Union[str, Dict[str, Any], None] = None,
         torch_threads: Optional[int] = 1,
         scorer: Optional[Callable] = score_globalpointer,
     ) -> None:

@@ -1,0 +1,93 @@
+"""GPLinker relations with span-pair scores (GPLinker.v1 span_pair_width > 0):
+the pooling layer's gradient, overfitting, round trips, and that inference
+decodes exactly what the model scores for a pair."""
+import numpy
+import pytest
+import torch
+from thinc.api import NumpyOps, fix_random_seed
+
+from spacy_globalpointer.ml.pair_loss import listed_pairs_loss
+from spacy_globalpointer.ml.span_pairs import span_pair_vectors
+
+from conftest import check_round_trips
+from test_relations import REL_DATA, build_rel_nlp, make_rel_examples, rel_tuples
+
+SPAN_PAIRS = {"components.globalpointer_relations.model.span_pair_width": 32}
+
+
+def test_span_pair_vectors_are_span_means_and_their_gradient_matches_finite_differences():
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(0)
+    vectors = [rng.normal(size=(6, 3)).astype("float32"), rng.normal(size=(2, 3)).astype("float32")]
+    pairs = [numpy.asarray([[0, 2, 3, 6], [3, 6, 0, 2], [1, 2, 1, 2]]), numpy.zeros((0, 4), dtype="int64")]
+    layer = span_pair_vectors()
+    layer.initialize(X=(vectors, pairs))
+    out, backprop = layer((vectors, pairs), is_train=True)
+    assert out.shape == (3, 6)
+    numpy.testing.assert_allclose(out[0], numpy.concatenate([vectors[0][0:2].mean(0), vectors[0][3:6].mean(0)]), rtol=1e-6)
+    numpy.testing.assert_allclose(out[2], numpy.concatenate([vectors[0][1], vectors[0][1]]), rtol=1e-6)
+    weights = rng.normal(size=out.shape).astype("float32")
+    d_vectors = backprop(ops.asarray2f(weights))
+    assert d_vectors[1].shape == (2, 3) and not d_vectors[1].any()
+    eps = 1e-3
+    for i, j in [(0, 0), (1, 2), (4, 1), (5, 2)]:
+        bumped = [v.copy() for v in vectors]
+        bumped[0][i, j] += eps
+        up = (layer.predict((bumped, pairs)) * weights).sum()
+        bumped[0][i, j] -= 2 * eps
+        down = (layer.predict((bumped, pairs)) * weights).sum()
+        assert d_vectors[0][i, j] == pytest.approx((up - down) / (2 * eps), rel=1e-2, abs=1e-3)
+
+
+def test_listed_pairs_loss_is_zlpr_per_predicate_row_mean_over_docs():
+    scores = [numpy.asarray([[2.0, -1.0], [0.5, 0.0]], dtype="float32"), numpy.zeros((0, 2), dtype="float32")]
+    loss, grads = listed_pairs_loss(scores, [[(0, 0)], []])
+    # Row of predicate 0: positive pair 0 (2.0), negative pair 1 (0.5); predicate 1: negatives -1, 0.
+    expected = numpy.log1p(numpy.exp(0.5)) + numpy.log1p(numpy.exp(-2.0)) + numpy.log1p(numpy.exp(-1.0) + numpy.exp(0.0))
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert grads[0][0, 0] < 0 < grads[0][1, 0] and grads[1].shape == (0, 2)
+
+
+@pytest.fixture(scope="module")
+def trained_span_pairs():
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_rel_nlp(**SPAN_PAIRS)
+    examples = make_rel_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(160):
+        nlp.update(examples, sgd=optimizer)
+    return nlp, examples
+
+
+def test_overfits_with_span_pair_scores(trained_span_pairs):
+    nlp, examples = trained_span_pairs
+    component = nlp.get_pipe("globalpointer_relations")
+    assert component.has_span_pairs
+    scores = nlp.evaluate(examples)
+    assert scores["relations_micro_f"] == 1.0, scores
+    assert ((0, 1, "ORG"), "same_as", (0, 1, "ORG")) in rel_tuples(nlp(REL_DATA[2][0]))
+
+
+def test_span_pair_relations_round_trip(trained_span_pairs, tmp_path):
+    nlp, _ = trained_span_pairs
+    texts = [t for t, _, _ in REL_DATA]
+    check_round_trips(
+        nlp, texts, rel_tuples, lambda d: [r.score for r in d._.relations], build_rel_nlp(**SPAN_PAIRS), tmp_path / "model"
+    )
+
+
+def test_a_relation_score_is_the_mean_of_its_cells_and_its_span_pair_score(trained_span_pairs):
+    """What inference decodes from gathered cells equals the full matrices and
+    the span-pair scorer run on the pair directly."""
+    nlp, _ = trained_span_pairs
+    component = nlp.get_pipe("globalpointer_relations")
+    doc = nlp(REL_DATA[0][0])
+    assert doc._.relations
+    pairs = numpy.asarray([[r.head.start, r.head.end, r.tail.start, r.tail.end] for r in doc._.relations])
+    heads, tails, span_pair_scores = component.model.predict(([doc], None, [pairs]))[0]
+    for k, r in enumerate(doc._.relations):
+        p = component.labels.index(r.label)
+        cells = min(heads[p, r.head.start, r.tail.start], tails[p, r.head.end - 1, r.tail.end - 1])
+        logit = (cells + span_pair_scores[k, p]) / 2
+        assert r.score == pytest.approx(1 / (1 + numpy.exp(-2 * logit)), rel=1e-4, abs=1e-6)
