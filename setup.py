@@ -69,6 +69,9 @@ setup(
         "spacy_misc": [
             "spacy-globalpointer.calibration.v1 = spacy_globalpointer.calibration:make_calibration",
         ],
+        "spacy_tokenizers": [
+            "spacy-globalpointer.LanguageTokenizer.v1 = spacy_globalpointer.tokenizers:create_language_tokenizer",
+        ],
     },
     classifiers=[
         "Framework :: spaCy",

@@ -5,7 +5,7 @@ Importing this package is never required: spaCy finds the `globalpointer`,
 architectures through entry points.
 Import it for the `Relation` and `Event` records of `doc._.relations` / `doc._.events`.
 """
-from . import training  # registers the Paragraphs reader
+from . import tokenizers, training  # register the language tokenizer and the Paragraphs reader
 from .about import __version__
 from .extensions import Event, Relation, install_extensions
 from .pipeline.events import GlobalPointerEvents, make_globalpointer_events

@@ -26,7 +26,10 @@ from test_project import PROJECT_DIR
 CONFIG_DIRS = (PROJECT_DIR / "configs", PROJECT_DIR / "benchmarks" / "configs")
 CONFIGS = sorted(path for folder in CONFIG_DIRS for path in folder.glob("*.cfg"))
 # Registered functions a config needs beyond the package (spacy train --code).
-CODE = {"pair_classifier.cfg": PROJECT_DIR / "benchmarks" / "pair_classifier.py"}
+CODE = {
+    "pair_classifier.cfg": PROJECT_DIR / "benchmarks" / "pair_classifier.py",
+    "span_events.cfg": PROJECT_DIR / "benchmarks" / "span_events.py",
+}
 
 
 def config_id(path: Path) -> str:
@@ -36,7 +39,7 @@ def config_id(path: Path) -> str:
 def task_of(path: Path) -> str:
     """Which sample a config trains on, from the components in its pipeline."""
     pipeline = Config().from_disk(path, interpolate=False)["nlp"]["pipeline"]
-    if "globalpointer_events" in pipeline:
+    if any(name in pipeline for name in ("globalpointer_events", "benchmark_span_events")):
         return "events"
     if any(name in pipeline for name in ("globalpointer_relations", "benchmark_pair_classifier")):
         return "relations"
@@ -105,3 +108,22 @@ def test_spacy_debug_data_runs(path, sample_corpora, request):
     result = subprocess.run(argv, capture_output=True, text=True, encoding="utf8", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "checks passed" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=config_id)
+def test_config_tokenizes_the_language_it_is_given(path):
+    """`--nlp.lang zh` gets the Chinese character segmenter, not the English
+    rule-based tokenizer a filled English config names (which keeps a Chinese
+    sentence as one token, so every gold span is misaligned)."""
+    if path.name in CODE:
+        import_file(path.stem, CODE[path.name])
+    components = Config().from_disk(path, interpolate=False)["components"]
+    if "transformer" in components:
+        pytest.importorskip("spacy_transformers")
+    from spacy.util import load_model_from_config
+
+    for lang, expected in (("zh", ["中", "文", "句", "子"]), ("en", ["Ana", "'s", "test", "."])):
+        config = load_config(path, overrides={"nlp.lang": lang})
+        nlp = load_model_from_config(config, auto_fill=True, validate=True)
+        text = "中文句子" if lang == "zh" else "Ana's test."
+        assert [t.text for t in nlp.make_doc(text)] == expected

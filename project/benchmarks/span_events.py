@@ -15,7 +15,8 @@ each reference doc's events into doc.spans[spans_key]), so the baseline trains
 on the same DocBins as `globalpointer_events`. Scores come from the package's
 events scorer, so its figures compare. Load it with `spacy train --code`.
 """
-from typing import Callable, Dict, Iterable, Iterator, List
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 import numpy
 from spacy.language import Language
@@ -48,7 +49,7 @@ def write_event_spans(doc: Doc, spans_key: str = SPANS_KEY) -> None:
 
 @registry.readers("spacy-globalpointer-benchmarks.EventSpans.v1")
 def event_spans_corpus(
-    path: str, spans_key: str = SPANS_KEY, max_length: int = 0, gold_preproc: bool = False, limit: int = 0
+    path: Optional[Path], spans_key: str = SPANS_KEY, max_length: int = 0, gold_preproc: bool = False, limit: int = 0
 ) -> Callable[[Language], Iterable[Example]]:
     """spacy.Corpus.v1 whose reference docs also hold their events as spans."""
     corpus = Corpus(path, max_length=max_length, gold_preproc=gold_preproc, limit=limit)

@@ -57,6 +57,7 @@ default_model_config = """
 head_size = 64
 efficient = true
 use_rope = false
+span_pair_width = 0
 
 """
 DEFAULT_MODEL = default_model(default_model_config)
