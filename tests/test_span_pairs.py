@@ -1,6 +1,6 @@
 """GPLinker relations with span-pair scores (GPLinker.v1 span_pair_width > 0):
-the pooling layer's gradient, overfitting, round trips, and that inference
-decodes exactly what the model scores for a pair."""
+the pooling layer's gradient, the loss, overfitting, round trips, and that
+inference decodes exactly what the span-pair scorer gives a pair."""
 import numpy
 import pytest
 import torch
@@ -77,17 +77,16 @@ def test_span_pair_relations_round_trip(trained_span_pairs, tmp_path):
     )
 
 
-def test_a_relation_score_is_the_mean_of_its_cells_and_its_span_pair_score(trained_span_pairs):
-    """What inference decodes from gathered cells equals the full matrices and
-    the span-pair scorer run on the pair directly."""
+def test_a_relation_score_is_its_span_pair_score(trained_span_pairs):
+    """With span pairs the span-pair scorer decides: what inference decodes (no
+    cell gathered) equals the scorer run on the pair directly."""
     nlp, _ = trained_span_pairs
     component = nlp.get_pipe("globalpointer_relations")
     doc = nlp(REL_DATA[0][0])
     assert doc._.relations
     pairs = numpy.asarray([[r.head.start, r.head.end, r.tail.start, r.tail.end] for r in doc._.relations])
-    heads, tails, span_pair_scores = component.model.predict(([doc], None, [pairs]))[0]
+    _, _, span_pair_scores = component.model.predict(([doc], None, [pairs]))[0]
     for k, r in enumerate(doc._.relations):
-        p = component.labels.index(r.label)
-        cells = min(heads[p, r.head.start, r.tail.start], tails[p, r.head.end - 1, r.tail.end - 1])
-        logit = (cells + span_pair_scores[k, p]) / 2
+        logit = span_pair_scores[k, component.labels.index(r.label)]
+        assert logit > component.threshold()
         assert r.score == pytest.approx(1 / (1 + numpy.exp(-2 * logit)), rel=1e-4, abs=1e-6)

@@ -219,17 +219,24 @@ def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
 
 
 def tokenization_note(rows: List[Dict[str, Any]]) -> List[str]:
-    """measure.py scores exact token offsets on the pipeline's own tokenization
-    of the dev text: say how many docs it splits differently from the gold
-    tokens (their spans cannot match there; spaCy's training log aligns them)."""
+    """Say how many dev docs the pipeline tokenizes differently from the gold
+    file, and how their spans were compared: in the gold tokens (measure.py
+    since it aligns them, as spaCy's scorer does) or on exact token offsets
+    (older runs: spans of those docs could not match)."""
     worst = max((r["measure"].get("tokenization_mismatches", 0) for r in rows), default=0)
     if not worst:
         return []
     dev_docs = rows[0]["data"]["dev"]["docs"]
+    unaligned = [r["system"] for r in rows if r["measure"].get("tokenization_mismatches") and not r["measure"].get("aligned_to_gold_tokens")]
+    how = (
+        "entity P/R/F1 compare the predicted spans mapped onto the gold tokens (as spaCy's scorer and the relation scorer do)"
+        if not unaligned
+        else f"in the runs of {', '.join(unaligned)} (measured before measure.py aligned them) P/R/F1 compare exact token "
+        "offsets, so spans in those docs cannot match, while the training log's dev F1 (spaCy's scorer, which aligns "
+        "tokenizations) counts them: it is higher"
+    )
     return [
-        f"{worst:,} of the {dev_docs:,} dev docs are tokenized differently by the pipeline than in the gold "
-        "file; P/R/F1 here compare exact token offsets, so spans in those docs cannot match, while the "
-        "training log's dev F1 (spaCy's scorer, which aligns tokenizations) counts them: it is higher.",
+        f"{worst:,} of the {dev_docs:,} dev docs are tokenized differently by the pipeline than in the gold file; {how}.",
         "",
     ]
 

@@ -111,8 +111,9 @@ def build_gplinker(
         in either order, so their relative position is no evidence.
     span_pair_width (int): if > 0, also score each (subject, object) pair of
         spans from the mean vectors of their tokens through a hidden layer of
-        this width (`span_pairs.py`), the seeds' cells seeing only boundary
-        tokens; 0: the seeds' GPLinker form.
+        this width (`span_pairs.py`): those scores decide, the cells (which see
+        only boundary tokens) are trained beside them; 0: the seeds' GPLinker
+        form, where the cells decide.
     nO (Optional[int]): number of predicates; set by the component if None.
     RETURNS (Model): per doc, (heads, tails), each (predicates, n, C); given
         (docs, cells) instead of docs, the scores of those cells only. With

@@ -9,6 +9,10 @@ where H[p, s.start, o.start] and T[p, s.end - 1, o.end - 1] both exceed the
 threshold. It links whatever spans an upstream component wrote (spancat,
 span_finder + spancat, or `ner` with `use_ents = true`).
 
+With `span_pair_width > 0` in the model (GPLinker.v1), a third scorer rates
+each (subject, object) pair of spans from the mean vectors of their tokens
+(`ml/span_pairs.py`) and decides alone; the cells are trained beside it.
+
 Training places the positive cells from the reference doc's gold relations,
 so `update` never needs predicted spans; evaluation decodes from the
 predicted ones. At inference only the cells of candidate pairs are scored;
@@ -67,13 +71,20 @@ DEFAULT_MODEL = default_model(default_model_config)
 HEAD_PAIRS, TAIL_PAIRS, SPAN_PAIRS = 0, 1, 2
 
 
-def triple_logits(head_pairs: numpy.ndarray, tail_pairs: numpy.ndarray, span_pairs: Optional[numpy.ndarray]) -> numpy.ndarray:
+def triple_logits(
+    head_pairs: Optional[numpy.ndarray], tail_pairs: Optional[numpy.ndarray], span_pairs: Optional[numpy.ndarray]
+) -> numpy.ndarray:
     """What the decoder thresholds (and calibration calibrates), one array per
     doc of any shape: GPLinker's min(head-pair, tail-pair) logit, so that both
-    cells must pass; with span-pair scores, the mean of that and the span-pair
-    logit (two classifiers of the same triple: boundary tokens and pooled spans)."""
-    cells = numpy.minimum(head_pairs, tail_pairs)
-    return cells if span_pairs is None else (cells + span_pairs) / 2
+    cells must pass; with span-pair scores, the span-pair logit alone.
+
+    Why: on SciERC's dev set with the gold entities as candidates (CNN, 1,500
+    steps) the span-pair logit ranked the gold triples best (AUC 0.867, best F
+    28.9) against the cells (0.813, 19.9) and the mean of both (0.854, 25.5).
+    The cells are still trained beside it: their loss reaches the encoder."""
+    if span_pairs is not None:
+        return span_pairs
+    return numpy.minimum(head_pairs, tail_pairs)
 
 
 @Language.factory(
@@ -440,11 +451,14 @@ class GlobalPointerRelations(PairComponent):
             if not len(h):
                 continue
             head_pairs, tail_pairs = doc_scores[HEAD_PAIRS], doc_scores[TAIL_PAIRS]
-            triple = triple_logits(
-                to_numpy(head_pairs[:, starts[h], self.layout.columns(starts[h], starts[t], n_tokens)]),
-                to_numpy(tail_pairs[:, ends[h] - 1, self.layout.columns(ends[h] - 1, ends[t] - 1, n_tokens)]),
-                to_numpy(doc_scores[SPAN_PAIRS]).T if self.has_span_pairs else None,
-            )  # (predicates, pairs)
+            if self.has_span_pairs:
+                triple = triple_logits(None, None, to_numpy(doc_scores[SPAN_PAIRS]).T)  # (predicates, pairs)
+            else:
+                triple = triple_logits(
+                    to_numpy(head_pairs[:, starts[h], self.layout.columns(starts[h], starts[t], n_tokens)]),
+                    to_numpy(tail_pairs[:, ends[h] - 1, self.layout.columns(ends[h] - 1, ends[t] - 1, n_tokens)]),
+                    None,
+                )
             is_gold = numpy.zeros(triple.shape, dtype=bool)
             for k, p in self._gold_pair_entries(eg, gold, label_map):
                 is_gold[p, k] = True
@@ -474,22 +488,28 @@ class GlobalPointerRelations(PairComponent):
             subjects, objects = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
             pairs = list(zip(subjects.tolist(), objects.tolist()))
             candidates.append((entities, pairs))
-            cells.append(_pair_cells(starts, ends, subjects, objects, n_predicates))
-            span_pairs.append(_pair_spans(starts, ends, subjects, objects))
+            if self.has_span_pairs:
+                # The span-pair scores decide (triple_logits): no cell is gathered.
+                no_cells = numpy.zeros((0, 3), dtype="int64")
+                cells.append((no_cells, no_cells))
+                span_pairs.append(_pair_spans(starts, ends, subjects, objects))
+            else:
+                cells.append(_pair_cells(starts, ends, subjects, objects, n_predicates))
         self._warn_cut(counts)
-        if not any(len(c[0]) for c in cells):
+        if not any(len(pairs) for _, pairs in candidates):
             return [{"entities": e, "pairs": p, "logits": None} for e, p in candidates]
         outputs = self.model.predict((docs, cells, span_pairs) if self.has_span_pairs else (docs, cells))
         results = []
         for (entities, pairs), doc_scores in zip(candidates, outputs):
             logits = None
             if pairs:
-                shape = (len(pairs), n_predicates)
-                logits = triple_logits(
-                    to_numpy(doc_scores[HEAD_PAIRS]).reshape(shape),
-                    to_numpy(doc_scores[TAIL_PAIRS]).reshape(shape),
-                    to_numpy(doc_scores[SPAN_PAIRS]) if self.has_span_pairs else None,
-                )
+                if self.has_span_pairs:
+                    logits = triple_logits(None, None, to_numpy(doc_scores[SPAN_PAIRS]))
+                else:
+                    shape = (len(pairs), n_predicates)
+                    logits = triple_logits(
+                        to_numpy(doc_scores[HEAD_PAIRS]).reshape(shape), to_numpy(doc_scores[TAIL_PAIRS]).reshape(shape), None
+                    )
             results.append({"entities": entities, "pairs": pairs, "logits": logits})
         return results
 
