@@ -122,6 +122,30 @@ MUTATIONS = [
         ["tests/test_component.py"],
     ),
     Mutation(
+        "auto calibration holds docs out on the CNN", "calibration.py",
+        '    return "heldout" if transformer_encoder else "batches"',
+        '    return "heldout"',
+        ["tests/test_component.py"],
+    ),
+    Mutation(
+        "span-pair gradient lost", "ml/span_pairs.py",
+        "        ops.scatter_add(d_flat, index_array, d_tokens)\n",
+        "",
+        ["tests/test_span_pairs.py"],
+    ),
+    Mutation(
+        "span-pair scores ignored at inference", "pipeline/relations.py",
+        "    if span_pairs is not None:\n        return span_pairs\n",
+        "",
+        ["tests/test_span_pairs.py"],
+    ),
+    Mutation(
+        "tokenizer fixed to English", "tokenizers.py",
+        "        default = get_lang_class(nlp.lang).default_config",
+        '        default = get_lang_class("en").default_config',
+        ["tests/test_project_configs.py"],
+    ),
+    Mutation(
         "links across sentences", "pipeline/linking.py",
         '    if scope == "doc" or n_tokens == 0 or not doc.has_annotation("SENT_START"):',
         "    if True:",

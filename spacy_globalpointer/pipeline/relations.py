@@ -260,7 +260,7 @@ class GlobalPointerRelations(PairComponent):
             return (docs, None)
         pairs = []
         for eg in examples:
-            starts, ends, subjects, objects = self._gold_pairs(eg)
+            _, starts, ends, subjects, objects = self._gold_pairs(eg)
             pairs.append(_pair_spans(starts, ends, subjects, objects))
         return (docs, None, pairs)
 
@@ -269,19 +269,25 @@ class GlobalPointerRelations(PairComponent):
             self.model.get_ref("span_pair_output").set_dim("nO", len(self.labels), force=True)
         super()._build_pair_layer(docs)
 
-    def _gold_pairs(self, eg: Example) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-        """The gold entities' starts and ends, and the (subject, object) pairs of
-        them the decoder would try (indices into the entities): what the loss
-        of the span-pair scores and calibration see."""
+    def _gold_pairs(
+        self, eg: Example
+    ) -> Tuple[List[Tuple[int, int]], numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+        """The spans the loss and calibration pair up, their starts and ends, and
+        the (subject, object) pairs of them the decoder would try (indices into
+        the spans): the gold entities and, with span-pair scores, their near
+        misses (`near_miss_spans`)."""
         gold = self.aligned_gold(eg)
-        starts = numpy.asarray([s for s, _ in gold.entities], dtype="int64")
-        ends = numpy.asarray([e for _, e in gold.entities], dtype="int64")
-        if not gold.entities:
+        spans = list(gold.entities)
+        if self.has_span_pairs:
+            spans += near_miss_spans(spans, len(eg.predicted))
+        starts = numpy.asarray([s for s, _ in spans], dtype="int64")
+        ends = numpy.asarray([e for _, e in spans], dtype="int64")
+        if not spans:
             empty = numpy.zeros((0,), dtype="int64")
-            return starts, ends, empty, empty
+            return spans, starts, ends, empty, empty
         windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
         subjects, objects = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
-        return starts, ends, subjects, objects
+        return spans, starts, ends, subjects, objects
 
     # Entities
 
@@ -410,8 +416,8 @@ class GlobalPointerRelations(PairComponent):
 
     def _gold_pair_entries(self, eg: Example, gold: RelationGold, label_map: Dict[str, int]) -> List[Tuple[int, int]]:
         """(pair index, predicate index) of the gold relations among `_gold_pairs`."""
-        _, _, subjects, objects = self._gold_pairs(eg)
-        index = {(gold.entities[a], gold.entities[b]): k for k, (a, b) in enumerate(zip(subjects, objects))}
+        spans, _, _, subjects, objects = self._gold_pairs(eg)
+        index = {(spans[a], spans[b]): k for k, (a, b) in enumerate(zip(subjects, objects))}
         entries = set()
         for head, predicate, tail in gold.relations:
             k = index.get((head, tail))
@@ -447,7 +453,7 @@ class GlobalPointerRelations(PairComponent):
         for eg, doc_scores in zip(examples, scores):
             gold = self.aligned_gold(eg)
             n_tokens = len(eg.predicted)
-            starts, ends, h, t = self._gold_pairs(eg)
+            _, starts, ends, h, t = self._gold_pairs(eg)
             if not len(h):
                 continue
             head_pairs, tail_pairs = doc_scores[HEAD_PAIRS], doc_scores[TAIL_PAIRS]
@@ -562,6 +568,24 @@ def _pair_cells(
         return numpy.concatenate([predicates[:, None], numpy.repeat(token_pairs, n_predicates, axis=0)], axis=1)
 
     return cells(starts[subjects], starts[objects]), cells(ends[subjects] - 1, ends[objects] - 1)
+
+
+def near_miss_spans(entities: Sequence[Tuple[int, int]], n_tokens: int) -> List[Tuple[int, int]]:
+    """Each entity with one boundary moved by one token (start or end, either
+    way), where that is no entity itself: negatives for the span-pair scorer.
+
+    Why: trained on gold entities alone, the span-pair scorer never saw a span
+    that is almost an entity, and at inference the entity head proposes many
+    (a boundary off by one is its commonest error); a pair with such a span is
+    a false relation under strict scoring."""
+    known = set(entities)
+    misses: List[Tuple[int, int]] = []
+    for start, end in entities:
+        for candidate in ((start - 1, end), (start + 1, end), (start, end - 1), (start, end + 1)):
+            if 0 <= candidate[0] < candidate[1] <= n_tokens and candidate not in known:
+                known.add(candidate)
+                misses.append(candidate)
+    return misses
 
 
 def _pair_spans(starts: numpy.ndarray, ends: numpy.ndarray, subjects: numpy.ndarray, objects: numpy.ndarray) -> numpy.ndarray:
