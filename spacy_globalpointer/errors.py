@@ -99,6 +99,10 @@ class Errors:
     E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."
     E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups) or 'types' (one event per type, the links' ablation)."
     E035 = "[E035] paragraph_share must be a number in [0, 1] (the share of training docs joined into paragraphs), got {value!r}."
+    E036 = (
+        "[E036] cell_loss_weight must be a number from 0 to 1, got {value!r}: how much the "
+        "head-pair and tail-pair cells' loss counts (0: untrained, for span-pair scores)."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

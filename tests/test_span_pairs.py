@@ -102,3 +102,28 @@ def test_a_relation_score_is_its_span_pair_score(trained_span_pairs):
         logit = span_pair_scores[k, component.labels.index(r.label)]
         assert logit > component.threshold()
         assert r.score == pytest.approx(1 / (1 + numpy.exp(-2 * logit)), rel=1e-4, abs=1e-6)
+
+
+def test_cell_loss_weight_scales_the_cells_loss_and_gradient(trained_span_pairs):
+    """cell_loss_weight 0 leaves the cells untrained (zero gradient), the span-pair
+    scores still learn; 0.5 halves the cells' share."""
+    nlp, examples = trained_span_pairs
+    component = nlp.get_pipe("globalpointer_relations")
+    docs = list(nlp.pipe([eg.reference.text for eg in examples], disable=["globalpointer_relations"]))
+    egs = [type(eg)(doc, eg.reference) for doc, eg in zip(docs, examples)]
+    scores = component.model.predict(component._scoring_input(egs))
+    golds = [component.aligned_gold(eg) for eg in egs]
+    results = {}
+    try:
+        for weight in (1.0, 0.5, 0.0):
+            component.cfg["cell_loss_weight"] = weight
+            results[weight] = component._loss(scores, golds, egs)
+    finally:
+        component.cfg["cell_loss_weight"] = 1.0
+    for doc_grads in results[0.0][1]:
+        assert not doc_grads[0].any() and not doc_grads[1].any()  # the cells
+    assert any(doc_grads[2].any() for doc_grads in results[0.0][1])  # the span pairs
+    for full, half in zip(results[1.0][1], results[0.5][1]):
+        numpy.testing.assert_allclose(half[0], full[0] * 0.5, rtol=1e-6)
+        numpy.testing.assert_allclose(half[2], full[2], rtol=1e-6)
+    assert results[0.0][0] < results[0.5][0] < results[1.0][0]

@@ -130,6 +130,16 @@ RELATION_SYSTEMS: Dict[str, System] = {
         RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128},
         targets=("relations", "spans"),
     ),
+    # The same with the cells untrained (their loss weight 0): the span-pair
+    # scores decide and the encoder gets no gradient from the cells.
+    "gplinker_span_pairs_only": System(
+        RELATIONS_CONFIG,
+        {
+            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
+            "components.globalpointer_relations.cell_loss_weight": 0.0,
+        },
+        targets=("relations", "spans"),
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},

@@ -98,6 +98,7 @@ def triple_logits(
         "threshold": 0.0,
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_candidates": DEFAULT_MAX_CANDIDATES,
+        "cell_loss_weight": 1.0,
         "link_scope": DEFAULT_LINK_SCOPE,
         "calibrate_threshold": True,
         "calibration": DEFAULT_CALIBRATION,
@@ -120,6 +121,7 @@ def make_globalpointer_relations(
     threshold: float,
     max_pair_distance: Optional[int],
     max_candidates: int,
+    cell_loss_weight: float,
     link_scope: str,
     calibrate_threshold: bool,
     calibration: Union[str, Dict[str, Any]],
@@ -141,6 +143,11 @@ def make_globalpointer_relations(
         max_pair_distance is None), the best-scoring first (upstream
         attrs["scores"]), so time stays linear in the doc length; what the cap
         leaves out is counted in a warning (W009).
+    cell_loss_weight (float): how much the head-pair and tail-pair cells'
+        loss counts. Their gradient reaches the shared encoder 58-73 times as
+        strongly as a pair classifier's and costs the entity head F1
+        (project/benchmarks/results_scierc_ablation.md); with span-pair scores
+        (which then decide) 0.0 leaves the cells untrained.
     link_scope (str): "sentence" (default): where a doc has sentence
         boundaries (a `sentencizer`, `senter` or parser earlier in the
         pipeline), only spans of one sentence are linked, so a model trained on
@@ -160,6 +167,7 @@ def make_globalpointer_relations(
         threshold=threshold,
         max_pair_distance=max_pair_distance,
         max_candidates=max_candidates,
+        cell_loss_weight=cell_loss_weight,
         link_scope=link_scope,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
@@ -205,6 +213,7 @@ class GlobalPointerRelations(PairComponent):
         threshold: float = 0.0,
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        cell_loss_weight: float = 1.0,
         link_scope: str = DEFAULT_LINK_SCOPE,
         calibrate_threshold: bool = True,
         calibration: Union[str, Dict[str, Any], None] = None,
@@ -213,6 +222,8 @@ class GlobalPointerRelations(PairComponent):
     ) -> None:
         check_int("max_pair_distance", max_pair_distance, optional=True)
         check_int("max_candidates", max_candidates)
+        if isinstance(cell_loss_weight, bool) or not isinstance(cell_loss_weight, (int, float)) or not 0 <= cell_loss_weight <= 1:
+            raise ValueError(Errors.E036.format(value=cell_loss_weight))
         check_choice("E032", link_scope, LINK_SCOPES)
         super().__init__(
             vocab,
@@ -224,6 +235,7 @@ class GlobalPointerRelations(PairComponent):
                 "threshold": threshold,
                 "max_pair_distance": max_pair_distance,
                 "max_candidates": max_candidates,
+                "cell_loss_weight": float(cell_loss_weight),
                 "link_scope": link_scope,
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
@@ -408,6 +420,11 @@ class GlobalPointerRelations(PairComponent):
         layout = self.layout
         head_pair_loss, d_head_pairs = pair_loss([s[HEAD_PAIRS] for s in scores], head_pair_cells, layout, sparse=True, mean_over="docs")
         tail_pair_loss, d_tail_pairs = pair_loss([s[TAIL_PAIRS] for s in scores], tail_pair_cells, layout, sparse=True, mean_over="docs")
+        weight = float(self.cfg.get("cell_loss_weight", 1.0))
+        if weight != 1.0:
+            head_pair_loss, tail_pair_loss = weight * head_pair_loss, weight * tail_pair_loss
+            d_head_pairs = [d * weight for d in d_head_pairs]
+            d_tail_pairs = [d * weight for d in d_tail_pairs]
         if not self.has_span_pairs:
             return head_pair_loss + tail_pair_loss, list(zip(d_head_pairs, d_tail_pairs))
         span_pair_gold = [self._gold_pair_entries(eg, gold, label_map) for eg, gold in zip(examples, golds)]
