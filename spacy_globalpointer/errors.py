@@ -84,11 +84,11 @@ class Errors:
         "and a role without '{sep}'; got {label!r}."
     )
     E029 = (
-        "[E029] calibration.source must be one of {options}, got {value!r}: 'auto' "
-        "is 'heldout' on a transformer and 'batches' otherwise, 'heldout' "
+        "[E029] calibration.source must be one of {options}, got {value!r}: 'heldout' "
         "keeps one training doc in `heldout_one_in` out of the loss and calibrates on "
         "it, 'inference' rescores recent training docs as at inference (no dropout), "
-        "'batches' uses the training pass's own scores."
+        "'batches' uses the training pass's own scores, 'auto' is 'heldout' on a "
+        "transformer and 'batches' otherwise."
     )
     E030 = "[E030] A pair layout's kind must be one of {kinds}, got {kind!r}."
     E031 = (

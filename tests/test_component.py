@@ -430,15 +430,15 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
 
 
 def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pass(monkeypatch):
-    """The default source, "auto", is "batches" on a CNN: every doc reaches the
-    loss, however many there are, and the threshold follows the training pass's
-    scores (squeezed below 0 here, so the threshold must go below 0), with no
+    """Source "auto" is "batches" on a CNN: every doc reaches the loss, however
+    many there are, and the threshold follows the training pass's scores
+    (squeezed below 0 here, so the threshold must go below 0), with no
     rescoring pass."""
-    nlp = build_nlp(calibration={"@misc": "spacy-globalpointer.calibration.v1", "min_heldout_docs": 10})
+    nlp = build_nlp(calibration={"@misc": "spacy-globalpointer.calibration.v1", "source": "auto", "min_heldout_docs": 10})
     data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
     examples = make_examples(nlp, data)
     gp = nlp.get_pipe("globalpointer")
-    assert gp.calibration.source == "auto"
+    assert gp.calibration.source == "auto"  # (the default is "heldout")
     in_loss, predicted = set(), []
     real_get_loss, real_predict = type(gp).get_loss, type(gp.model).predict
     real_begin_update = type(gp.model).begin_update

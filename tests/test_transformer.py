@@ -80,9 +80,8 @@ def test_auto_calibration_holds_docs_out_on_a_transformer(tiny_bert, monkeypatch
     nlp = build_transformer_nlp(tiny_bert)
     examples = make_examples(nlp)
     gp = nlp.get_pipe("globalpointer")
-    assert gp.calibration.source == "auto"
     assert uses_transformer(gp.model, gp.name, nlp)
-    gp.cfg["calibration"] = {**gp.cfg["calibration"], "min_heldout_docs": len(examples)}
+    gp.cfg["calibration"] = {**gp.cfg["calibration"], "source": "auto", "min_heldout_docs": len(examples)}
     gp.start_training(nlp, lambda: examples)
     assert gp.calibration_source == "heldout"
     gp.cfg["calibration"] = {**gp.cfg["calibration"], "min_heldout_docs": len(examples) + 1}

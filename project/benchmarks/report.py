@@ -119,12 +119,20 @@ def relation_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
         f"## {title}",
         "",
         f"{DATASETS[name].note if name in DATASETS else ''}. Train: {data['train']['docs']:,} docs, "
-        f"{data['train']['tokens']:,} tokens (characters), {data['train']['spans']:,} gold entities; dev: "
+        f"{data['train']['tokens']:,} tokens{' (characters)' if name == 'duie' else ''}, {data['train']['spans']:,} gold entities; dev: "
         f"{data['dev']['docs']:,} docs, {data['dev']['tokens']:,} tokens, {data['dev']['spans']:,} gold entities. "
-        "Converted by `convert --format duie` (nearest occurrences of subject and object; the count of "
-        "triples left out is printed at conversion). All three systems share relations.cfg's CNN and entity head "
+        + (
+            "Converted by `convert --format duie` (nearest occurrences of subject and object; the count of "
+            "triples left out is printed at conversion). "
+            if name == "duie" else f"Converted by `convert --format {name}`. "
+        )
+        + "The systems share relations.cfg's CNN and entity head "
         "(egp, pooling 32) and link the spans it predicts: **gplinker** = relations.cfg (both heads on one shared "
-        "tok2vec, trained jointly), **gplinker_pipeline** = the relation head on its own tok2vec (two encoders), "
+        "tok2vec, trained jointly; the seeds' GPLinker form in its efficient variant), **gplinker_pipeline** = the "
+        "relation head on its own tok2vec (two encoders), **gplinker_span_pairs** = span_pair_width 128: a span-pair "
+        "scorer (mean-pooled span tokens, a hidden layer, one logit per predicate, ZLPR with near-miss spans as "
+        "negatives) decides and the cells train beside it, **gplinker_span_pairs_only** = the same with "
+        "cell_loss_weight 0 (cells untrained), "
         "**pair_classifier** = the rel_component tutorial's design (pair_classifier.py: mean-pooled head and tail "
         "span vectors, concatenated, Linear + one sigmoid per predicate, BCE, trained on gold entity pairs, "
         "threshold 0.5) on the shared tok2vec. Relation scores from `spacy-globalpointer.relations_scorer.v1` "
