@@ -202,8 +202,8 @@ class Warnings:
         "are left out of training (as in spancat). Check the tokenizer."
     )
     W009 = (
-        "[W009] '{name}' links at most {limit} {what} within max_pair_distance={distance} "
-        "tokens of one another in one window ({scope}): {cut} of {total} {what} in {docs} "
+        "[W009] '{name}' links at most {limit} {what} {distance} in one window ({scope}): "
+        "{cut} of {total} {what} in {docs} "
         "docs were left out, the lowest-scoring first. Raise {setting} if they matter."
     )
     W010 = (

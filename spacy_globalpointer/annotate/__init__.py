@@ -11,7 +11,7 @@ import importlib.metadata
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 from ..checks import check_int
 from ..errors import Errors

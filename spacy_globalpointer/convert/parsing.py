@@ -29,6 +29,19 @@ def read_json_lines(path: Path) -> Iterator[Tuple[int, str, Dict[str, Any]]]:
             index += 1
 
 
+def load_json_array(path: Path) -> List[Any]:
+    """The records of a file holding one JSON array (coded ConversionErrors
+    naming the file and line for bad JSON or another top-level value)."""
+    try:
+        with path.open(encoding="utf-8-sig") as file_:
+            data = json.load(file_)
+    except json.JSONDecodeError as err:
+        raise ConversionError(f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(data, list):
+        raise ConversionError(f"{path}: expected one JSON array of records, got {type(data).__name__}")
+    return data
+
+
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

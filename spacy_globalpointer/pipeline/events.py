@@ -47,7 +47,9 @@ from .event_structure import (
     group_events,
     split_label,
 )
-from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, near_pairs, span_windows
+from .linking import (
+    LINK_SCOPES, CapCounts, choose_candidates, distance_text, link_windows, near_pairs, scope_text, span_windows,
+)
 
 DEFAULT_SPANS_KEY = "events"
 DEFAULT_MAX_ARGUMENT_WIDTH = 64
@@ -469,8 +471,7 @@ class GlobalPointerEvents(PairComponent):
             warnings.warn(
                 Warnings.W009.format(
                     name=self.name, limit=self.cfg["max_arguments"], what="arguments",
-                    distance=self.cfg["max_pair_distance"],
-                    scope="a sentence, where the doc has sentence boundaries" if self.cfg["link_scope"] == "sentence" else "the doc",
+                    distance=distance_text(self.cfg["max_pair_distance"]), scope=scope_text(self.cfg["link_scope"]),
                     cut=counts.cut, total=counts.kept + counts.cut, docs=counts.docs, setting="max_arguments",
                 )
             )

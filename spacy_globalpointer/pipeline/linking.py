@@ -182,3 +182,13 @@ def ordered_pairs(
     tails = numpy.concatenate([b, a, own])
     order = numpy.lexsort((tails, heads))
     return heads[order], tails[order]
+
+
+def scope_text(scope: str) -> str:
+    """A link scope in words, for the cap warning (W009)."""
+    return "a sentence, where the doc has sentence boundaries" if scope == "sentence" else "the doc"
+
+
+def distance_text(distance: Optional[int]) -> str:
+    """A max_pair_distance in words, for the cap warning (W009)."""
+    return "anywhere" if distance is None else f"within max_pair_distance={distance} tokens of one another"

@@ -39,7 +39,9 @@ from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, listed_pairs_loss, pair_loss
 from ..ml.span_pairs import no_pairs
 from .base import DEFAULT_CALIBRATION, PairComponent, default_model
-from .linking import LINK_SCOPES, CapCounts, choose_candidates, link_windows, ordered_pairs, span_windows
+from .linking import (
+    LINK_SCOPES, CapCounts, choose_candidates, distance_text, link_windows, ordered_pairs, scope_text, span_windows,
+)
 from .matching import to_predicted
 from .relation_scorer import score_relations
 
@@ -564,14 +566,10 @@ class GlobalPointerRelations(PairComponent):
             warnings.warn(
                 Warnings.W009.format(
                     name=self.name, limit=self.cfg["max_candidates"], what="spans",
-                    distance=self.cfg["max_pair_distance"], scope=_scope_text(self.cfg["link_scope"]),
+                    distance=distance_text(self.cfg["max_pair_distance"]), scope=scope_text(self.cfg["link_scope"]),
                     cut=counts.cut, total=counts.kept + counts.cut, docs=counts.docs, setting="max_candidates",
                 )
             )
-
-
-def _scope_text(scope: str) -> str:
-    return "a sentence, where the doc has sentence boundaries" if scope == "sentence" else "the doc"
 
 
 def _pair_cells(

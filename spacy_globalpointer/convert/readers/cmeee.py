@@ -1,10 +1,11 @@
 """`cmeee` (CBLUE CMeEE): one JSON array of `{"text", "entities": [{"start_idx",
 "end_idx", "type", "entity"}]}`, end inclusive."""
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from ..parsing import as_dict, check_entity_text, check_offsets, get_int, get_label, get_list, get_text, note_ignored_keys
+from ..parsing import (
+    as_dict, check_entity_text, check_offsets, get_int, get_label, get_list, get_text, load_json_array, note_ignored_keys,
+)
 from ..records import ConversionError, ConversionStats, RawRecord
 from .base import Reader
 
@@ -13,16 +14,7 @@ if TYPE_CHECKING:
 
 
 def read_cmeee(path: Path, stats: ConversionStats, options: "ConvertOptions") -> Iterator[RawRecord]:
-    try:
-        with path.open(encoding="utf-8-sig") as file_:
-            data = json.load(file_)
-    except json.JSONDecodeError as err:
-        raise ConversionError(
-            f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})"
-        ) from None
-    if not isinstance(data, list):
-        raise ConversionError(f"{path}: expected one JSON array of records, got {type(data).__name__}")
-    for index, obj in enumerate(data):
+    for index, obj in enumerate(load_json_array(path)):
         where = f"{path}: record {index}"
         if not isinstance(obj, dict):
             raise ConversionError(f"{where}: expected a JSON object, got {type(obj).__name__}")

@@ -1,11 +1,10 @@
 """`spert` (SpERT; also `scierc`, SpERT's SciERC files): a JSON list or JSON lines of
 `{"tokens", "entities": [{"type", "start", "end"}], "relations": [{"type", "head",
 "tail"}]}`, token offsets, end exclusive."""
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Tuple
 
-from ..parsing import as_dict, get_int, get_label, get_list, note_ignored_keys, read_json_lines
+from ..parsing import as_dict, get_int, get_label, get_list, load_json_array, note_ignored_keys, read_json_lines
 from ..records import ConversionError, ConversionStats, RawRecord, RawRelation
 from .base import Reader
 
@@ -64,14 +63,7 @@ def _read_json_list_or_lines(path: Path) -> Iterator[Tuple[int, str, Dict[str, A
     if not head.startswith("["):
         yield from read_json_lines(path)
         return
-    try:
-        with path.open(encoding="utf-8-sig") as file_:
-            data = json.load(file_)
-    except json.JSONDecodeError as err:
-        raise ConversionError(
-            f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})"
-        ) from None
-    for index, obj in enumerate(data):
+    for index, obj in enumerate(load_json_array(path)):
         where = f"{path}: record {index}"
         yield index, where, as_dict(obj, where, "record")
 
