@@ -103,6 +103,11 @@ class Errors:
         "[E036] cell_loss_weight must be a number from 0 to 1, got {value!r}: how much the "
         "head-pair and tail-pair cells' loss counts (0: untrained, for span-pair scores)."
     )
+    E037 = (
+        "[E037] loss_mean must be one of {options}, got {value!r}: 'docs' sums each loss "
+        "over the predicates and averages over docs (GPLinker), 'rows' averages over "
+        "(doc, predicate) rows."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

@@ -423,7 +423,7 @@ def test_gathered_scores_equal_the_full_matrix_on_a_short_doc(trained_rel):
      ("max_candidates", 0, "E024"), ("max_candidates", -3, "E024"), ("max_candidates", None, "E024"),
      ("threshold", float("nan"), "E025"), ("threshold", float("inf"), "E025"), ("threshold", "0.5", "E025"),
      ("torch_threads", -1, "E024"), ("calibration", "dev", "E029"),
-     ("cell_loss_weight", 2.0, "E036"), ("cell_loss_weight", True, "E036")],
+     ("cell_loss_weight", 2.0, "E036"), ("cell_loss_weight", True, "E036"), ("loss_mean", "predicates", "E037")],
 )
 def test_bad_settings_are_refused(bare_model, setting, value, code):
     from spacy_globalpointer import GlobalPointerRelations

@@ -55,6 +55,10 @@ def test_listed_pairs_loss_is_zlpr_per_predicate_row_mean_over_docs():
     expected = numpy.log1p(numpy.exp(0.5)) + numpy.log1p(numpy.exp(-2.0)) + numpy.log1p(numpy.exp(-1.0) + numpy.exp(0.0))
     assert loss == pytest.approx(expected, rel=1e-5)
     assert grads[0][0, 0] < 0 < grads[0][1, 0] and grads[1].shape == (0, 2)
+    # mean_over="rows": divided by the (doc, predicate) rows of the docs with pairs (1 x 2).
+    rows_loss, rows_grads = listed_pairs_loss(scores, [[(0, 0)], []], mean_over="rows")
+    assert rows_loss == pytest.approx(expected / 2, rel=1e-5)
+    numpy.testing.assert_allclose(rows_grads[0], grads[0] / 2, rtol=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +122,14 @@ def test_cell_loss_weight_scales_the_cells_loss_and_gradient(trained_span_pairs)
         for weight in (1.0, 0.5, 0.0):
             component.cfg["cell_loss_weight"] = weight
             results[weight] = component._loss(scores, golds, egs)
-    finally:
         component.cfg["cell_loss_weight"] = 1.0
+        component.cfg["loss_mean"] = "rows"
+        rows_loss, _ = component._loss(scores, golds, egs)
+    finally:
+        component.cfg["cell_loss_weight"], component.cfg["loss_mean"] = 1.0, "docs"
+    # loss_mean "rows": every doc here has pairs and cells, so the mean over
+    # (doc, predicate) rows is the per-doc sum divided by the predicates.
+    assert rows_loss == pytest.approx(results[1.0][0] / len(component.labels), rel=1e-5)
     for doc_grads in results[0.0][1]:
         assert not doc_grads[0].any() and not doc_grads[1].any()  # the cells
     assert any(doc_grads[2].any() for doc_grads in results[0.0][1])  # the span pairs

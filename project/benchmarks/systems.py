@@ -140,6 +140,20 @@ RELATION_SYSTEMS: Dict[str, System] = {
         },
         targets=("relations", "spans"),
     ),
+    # The losses as means over (doc, predicate) rows instead of sums over the
+    # predicates: a gradient into the shared encoder that does not grow with them.
+    "gplinker_rows": System(
+        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.loss_mean": "rows"},
+        targets=("relations", "spans"),
+    ),
+    "gplinker_span_pairs_rows": System(
+        RELATIONS_CONFIG,
+        {
+            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
+            "components.globalpointer_relations.loss_mean": "rows",
+        },
+        targets=("relations", "spans"),
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},

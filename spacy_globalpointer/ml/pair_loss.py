@@ -124,12 +124,13 @@ def _sparse_rows(
 
 
 def listed_pairs_loss(
-    scores: Sequence[Floats2d], positives: Sequence[Sequence[Tuple[int, int]]]
+    scores: Sequence[Floats2d], positives: Sequence[Sequence[Tuple[int, int]]], mean_over: str = "docs"
 ) -> Tuple[float, List[Floats2d]]:
     """ZLPR over listed pairs (a relation head's span-pair scores): per doc a
     (pairs, channels) array and its gold (pair, channel) entries; one row per
     (doc, channel) over the doc's pairs, summed over a doc's rows, mean over
-    the docs with pairs (as `pair_loss` with mean_over="docs").
+    the docs with pairs (mean_over="docs", as `pair_loss`), or the mean over
+    all those rows (mean_over="rows").
 
     RETURNS (Tuple[float, List[Floats2d]]): the loss and d(loss)/d(scores).
     """
@@ -150,7 +151,8 @@ def listed_pairs_loss(
         mask[row, :, :n_pairs] = True
         for pair, channel in positives[i]:
             gold[(row, channel)].append(pair)
-    loss = _dense_rows(padded, mask, gold, "label").sum() / len(with_pairs)
+    divisor = len(with_pairs) * (n_channels if mean_over == "rows" else 1)
+    loss = _dense_rows(padded, mask, gold, "label").sum() / divisor
     loss.backward()
     for i, leaf in leaves.items():
         grads[i] = torch2xp(leaf.grad)

@@ -56,6 +56,7 @@ DEFAULT_MAX_PAIR_DISTANCE = 256
 # an untrained span head that floods a doc with candidates stays bounded.
 DEFAULT_MAX_CANDIDATES = 128
 DEFAULT_LINK_SCOPE = "sentence"
+LOSS_MEANS = ("docs", "rows")
 
 default_model_config = """
 [model]
@@ -101,6 +102,7 @@ def triple_logits(
         "max_pair_distance": DEFAULT_MAX_PAIR_DISTANCE,
         "max_candidates": DEFAULT_MAX_CANDIDATES,
         "cell_loss_weight": 1.0,
+        "loss_mean": "docs",
         "link_scope": DEFAULT_LINK_SCOPE,
         "calibrate_threshold": True,
         "calibration": DEFAULT_CALIBRATION,
@@ -124,6 +126,7 @@ def make_globalpointer_relations(
     max_pair_distance: Optional[int],
     max_candidates: int,
     cell_loss_weight: float,
+    loss_mean: str,
     link_scope: str,
     calibrate_threshold: bool,
     calibration: Union[str, Dict[str, Any]],
@@ -150,6 +153,10 @@ def make_globalpointer_relations(
         strongly as a pair classifier's and costs the entity head F1
         (project/benchmarks/results_scierc_ablation.md); with span-pair scores
         (which then decide) 0.0 leaves the cells untrained.
+    loss_mean (str): "docs" (GPLinker's weighting): each loss is summed over
+        the predicates and averaged over the docs, so its gradient grows with
+        the number of predicates; "rows": averaged over (doc, predicate) rows,
+        as the span head's loss and a pair classifier's BCE are.
     link_scope (str): "sentence" (default): where a doc has sentence
         boundaries (a `sentencizer`, `senter` or parser earlier in the
         pipeline), only spans of one sentence are linked, so a model trained on
@@ -170,6 +177,7 @@ def make_globalpointer_relations(
         max_pair_distance=max_pair_distance,
         max_candidates=max_candidates,
         cell_loss_weight=cell_loss_weight,
+        loss_mean=loss_mean,
         link_scope=link_scope,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
@@ -216,6 +224,7 @@ class GlobalPointerRelations(PairComponent):
         max_pair_distance: Optional[int] = DEFAULT_MAX_PAIR_DISTANCE,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         cell_loss_weight: float = 1.0,
+        loss_mean: str = "docs",
         link_scope: str = DEFAULT_LINK_SCOPE,
         calibrate_threshold: bool = True,
         calibration: Union[str, Dict[str, Any], None] = None,
@@ -226,6 +235,7 @@ class GlobalPointerRelations(PairComponent):
         check_int("max_candidates", max_candidates)
         if isinstance(cell_loss_weight, bool) or not isinstance(cell_loss_weight, (int, float)) or not 0 <= cell_loss_weight <= 1:
             raise ValueError(Errors.E036.format(value=cell_loss_weight))
+        check_choice("E037", loss_mean, LOSS_MEANS)
         check_choice("E032", link_scope, LINK_SCOPES)
         super().__init__(
             vocab,
@@ -238,6 +248,7 @@ class GlobalPointerRelations(PairComponent):
                 "max_pair_distance": max_pair_distance,
                 "max_candidates": max_candidates,
                 "cell_loss_weight": float(cell_loss_weight),
+                "loss_mean": loss_mean,
                 "link_scope": link_scope,
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
@@ -420,8 +431,9 @@ class GlobalPointerRelations(PairComponent):
             head_pair_cells.append(sorted(doc_head_pairs))
             tail_pair_cells.append(sorted(doc_tail_pairs))
         layout = self.layout
-        head_pair_loss, d_head_pairs = pair_loss([s[HEAD_PAIRS] for s in scores], head_pair_cells, layout, sparse=True, mean_over="docs")
-        tail_pair_loss, d_tail_pairs = pair_loss([s[TAIL_PAIRS] for s in scores], tail_pair_cells, layout, sparse=True, mean_over="docs")
+        mean_over = self.cfg.get("loss_mean", "docs")
+        head_pair_loss, d_head_pairs = pair_loss([s[HEAD_PAIRS] for s in scores], head_pair_cells, layout, sparse=True, mean_over=mean_over)
+        tail_pair_loss, d_tail_pairs = pair_loss([s[TAIL_PAIRS] for s in scores], tail_pair_cells, layout, sparse=True, mean_over=mean_over)
         weight = float(self.cfg.get("cell_loss_weight", 1.0))
         if weight != 1.0:
             head_pair_loss, tail_pair_loss = weight * head_pair_loss, weight * tail_pair_loss
@@ -430,7 +442,7 @@ class GlobalPointerRelations(PairComponent):
         if not self.has_span_pairs:
             return head_pair_loss + tail_pair_loss, list(zip(d_head_pairs, d_tail_pairs))
         span_pair_gold = [self._gold_pair_entries(eg, gold, label_map) for eg, gold in zip(examples, golds)]
-        span_pair_loss, d_span_pairs = listed_pairs_loss([s[SPAN_PAIRS] for s in scores], span_pair_gold)
+        span_pair_loss, d_span_pairs = listed_pairs_loss([s[SPAN_PAIRS] for s in scores], span_pair_gold, mean_over=mean_over)
         return head_pair_loss + tail_pair_loss + span_pair_loss, list(zip(d_head_pairs, d_tail_pairs, d_span_pairs))
 
     def _gold_pair_entries(self, eg: Example, gold: RelationGold, label_map: Dict[str, int]) -> List[Tuple[int, int]]:
