@@ -216,9 +216,23 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     for key in ("train_cpu_s", "words_per_s", "head_cost", "decode_ms_p99", "dev_share_two_events_of_a_type"):
         assert data[key] >= 0, key
     for grouping in ("cliques", "types_ablation"):
-        assert {"events_f", "events_trigger_id_f", "events_argument_cls_f"} <= set(data[grouping])
-    section = "\n".join(REPORT._events_benchmark().report(data))
-    assert section.startswith("## Events (DuEE 1.0)") and "| links + cliques |" in section
+        assert {"events_f", "events_trigger_id_f", "events_argument_cls_f", "events_coevent_pair_f"} <= set(data[grouping])
+    # The spaCy-only baseline (span_events.py), the same way.
+    baseline_out = tmp_path / "events_spancat.json"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "events_benchmark.py"), str(BENCHMARKS / "configs" / "span_events.cfg"),
+         str(paths["train"]), str(paths["dev"]), "--system", "spancat", "--dataset", "phee", "--out", str(baseline_out),
+         "--training-dir", str(tmp_path / "training_spancat"), "--steps", "2", "--lang", "en",
+         "--set", "training.eval_frequency=1"],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    baseline = json.loads(baseline_out.read_text(encoding="utf8"))
+    assert baseline["system"] == "spancat" and "events_argument_cls_f" in baseline["spancat"]
+    section = "\n".join(REPORT._events_benchmark().report([data, baseline]))
+    assert section.startswith("## Events (DuEE 1.0)")
+    for row in ("| GPLinker: links + cliques |", "| GPLinker ablation: one event per type |", "| spancat_singlelabel, one event per type |"):
+        assert row in section, row
 
 
 def _fake_data(tmp_path: Path) -> dict:
