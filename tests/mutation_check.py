@@ -143,7 +143,7 @@ MUTATIONS = [
         "tokenizer fixed to English", "tokenizers.py",
         "        default = get_lang_class(nlp.lang).default_config",
         '        default = get_lang_class("en").default_config',
-        ["tests/test_project_configs.py"],
+        ["tests/test_tokenizers.py"],
     ),
     Mutation(
         "links across sentences", "pipeline/linking.py",
