@@ -1,6 +1,7 @@
 """The `globalpointer` component: API, training, serialization, bad input."""
 import pickle
 import warnings
+from typing import List, Set, Tuple
 
 import numpy
 import pytest
@@ -388,20 +389,11 @@ def test_inference_calibration_rescores_recent_docs_without_dropout(monkeypatch)
         build_nlp(calibration={"guard_confidence": 0.2})
 
 
-def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
-    """With enough training docs, the held-out ones never reach the loss (zero
-    gradient) and are the only docs calibration rescores."""
-    from spacy_globalpointer.pipeline import base
-
-    nlp = build_nlp(
-        calibration={"@misc": "spacy-globalpointer.calibration.v1", "source": "heldout", "min_heldout_docs": 10}
-    )
-    data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
-    examples = make_examples(nlp, data)
-    held = {eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text)}
-    assert 0 < len(held) < len(examples) // 4
-    gp = nlp.get_pipe("globalpointer")
-    in_loss, rescored = set(), []
+def record_loss_and_rescoring(monkeypatch, gp) -> Tuple[Set[str], List[Set[str]]]:
+    """Patch gp's get_loss and its model's predict to record the texts that
+    reach the loss and the texts of each rescoring pass (calibration's)."""
+    in_loss: Set[str] = set()
+    rescored: List[Set[str]] = []
     real_get_loss, real_predict = type(gp).get_loss, type(gp.model).predict
 
     def recording_get_loss(self, egs, scores):
@@ -416,6 +408,23 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
 
     monkeypatch.setattr(type(gp), "get_loss", recording_get_loss)
     monkeypatch.setattr(type(gp.model), "predict", recording_predict)
+    return in_loss, rescored
+
+
+def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
+    """With enough training docs, the held-out ones never reach the loss (zero
+    gradient) and are the only docs calibration rescores."""
+    from spacy_globalpointer.pipeline import base
+
+    nlp = build_nlp(
+        calibration={"@misc": "spacy-globalpointer.calibration.v1", "source": "heldout", "min_heldout_docs": 10}
+    )
+    data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
+    examples = make_examples(nlp, data)
+    held = {eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text)}
+    assert 0 < len(held) < len(examples) // 4
+    gp = nlp.get_pipe("globalpointer")
+    in_loss, rescored = record_loss_and_rescoring(monkeypatch, gp)
     train(nlp, examples, n_iter=60)
     assert gp.calibration_source == "heldout"
     assert in_loss == {eg.predicted.text for eg in examples} - held
@@ -439,19 +448,8 @@ def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pas
     examples = make_examples(nlp, data)
     gp = nlp.get_pipe("globalpointer")
     assert gp.calibration.source == "auto"  # (the default is "heldout")
-    in_loss, predicted = set(), []
-    real_get_loss, real_predict = type(gp).get_loss, type(gp.model).predict
+    in_loss, rescored = record_loss_and_rescoring(monkeypatch, gp)
     real_begin_update = type(gp.model).begin_update
-
-    def recording_get_loss(self, egs, scores):
-        egs = list(egs)
-        in_loss.update(eg.predicted.text for eg in egs)
-        return real_get_loss(self, egs, scores)
-
-    def recording_predict(model, docs):
-        if model is gp.model:
-            predicted.append(len(docs))
-        return real_predict(model, docs)
 
     def squeezed_begin_update(model, docs):
         scores, backprop = real_begin_update(model, docs)
@@ -459,13 +457,11 @@ def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pas
             return [s * 0.1 - 1.0 for s in scores], lambda d: backprop([x * 0.1 for x in d])
         return scores, backprop
 
-    monkeypatch.setattr(type(gp), "get_loss", recording_get_loss)
-    monkeypatch.setattr(type(gp.model), "predict", recording_predict)
     monkeypatch.setattr(type(gp.model), "begin_update", squeezed_begin_update)
     train(nlp, examples, n_iter=20)
     assert gp.calibration_source == "batches"
     assert in_loss == {eg.predicted.text for eg in examples}
-    assert not predicted  # no rescoring pass
+    assert not rescored  # no rescoring pass
     assert -1.0 < gp.threshold() < -0.3
 
 

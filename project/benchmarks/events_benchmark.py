@@ -47,6 +47,7 @@ import torch
 import typer
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
+from spacy.util import import_file
 from wasabi import msg
 
 from spacy_globalpointer.extensions import event_records, install_extensions
@@ -174,10 +175,7 @@ def main(
     if system == "spancat" and code is None:
         code = HERE / "span_events.py"
     if code is not None:
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location(code.stem, code)
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))  # registers its factories
+        import_file(code.stem, code)  # registers its factories, as spacy train --code does
     if out is None:
         out = RESULTS_DIR / (f"events_{dataset}.json" if system == "gplinker" else f"events_{dataset}_{system}.json")
     torch.set_num_threads(1)

@@ -24,6 +24,7 @@ from thinc.api import Config, Linear, Model, chain, set_dropout_rate
 from thinc.types import Floats2d, Ints2d
 
 from spacy_globalpointer.extensions import install_extensions, relation_records, set_relation_records
+from spacy_globalpointer.ml.span_pairs import pool_span_pairs
 from spacy_globalpointer.pipeline.linking import choose_candidates, link_windows, ordered_pairs, span_windows
 from spacy_globalpointer.pipeline.relation_scorer import score_relations
 
@@ -54,40 +55,14 @@ def _pair_vectors_init(model: Model, X: Optional[PairInput] = None, Y=None) -> N
 
 def _pair_vectors_forward(model: Model, X: PairInput, is_train: bool):
     """Mean-pool each distinct candidate span once, then concatenate the
-    vectors of each pair's head and tail span."""
+    vectors of each pair's head and tail span (the package's span-pair pooling)."""
     docs, pairs = X
-    ops = model.ops
     tokvecs, backprop_tokvecs = model.get_ref("tok2vec")(docs, is_train)
     width = tokvecs[0].shape[1] if tokvecs else model.get_dim("nO") // 2
-    offsets = numpy.cumsum([0] + [len(doc) for doc in docs])
-    indices: List[int] = []
-    lengths: List[int] = []
-    heads: List[int] = []
-    tails: List[int] = []
-    for offset, doc_pairs in zip(offsets, pairs):
-        span_index: Dict[Tuple[int, int], int] = {}
-        for h_start, h_end, t_start, t_end in numpy.asarray(doc_pairs).tolist():
-            for (start, end), out in (((h_start, h_end), heads), ((t_start, t_end), tails)):
-                if (start, end) not in span_index:
-                    span_index[(start, end)] = len(lengths)
-                    indices.extend(range(offset + start, offset + end))
-                    lengths.append(end - start)
-                out.append(span_index[(start, end)])
-    flat = ops.flatten(tokvecs) if tokvecs else ops.alloc2f(0, width)
-    index_array = ops.asarray1i(indices)
-    length_array = ops.asarray1i(lengths)
-    head_array, tail_array = ops.asarray1i(heads), ops.asarray1i(tails)
-    pooled = ops.reduce_mean(flat[index_array], length_array) if lengths else ops.alloc2f(0, width)
-    output = ops.xp.hstack([pooled[head_array], pooled[tail_array]]) if heads else ops.alloc2f(0, 2 * width)
+    output, backprop_pooling = pool_span_pairs(model.ops, tokvecs, pairs, width)
 
     def backprop(d_output: Floats2d) -> List[Doc]:
-        d_pooled = ops.alloc2f(len(lengths), width)
-        ops.scatter_add(d_pooled, head_array, ops.as_contig(d_output[:, :width]))
-        ops.scatter_add(d_pooled, tail_array, ops.as_contig(d_output[:, width:]))
-        d_tokens = ops.backprop_reduce_mean(d_pooled, length_array)
-        d_flat = ops.alloc2f(*flat.shape)
-        ops.scatter_add(d_flat, index_array, d_tokens)
-        backprop_tokvecs([d_flat[offsets[i] : offsets[i + 1]] for i in range(len(docs))])
+        backprop_tokvecs(backprop_pooling(d_output))
         return docs
 
     return output, backprop

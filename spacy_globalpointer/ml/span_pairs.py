@@ -18,7 +18,7 @@ code runs on CPU and GPU.
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy
-from thinc.api import Linear, Model, Relu, chain
+from thinc.api import Linear, Model, Ops, Relu, chain
 from thinc.types import Floats2d, Ints2d
 
 # Per doc: (m, 4) int pairs (subject start, subject end, object start, object end).
@@ -56,8 +56,15 @@ def _span_pair_vectors_init(model: Model, X: Optional[SpanPairInput] = None, Y=N
 
 def _span_pair_vectors_forward(model: Model, X: SpanPairInput, is_train: bool) -> Tuple[Floats2d, Callable]:
     vectors, pairs = X
-    ops = model.ops
     width = int(vectors[0].shape[1]) if vectors else model.get_dim("nI")
+    return pool_span_pairs(model.ops, vectors, pairs, width)
+
+
+def pool_span_pairs(
+    ops: Ops, vectors: List[Floats2d], pairs: List[SpanPairs], width: int
+) -> Tuple[Floats2d, Callable[[Floats2d], List[Floats2d]]]:
+    """Per pair of every doc, [mean(subject tokens); mean(object tokens)]
+    (each distinct span pooled once), and the backprop to the token vectors."""
     offsets = numpy.cumsum([0] + [int(v.shape[0]) for v in vectors])
     indices: List[int] = []
     lengths: List[int] = []

@@ -155,8 +155,9 @@ class PairComponent(TrainablePipe):
         }
         self._calibrators: Dict[str, ThresholdCalibrator] = {}
         self._training = _TrainingState(None)
-        # Gold aligned to the predicted tokens, per example of the running update.
-        self._gold_cache: Dict[int, Tuple[Example, Any]] = {}
+        # What is derived from an example's gold (aligned to the predicted
+        # tokens, ...), per (example, what) of the running update: `per_example`.
+        self._gold_cache: Dict[Tuple[int, str], Tuple[Example, Any]] = {}
         self._set_layouts()
 
     # Labels
@@ -281,12 +282,17 @@ class PairComponent(TrainablePipe):
     def aligned_gold(self, eg: Example) -> Any:
         """`_align_gold(eg)`, computed once per example of an update and reused
         by the loss, the held-out split and calibration."""
-        cached = self._gold_cache.get(id(eg))
+        return self.per_example(eg, "gold", self._align_gold)
+
+    def per_example(self, eg: Example, what: str, compute: Callable[[Example], Any]) -> Any:
+        """`compute(eg)` once per example of an update (the cache is cleared
+        around every update), under the name `what`."""
+        cached = self._gold_cache.get((id(eg), what))
         if cached is not None and cached[0] is eg:
             return cached[1]
-        gold = self._align_gold(eg)
-        self._gold_cache[id(eg)] = (eg, gold)
-        return gold
+        value = compute(eg)
+        self._gold_cache[(id(eg), what)] = (eg, value)
+        return value
 
     def _count_gold(self, eg: Example, gold: Any, counts: Counter) -> None:
         """Add what this example's gold holds that cannot be learned (initialize)."""

@@ -300,7 +300,13 @@ class GlobalPointerRelations(PairComponent):
         """The spans the loss and calibration pair up, their starts and ends, and
         the (subject, object) pairs of them the decoder would try (indices into
         the spans): the gold entities and, with span-pair scores, their near
-        misses (`near_miss_spans`)."""
+        misses (`near_miss_spans`). Once per example of an update: the model
+        input, the loss and calibration read them."""
+        return self.per_example(eg, "pairs", self._find_gold_pairs)
+
+    def _find_gold_pairs(
+        self, eg: Example
+    ) -> Tuple[List[Tuple[int, int]], numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray]:
         gold = self.aligned_gold(eg)
         spans = list(gold.entities)
         if self.has_span_pairs:
