@@ -19,9 +19,8 @@ from spacy.util import registry
 from thinc.api import Model, get_array_module
 from thinc.types import Floats3d
 
-from .checks import check_choice, check_int
+from .checks import check_choice, check_int, check_number_in
 from .decoding import to_numpy
-from .errors import Errors
 from .layouts import PairLayout
 
 CALIBRATION_SOURCES = ("auto", "heldout", "inference", "batches")
@@ -45,8 +44,7 @@ class CalibrationSettings:
         for name in ("interval", "heldout_one_in", "min_heldout_docs", "max_heldout_docs", "recent_docs"):
             check_int(f"calibration.{name}", getattr(self, name))
         confidence = self.guard_confidence
-        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.5 <= confidence <= 1:
-            raise ValueError(Errors.E033.format(value=confidence))
+        check_number_in("E033", confidence, 0.5, 1)
 
     @classmethod
     def from_cfg(cls, value: Union[str, Dict[str, Any], None]) -> "CalibrationSettings":

@@ -29,3 +29,10 @@ def check_choice(code: str, value: Any, options: Any) -> None:
     """Raise the coded error `code` (its message lists the options) unless value is one of them."""
     if value not in options:
         raise ValueError(getattr(Errors, code).format(value=value, options=list(options)))
+
+
+def check_number_in(code: str, value: Any, low: float, high: float) -> None:
+    """Raise the coded error `code` (its message names the range and why) unless
+    value is a number (not a bool) from low to high, both included."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(getattr(Errors, code).format(value=value))

@@ -108,6 +108,12 @@ class Errors:
         "over the predicates and averages over docs (GPLinker), 'rows' averages over "
         "(doc, predicate) rows."
     )
+    E038 = (
+        "[E038] encoder_grad_scale must be a number from 0 to 1, got {value!r}: the share "
+        "of the relation head's gradient that reaches the token encoder it shares with "
+        "the entity head (1: all of it, as in GPLinker; 0: none, the encoder learns from "
+        "the entity head alone)."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

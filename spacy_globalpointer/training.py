@@ -21,8 +21,7 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from spacy.util import registry
 
-from .checks import check_int
-from .errors import Errors
+from .checks import check_int, check_number_in
 from .extensions import event_records, relation_records, set_event_records, set_relation_records
 from .pipeline.base import is_held_out
 
@@ -51,8 +50,7 @@ def create_paragraphs_reader(
     seed (int): which docs are joined, drawn anew every epoch from this seed.
     gold_preproc, max_length, limit, augmenter: as for `spacy.Corpus.v1`.
     """
-    if isinstance(paragraph_share, bool) or not isinstance(paragraph_share, (int, float)) or not 0 <= paragraph_share <= 1:
-        raise ValueError(Errors.E035.format(value=paragraph_share))
+    check_number_in("E035", paragraph_share, 0, 1)
     check_int("max_sentences", max_sentences, minimum=2)
     check_int("heldout_one_in", heldout_one_in)
     corpus = Corpus(path, gold_preproc=gold_preproc, max_length=max_length, limit=limit, augmenter=augmenter)

@@ -137,3 +137,59 @@ def test_cell_loss_weight_scales_the_cells_loss_and_gradient(trained_span_pairs)
         numpy.testing.assert_allclose(half[0], full[0] * 0.5, rtol=1e-6)
         numpy.testing.assert_allclose(half[2], full[2], rtol=1e-6)
     assert results[0.0][0] < results[0.5][0] < results[1.0][0]
+
+
+def test_encoder_grad_scale_scales_the_gradient_sent_back_to_the_encoder_and_still_calls_back():
+    """GPLinker.v1 encoder_grad_scale multiplies what the relation head passes to
+    its tok2vec; at 0 the callback still runs (spaCy's shared tok2vec updates
+    when its last listener calls back, so skipping it would freeze the encoder)."""
+    from thinc.api import Model
+
+    from spacy_globalpointer.ml.layers import with_cells
+
+    received = []
+
+    def forward(model, docs, is_train):
+        def backprop(d_vectors):
+            received.append(float(d_vectors[0].sum()))
+            return docs
+
+        return [numpy.ones((2, 3), dtype="float32")], backprop
+
+    for scale in (1.0, 0.25, 0.0):
+        layer = with_cells(Model("recorder", forward), scale)
+        _, backprop = layer((["doc"], None), is_train=True)
+        backprop(([numpy.full((2, 3), 2.0, dtype="float32")], None))
+    assert received == [12.0, 3.0, 0.0]
+
+
+def test_encoder_grad_scale_outside_0_to_1_is_refused_with_its_code():
+    from spacy_globalpointer.ml.models import build_gplinker
+
+    for value in (1.5, -0.1):
+        with pytest.raises(ValueError, match="E038"):
+            build_rel_nlp(**{"components.globalpointer_relations.model.encoder_grad_scale": value})
+    for value in (True, "0.5"):  # the config's type check catches these before the architecture
+        with pytest.raises(ValueError, match="E038"):
+            build_gplinker(None, encoder_grad_scale=value)
+
+
+def test_encoder_grad_scale_0_leaves_the_shared_encoder_the_entity_heads_gradient_only():
+    """Through nlp.update: spaCy's tok2vec loss is the squared norm of the
+    gradient its listeners send; with the relation head's share at 0 it is what
+    the entity head sends alone, smaller than with the full share."""
+    received = {}
+    for scale in (1.0, 0.0):
+        fix_random_seed(0)
+        nlp = build_rel_nlp(**{"components.globalpointer_relations.model.encoder_grad_scale": scale})
+        examples = make_rel_examples(nlp)
+        nlp.initialize(lambda: examples)
+        losses = nlp.update(examples, drop=0.0)
+        received[scale] = losses["tok2vec"]
+    fix_random_seed(0)
+    nlp = build_rel_nlp(**{"components.globalpointer_relations.model.encoder_grad_scale": 0.0})
+    examples = make_rel_examples(nlp)
+    nlp.initialize(lambda: examples)
+    entity_only = nlp.update(examples, drop=0.0, exclude=["globalpointer_relations"])["tok2vec"]
+    assert received[0.0] == pytest.approx(entity_only, rel=1e-5)
+    assert received[0.0] < received[1.0]

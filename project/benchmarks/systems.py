@@ -154,6 +154,29 @@ RELATION_SYSTEMS: Dict[str, System] = {
         },
         targets=("relations", "spans"),
     ),
+    # Span pairs deciding alone (cells untrained), row means, and only a share
+    # of the relation gradient reaching the shared encoder (GPLinker.v1
+    # encoder_grad_scale): the entity head keeps the encoder mostly to itself.
+    "gplinker_span_pairs_grad01": System(
+        RELATIONS_CONFIG,
+        {
+            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
+            "components.globalpointer_relations.cell_loss_weight": 0.0,
+            "components.globalpointer_relations.loss_mean": "rows",
+            "components.globalpointer_relations.model.encoder_grad_scale": 0.1,
+        },
+        targets=("relations", "spans"),
+    ),
+    "gplinker_span_pairs_grad0": System(
+        RELATIONS_CONFIG,
+        {
+            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
+            "components.globalpointer_relations.cell_loss_weight": 0.0,
+            "components.globalpointer_relations.loss_mean": "rows",
+            "components.globalpointer_relations.model.encoder_grad_scale": 0.0,
+        },
+        targets=("relations", "spans"),
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},

@@ -257,12 +257,16 @@ def _first_output_forward(
     return [x[0] for x in X], backprop
 
 
-def with_cells(tok2vec: Model) -> Model:
+def with_cells(tok2vec: Model, grad_scale: float = 1.0) -> Model:
     """Run tok2vec on the docs of `(docs, cells or None, ...)`, passing the rest along.
 
     Training passes `(docs, None)` (every cell), a relation decoder at
     inference `(docs, cells)` (its candidate pairs' cells): one model input.
     A relation head with span-pair scores takes `(docs, cells, pairs)`.
+    grad_scale multiplies the gradient passed back to tok2vec: a relation head
+    that shares its encoder with the entity head can send it less than its
+    own loss's gradient (the backprop still runs at 0, because spaCy's shared
+    tok2vec updates when its last listener calls back).
     """
     return Model(
         "with_cells",
@@ -270,6 +274,7 @@ def with_cells(tok2vec: Model) -> Model:
         init=_with_cells_init,
         layers=[tok2vec],
         dims={"nO": None},
+        attrs={"grad_scale": float(grad_scale)},
     )
 
 
@@ -287,8 +292,13 @@ def _with_cells_forward(model: Model, X: Any, is_train: bool) -> Tuple[Any, Call
     if cells is not None:
         return (vectors, *rest), _no_backprop
 
+    scale = model.attrs.get("grad_scale", 1.0)
+
     def backprop(d_output: Any) -> Any:
-        return backprop_vectors(d_output[0] if isinstance(d_output, tuple) else d_output)
+        d_vectors = d_output[0] if isinstance(d_output, tuple) else d_output
+        if scale != 1.0:
+            d_vectors = [d * scale for d in d_vectors]
+        return backprop_vectors(d_vectors)
 
     return (vectors, *rest), backprop
 

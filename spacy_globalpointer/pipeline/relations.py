@@ -31,7 +31,7 @@ from spacy.vocab import Vocab
 from thinc.api import Model
 from thinc.types import Floats3d
 
-from ..checks import check_choice, check_int
+from ..checks import check_choice, check_int, check_number_in
 from ..decoding import span_probability, to_numpy
 from ..errors import Errors, Warnings
 from ..extensions import RelationRecord, SpanRecord, relation_records, set_relation_records
@@ -233,8 +233,7 @@ class GlobalPointerRelations(PairComponent):
     ) -> None:
         check_int("max_pair_distance", max_pair_distance, optional=True)
         check_int("max_candidates", max_candidates)
-        if isinstance(cell_loss_weight, bool) or not isinstance(cell_loss_weight, (int, float)) or not 0 <= cell_loss_weight <= 1:
-            raise ValueError(Errors.E036.format(value=cell_loss_weight))
+        check_number_in("E036", cell_loss_weight, 0, 1)
         check_choice("E037", loss_mean, LOSS_MEANS)
         check_choice("E032", link_scope, LINK_SCOPES)
         super().__init__(
