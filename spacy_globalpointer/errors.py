@@ -114,6 +114,11 @@ class Errors:
         "the entity head (1: all of it, as in GPLinker; 0: none, the encoder learns from "
         "the entity head alone)."
     )
+    E039 = (
+        "[E039] label_triples must be one of {options}, got {value!r}: 'seen' keeps a "
+        "relation only if its (head label, predicate, tail label) occurs in the training "
+        "gold, 'any' keeps every label pair."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

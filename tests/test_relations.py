@@ -117,6 +117,42 @@ def test_round_trips(trained_rel, tmp_path):
     )
 
 
+def test_relations_keep_only_label_triples_seen_in_training(trained_rel, tmp_path):
+    """label_triples = "seen": initialize records the training gold's (head label,
+    predicate, tail label) triples, a predicted relation outside them is dropped,
+    a predicate with none recorded stays unconstrained, and "any" keeps all;
+    the record travels with the model."""
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    seen = {tuple(t) for t in component.cfg["seen_label_triples"]}
+    assert seen == {
+        (ents[h][2], p, ents[t][2]) for _, ents, relations in REL_DATA for h, p, t in relations
+    }
+    assert component.cfg["label_triples"] == "seen"
+    part_of = ((5, 10, "ORG"), "part_of", (5, 8, "ORG"))
+    assert part_of in rel_tuples(nlp(REL_DATA[0][0]))
+    saved = component.cfg["seen_label_triples"]
+    try:
+        # part_of seen only between PER and LOC: the ORG-ORG prediction goes.
+        component.cfg["seen_label_triples"] = [t for t in saved if t[1] != "part_of"] + [["PER", "part_of", "LOC"]]
+        got = rel_tuples(nlp(REL_DATA[0][0]))
+        assert part_of not in got and ((0, 2, "PER"), "works_for", (5, 10, "ORG")) in got
+        assert component.allowed_predicates("ORG", "ORG")[component.labels.index("part_of")] == False  # noqa: E712
+        # Nothing recorded for part_of: unconstrained.
+        component.cfg["seen_label_triples"] = [t for t in saved if t[1] != "part_of"]
+        assert part_of in rel_tuples(nlp(REL_DATA[0][0]))
+        component.cfg["seen_label_triples"] = [["PER", "part_of", "LOC"]]
+        component.cfg["label_triples"] = "any"
+        assert part_of in rel_tuples(nlp(REL_DATA[0][0]))
+    finally:
+        component.cfg["seen_label_triples"], component.cfg["label_triples"] = saved, "seen"
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model").get_pipe("globalpointer_relations")
+    assert {tuple(t) for t in loaded.cfg["seen_label_triples"]} == seen
+    from_bytes = build_rel_nlp().from_bytes(nlp.to_bytes()).get_pipe("globalpointer_relations")
+    assert {tuple(t) for t in from_bytes.cfg["seen_label_triples"]} == seen
+
+
 def test_multiprocess_pipe_equals_single_process(trained_rel):
     nlp, _ = trained_rel
     check_multiprocess(nlp, [t for t, _, _ in REL_DATA], rel_tuples)
@@ -423,7 +459,8 @@ def test_gathered_scores_equal_the_full_matrix_on_a_short_doc(trained_rel):
      ("max_candidates", 0, "E024"), ("max_candidates", -3, "E024"), ("max_candidates", None, "E024"),
      ("threshold", float("nan"), "E025"), ("threshold", float("inf"), "E025"), ("threshold", "0.5", "E025"),
      ("torch_threads", -1, "E024"), ("calibration", "dev", "E029"),
-     ("cell_loss_weight", 2.0, "E036"), ("cell_loss_weight", True, "E036"), ("loss_mean", "predicates", "E037")],
+     ("cell_loss_weight", 2.0, "E036"), ("cell_loss_weight", True, "E036"), ("loss_mean", "predicates", "E037"),
+     ("label_triples", "schema", "E039")],
 )
 def test_bad_settings_are_refused(bare_model, setting, value, code):
     from spacy_globalpointer import GlobalPointerRelations

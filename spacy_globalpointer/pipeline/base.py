@@ -128,6 +128,9 @@ class PairComponent(TrainablePipe):
     threshold_settings: Tuple[str, ...] = ("threshold",)
     # Whether the component reads or writes doc._.relations / doc._.events.
     uses_extensions: bool = False
+    # The cfg keys training writes (restored from a saved pipeline; the other
+    # keys are settings and come from the pipeline's config).
+    learned_cfg: Tuple[str, ...] = LEARNED_CFG
 
     def __init__(
         self,
@@ -512,7 +515,7 @@ class PairComponent(TrainablePipe):
     # on the labels), so it must exist before weights are loaded into a fresh pipe.
 
     def _learned_cfg(self, saved: Dict[str, Any]) -> Dict[str, Any]:
-        learned = {key: saved[key] for key in LEARNED_CFG if key in saved}
+        learned = {key: saved[key] for key in self.learned_cfg if key in saved}
         if "calibrated" not in saved and saved.get("calibrate_threshold"):
             # Saved before calibrated thresholds had their own key: they were the settings.
             learned["calibrated"] = {s: saved[s] for s in self.threshold_settings if s in saved}
