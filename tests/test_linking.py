@@ -133,3 +133,25 @@ def trained_rel_for_linking():
     for _ in range(40):
         nlp.update(examples, sgd=optimizer)
     return nlp, [text for text, _, _ in REL_DATA]
+
+
+def test_label_triples_allow_what_training_saw_and_leave_unrecorded_predicates_free():
+    from spacy_globalpointer.pipeline.linking import LabelTriples
+
+    predicates = ["author", "capital", "spouse"]
+    seen = [("Book", "author", "Person"), ("Country", "capital", "City"), ("Novel", "author", "Person")]
+    triples = LabelTriples(seen, predicates, "seen")
+    # spouse was never recorded: unconstrained for every label pair.
+    assert triples.allowed("Book", "Person").tolist() == [True, False, True]
+    assert triples.allowed("Novel", "Person").tolist() == [True, False, True]
+    assert triples.allowed("Country", "City").tolist() == [False, True, True]
+    assert triples.allowed("Person", "Book").tolist() == [False, False, True]  # direction matters
+    assert triples.allowed("Unknown", "Label").tolist() == [False, False, True]
+    logits = numpy.zeros((3, 3), dtype="float32")
+    masked = triples.mask(logits, [("Book", "Person"), ("Country", "City"), ("Person", "Book")], -numpy.inf)
+    assert numpy.isneginf(masked).tolist() == [[False, True, False], [True, False, False], [True, True, False]]
+    assert masked.dtype == logits.dtype
+    # "any" (the seeds' form) and an empty record keep everything.
+    for free in (LabelTriples(seen, predicates, "any"), LabelTriples([], predicates, "seen")):
+        assert free.allowed("Person", "Book").all()
+        assert (free.mask(logits, [("Person", "Book")] * 3, -numpy.inf) == logits).all()

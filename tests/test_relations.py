@@ -24,6 +24,15 @@ from spacy_globalpointer.ml.pair_loss import pair_loss
 
 CONFIG = Path(__file__).parent.parent / "project" / "configs" / "relations.cfg"
 SMALL = {"components.tok2vec.model.encode.width": 48, "components.tok2vec.model.encode.depth": 2}
+# The seeds' GPLinker form (relations.cfg ships span-pair scores): the head-pair
+# and tail-pair cells decide, trained with the full gradient, every label pair kept.
+SEEDS_FORM = {
+    "components.globalpointer_relations.model.span_pair_width": 0,
+    "components.globalpointer_relations.model.encoder_grad_scale": 1.0,
+    "components.globalpointer_relations.cell_loss_weight": 1.0,
+    "components.globalpointer_relations.loss_mean": "docs",
+    "components.globalpointer_relations.label_triples": "any",
+}
 # (text, entities (start, end, label) in tokens, relations (head index, predicate, tail index)):
 # nested entities sharing a start (University of Porto / University of Porto Medical School),
 # relations in both directions, one entity in two relations, a self-relation.
@@ -80,6 +89,18 @@ def trained_rel():
 
 
 @pytest.fixture(scope="module")
+def trained_seeds_rel():
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_rel_nlp(**SEEDS_FORM)
+    examples = make_rel_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(160):
+        nlp.update(examples, sgd=optimizer)
+    return nlp, examples
+
+
+@pytest.fixture(scope="module")
 def untrained_rel():
     """Initialized but not trained: for input checks that must not touch trained_rel."""
     torch.set_num_threads(1)
@@ -107,6 +128,14 @@ def test_overfits_through_the_shared_tok2vec_config(trained_rel):
     assert all(0.5 < r.score <= 1.0 for r in doc._.relations)
     # A self-relation (head == tail) is learned and predicted like any other pair.
     assert ((0, 1, "ORG"), "same_as", (0, 1, "ORG")) in rel_tuples(nlp(REL_DATA[2][0]))
+
+
+def test_the_seeds_form_overfits_too(trained_seeds_rel):
+    nlp, examples = trained_seeds_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    assert not component.has_span_pairs and component.cfg["label_triples"] == "any"
+    scores = nlp.evaluate(examples)
+    assert scores["relations_micro_f"] == 1.0 and scores["spans_sc_f"] == 1.0, scores
 
 
 def test_round_trips(trained_rel, tmp_path):
@@ -137,7 +166,8 @@ def test_relations_keep_only_label_triples_seen_in_training(trained_rel, tmp_pat
         component.cfg["seen_label_triples"] = [t for t in saved if t[1] != "part_of"] + [["PER", "part_of", "LOC"]]
         got = rel_tuples(nlp(REL_DATA[0][0]))
         assert part_of not in got and ((0, 2, "PER"), "works_for", (5, 10, "ORG")) in got
-        assert component.allowed_predicates("ORG", "ORG")[component.labels.index("part_of")] == False  # noqa: E712
+        assert not component.label_triples().allowed("ORG", "ORG")[component.labels.index("part_of")]
+        assert component.label_triples().allowed("PER", "LOC")[component.labels.index("part_of")]
         # Nothing recorded for part_of: unconstrained.
         component.cfg["seen_label_triples"] = [t for t in saved if t[1] != "part_of"]
         assert part_of in rel_tuples(nlp(REL_DATA[0][0]))
@@ -279,6 +309,7 @@ def test_an_empty_upstream_group_gives_no_relations(trained_rel):
     try:
         component.cfg["threshold"] = -1e3  # any candidate pair would pass
         component.cfg["calibrate_threshold"] = False  # (a calibrated value would win)
+        component.cfg["label_triples"] = "any"  # (PER -> LOC is seen with one predicate only)
         doc = nlp.make_doc("Ana Ferreira teaches in Porto .")
         doc.spans["sc"] = []
         component.set_annotations([doc], component.predict([doc]))
@@ -289,6 +320,7 @@ def test_an_empty_upstream_group_gives_no_relations(trained_rel):
         assert len(doc._.relations) == 4 * len(component.labels)
     finally:
         component.cfg["threshold"], component.cfg["calibrate_threshold"] = threshold, calibrate
+        component.cfg["label_triples"] = "seen"
 
 
 def test_the_candidate_cap_holds_per_window_of_max_pair_distance():
@@ -318,7 +350,8 @@ def test_a_flood_of_candidates_stays_bounded():
     torch.set_num_threads(1)
     nlp = spacy.blank("en")
     # Unbounded distance: the cap is per doc (test_the_candidate_cap_holds_per_window).
-    nlp.add_pipe("globalpointer_relations", config={"max_candidates": 40, "max_pair_distance": None})
+    # Label "X" is in no training triple: "any" lets every pair pass.
+    nlp.add_pipe("globalpointer_relations", config={"max_candidates": 40, "max_pair_distance": None, "label_triples": "any"})
     nlp.initialize(lambda: make_rel_examples(nlp))
     component = nlp.get_pipe("globalpointer_relations")
     component.cfg["threshold"] = -1e3  # every candidate pair passes
@@ -391,7 +424,7 @@ def test_gold_pairs_beyond_max_pair_distance_are_counted():
 
 
 def test_long_docs_train_in_a_band_short_docs_in_the_full_matrix():
-    nlp = build_rel_nlp(**{"components.globalpointer_relations.max_pair_distance": 8})
+    nlp = build_rel_nlp(**{**SEEDS_FORM, "components.globalpointer_relations.max_pair_distance": 8})
     examples = make_rel_examples(nlp)
     with pytest.warns(UserWarning, match=r"W004\] 1 of 8 gold"):  # Ana Ferreira -> Porto Medical School
         nlp.initialize(lambda: examples)
@@ -438,9 +471,9 @@ def test_long_docs_train_in_a_band_short_docs_in_the_full_matrix():
     assert numpy.isfinite(losses["globalpointer_relations"]) and losses["globalpointer_relations"] > 0
 
 
-def test_gathered_scores_equal_the_full_matrix_on_a_short_doc(trained_rel):
+def test_gathered_scores_equal_the_full_matrix_on_a_short_doc(trained_seeds_rel):
     """What inference decodes (only the candidate cells) equals the dense matrices."""
-    nlp, _ = trained_rel
+    nlp, _ = trained_seeds_rel
     component = nlp.get_pipe("globalpointer_relations")
     doc = nlp(REL_DATA[0][0])
     assert doc._.relations

@@ -118,7 +118,9 @@ def test_cell_loss_weight_scales_the_cells_loss_and_gradient(trained_span_pairs)
     scores = component.model.predict(component._scoring_input(egs))
     golds = [component.aligned_gold(eg) for eg in egs]
     results = {}
+    saved = component.cfg["cell_loss_weight"], component.cfg["loss_mean"]
     try:
+        component.cfg["loss_mean"] = "docs"
         for weight in (1.0, 0.5, 0.0):
             component.cfg["cell_loss_weight"] = weight
             results[weight] = component._loss(scores, golds, egs)
@@ -126,7 +128,7 @@ def test_cell_loss_weight_scales_the_cells_loss_and_gradient(trained_span_pairs)
         component.cfg["loss_mean"] = "rows"
         rows_loss, _ = component._loss(scores, golds, egs)
     finally:
-        component.cfg["cell_loss_weight"], component.cfg["loss_mean"] = 1.0, "docs"
+        component.cfg["cell_loss_weight"], component.cfg["loss_mean"] = saved
     # loss_mean "rows": every doc here has pairs and cells, so the mean over
     # (doc, predicate) rows is the per-doc sum divided by the predicates.
     assert rows_loss == pytest.approx(results[1.0][0] / len(component.labels), rel=1e-5)

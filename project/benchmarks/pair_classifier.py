@@ -6,7 +6,10 @@ one sigmoid per predicate, trained with binary cross-entropy.
 
 Candidates are the spans an upstream component wrote to doc.spans[spans_key]
 (at training: the gold entities of the reference doc, as in the tutorial,
-which trains on gold entities). It writes doc._.relations and scores with the
+which trains on gold entities). With `label_triples = "seen"` (not the
+tutorial's; default "any") it keeps only the (head label, predicate, tail
+label) triples of its training gold, as `globalpointer_relations` does by
+default, so the benchmark can show what that filter is worth to either. It writes doc._.relations and scores with the
 package's `spacy-globalpointer.relations_scorer.v1`, so its figures compare
 with `globalpointer_relations`. Load it with `spacy train --code` (it is a
 benchmark baseline, not part of the package).
@@ -25,7 +28,9 @@ from thinc.types import Floats2d, Ints2d
 
 from spacy_globalpointer.extensions import install_extensions, relation_records, set_relation_records
 from spacy_globalpointer.ml.span_pairs import pool_span_pairs
-from spacy_globalpointer.pipeline.linking import choose_candidates, link_windows, ordered_pairs, span_windows
+from spacy_globalpointer.pipeline.linking import (
+    LabelTriples, choose_candidates, label_triples_of, link_windows, ordered_pairs, span_windows,
+)
 from spacy_globalpointer.pipeline.relation_scorer import score_relations
 
 Pairs = Ints2d  # (n_pairs, 4): head start, head end, tail start, tail end
@@ -90,6 +95,7 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
         "threshold": 0.5,
         "max_pair_distance": 256,
         "max_candidates": 128,
+        "label_triples": "any",
         "scorer": {"@scorers": "spacy-globalpointer.relations_scorer.v1"},
     },
     default_score_weights={
@@ -107,26 +113,29 @@ def make_pair_classifier(
     threshold: float,
     max_pair_distance: Optional[int],
     max_candidates: int,
+    label_triples: str,
     scorer: Optional[Callable],
 ) -> "PairClassifier":
     """Classify every ordered pair of doc.spans[spans_key] (at most
     max_candidates spans, starts and ends closer than max_pair_distance) into
     predicates, one sigmoid each; keep those above threshold."""
     return PairClassifier(nlp.vocab, model, name, spans_key=spans_key, threshold=threshold,
-                          max_pair_distance=max_pair_distance, max_candidates=max_candidates, scorer=scorer)
+                          max_pair_distance=max_pair_distance, max_candidates=max_candidates,
+                          label_triples=label_triples, scorer=scorer)
 
 
 class PairClassifier(TrainablePipe):
     def __init__(self, vocab: Vocab, model: Model, name: str = "benchmark_pair_classifier", *, spans_key: str = "sc",
                  threshold: float = 0.5, max_pair_distance: Optional[int] = 256, max_candidates: int = 128,
-                 scorer: Optional[Callable] = score_relations) -> None:
+                 label_triples: str = "any", scorer: Optional[Callable] = score_relations) -> None:
         install_extensions()
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {"labels": [], "spans_key": spans_key, "threshold": threshold,
-                                    "max_pair_distance": max_pair_distance, "max_candidates": max_candidates}
+                                    "max_pair_distance": max_pair_distance, "max_candidates": max_candidates,
+                                    "label_triples": label_triples, "seen_label_triples": []}
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -197,7 +206,9 @@ class PairClassifier(TrainablePipe):
             for label in labels:
                 self.add_label(label)
         sample_docs, sample_pairs = [], []
+        seen = set()
         for eg in get_examples():
+            seen.update(label_triples_of(relation_records(eg.reference)))
             if labels is None:
                 for _, predicate, _, _ in relation_records(eg.reference):
                     self.add_label(predicate)
@@ -205,6 +216,7 @@ class PairClassifier(TrainablePipe):
                 spans = self._gold_candidates(eg)
                 sample_docs.append(eg.predicted)
                 sample_pairs.append(self._pair_array(spans, self._pairs(spans, self._windows(eg.predicted, spans))))
+        self.cfg["seen_label_triples"] = [list(t) for t in sorted(seen)]
         if not self.labels:
             raise ValueError(f"No predicates for '{self.name}': the training docs hold no doc._.relations")
         self.model.get_ref("output_layer").set_dim("nO", len(self.labels))
@@ -266,9 +278,11 @@ class PairClassifier(TrainablePipe):
         if not sum(len(a) for a in arrays):
             return [{"spans": s, "pairs": p, "probs": None} for s, p in candidates]
         probs = self.model.ops.to_numpy(self.model.ops.sigmoid(self.model.predict((docs, arrays))))
+        triples = LabelTriples(self.cfg.get("seen_label_triples", []), self.labels, self.cfg["label_triples"])
         results, offset = [], 0
         for spans, pairs in candidates:
-            results.append({"spans": spans, "pairs": pairs, "probs": probs[offset : offset + len(pairs)]})
+            doc_probs = triples.mask(probs[offset : offset + len(pairs)], [(spans[h][2], spans[t][2]) for h, t in pairs], 0.0)
+            results.append({"spans": spans, "pairs": pairs, "probs": doc_probs})
             offset += len(pairs)
         return results
 

@@ -118,6 +118,19 @@ RELATION_CANDIDATES = 32
 GPLINKER_CANDIDATES = {"components.globalpointer_relations.max_candidates": RELATION_CANDIDATES}
 RELATION_SYSTEMS: Dict[str, System] = {
     "gplinker": System(RELATIONS_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    # The seeds' GPLinker form on the same encoder and entity head: the cells
+    # decide, trained with the full gradient, every label pair kept.
+    "gplinker_seeds": System(
+        RELATIONS_CONFIG,
+        {
+            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 0,
+            "components.globalpointer_relations.cell_loss_weight": 1.0,
+            "components.globalpointer_relations.loss_mean": "docs",
+            "components.globalpointer_relations.model.encoder_grad_scale": 1.0,
+            "components.globalpointer_relations.label_triples": "any",
+        },
+        targets=("relations", "spans"),
+    ),
     # Ablation: one projection pair per predicate (GlobalPointer form) instead of
     # the shared projection with per-predicate biases (the efficient default).
     "gplinker_full": System(
@@ -180,6 +193,16 @@ RELATION_SYSTEMS: Dict[str, System] = {
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
+        targets=("relations", "spans"), code=HERE / "pair_classifier.py",
+    ),
+    # The same with the label-triple filter globalpointer_relations applies by
+    # default: what that filter alone is worth to a pair classifier.
+    "pair_classifier_seen": System(
+        CONFIG_DIR / "pair_classifier.cfg",
+        {
+            "components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES,
+            "components.benchmark_pair_classifier.label_triples": "seen",
+        },
         targets=("relations", "spans"), code=HERE / "pair_classifier.py",
     ),
 }

@@ -94,8 +94,8 @@ def build_gplinker(
     head_size: int = 64,
     efficient: bool = True,
     use_rope: bool = False,
-    span_pair_width: int = 0,
-    encoder_grad_scale: float = 1.0,
+    span_pair_width: int = 128,
+    encoder_grad_scale: float = 0.1,
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
@@ -110,13 +110,14 @@ def build_gplinker(
         predicate (GlobalPointer form).
     use_rope (bool): off in GPLinker: subject and object may be far apart and
         in either order, so their relative position is no evidence.
-    span_pair_width (int): if > 0, also score each (subject, object) pair of
-        spans from the mean vectors of their tokens through a hidden layer of
-        this width (`span_pairs.py`): those scores decide, the cells (which see
-        only boundary tokens) are trained beside them; 0: the seeds' GPLinker
+    span_pair_width (int): if > 0 (default 128), also score each (subject,
+        object) pair of spans from the mean vectors of their tokens through a
+        hidden layer of this width (`span_pairs.py`): those scores decide (the
+        cells see only boundary tokens; the component leaves them untrained
+        unless its cell_loss_weight says otherwise); 0: the seeds' GPLinker
         form, where the cells decide.
     encoder_grad_scale (float): the share of the relation losses' gradient
-        passed back to tok2vec (from 0 to 1). With a tok2vec shared with the
+        passed back to tok2vec (from 0 to 1; default 0.1, the seeds' form 1.0). With a tok2vec shared with the
         entity head, GPLinker's relation loss sends the encoder far more
         gradient than the entity loss (58-73x the squared norm of a pair
         classifier's on SciERC) and the entity head trains worse beside it;

@@ -13,19 +13,63 @@ argument spans; both decide the same things, here once:
   in its length; what the cap cuts is counted (`CapCounts`);
 - the pairs (`near_pairs`): spans of one window whose starts and ends both lie
   less than `max_pair_distance` apart, found by sorting, not by trying every
-  pair, so a 20k-token doc costs what its windows cost.
+  pair, so a 20k-token doc costs what its windows cost;
+- which predicates may link two labelled spans (`LabelTriples`): under
+  `label_triples = "seen"` those recorded with the two labels in the training
+  gold, because pair scores see tokens, not the labels an entity head gave.
 
 Everything works on arrays of token offsets (starts, ends exclusive), so the
 components, the calibration and the benchmark's pair classifier rank the same
 candidates the same way.
 """
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc
 
 LINK_SCOPES = ("sentence", "doc")
+# "seen": a relation only where its (head label, predicate, tail label) occurs
+# in the training gold; "any": every label pair (the seeds' form).
+LABEL_TRIPLE_MODES = ("seen", "any")
+
+
+class LabelTriples:
+    """The (head label, predicate, tail label) triples a model was trained on,
+    as a per-predicate mask for any label pair.
+
+    A predicate with no recorded triple is unconstrained (nothing was learned
+    about it, e.g. labels given to `initialize` without data), and so is every
+    predicate under mode "any".
+    """
+
+    def __init__(self, seen: Iterable[Sequence[str]], predicates: Sequence[str], mode: str = "seen") -> None:
+        index = {predicate: i for i, predicate in enumerate(predicates)}
+        unconstrained = numpy.ones((len(predicates),), dtype=bool)
+        self._masks: Dict[Tuple[str, str], numpy.ndarray] = {}
+        if mode == "seen":
+            known = [(h, index[p], t) for h, p, t in seen if p in index]
+            for _, p, _ in known:
+                unconstrained[p] = False
+            for h, p, t in known:
+                self._masks.setdefault((h, t), unconstrained.copy())[p] = True
+        self._default = unconstrained
+
+    def allowed(self, head_label: str, tail_label: str) -> numpy.ndarray:
+        """A bool per predicate: may it link a head of this label to a tail of that one."""
+        return self._masks.get((head_label, tail_label), self._default)
+
+    def mask(self, logits: numpy.ndarray, label_pairs: Sequence[Tuple[str, str]], fill: float) -> numpy.ndarray:
+        """`logits` (pairs, predicates) with the disallowed cells set to `fill`."""
+        if not len(label_pairs) or not self._masks:
+            return logits
+        allowed = numpy.stack([self.allowed(h, t) for h, t in label_pairs])
+        return numpy.where(allowed, logits, fill).astype(logits.dtype, copy=False)
+
+
+def label_triples_of(records: Iterable[Tuple[Sequence, str, Sequence, object]]) -> List[Tuple[str, str, str]]:
+    """(head label, predicate, tail label) of relation records ((start, end, label), predicate, (start, end, label), score)."""
+    return [(str(head[2]), predicate, str(tail[2])) for head, predicate, tail, _ in records]
 
 
 def link_windows(doc: Doc, scope: str) -> numpy.ndarray:
