@@ -195,3 +195,19 @@ def test_encoder_grad_scale_0_leaves_the_shared_encoder_the_entity_heads_gradien
     entity_only = nlp.update(examples, drop=0.0, exclude=["globalpointer_relations"])["tok2vec"]
     assert received[0.0] == pytest.approx(entity_only, rel=1e-5)
     assert received[0.0] < received[1.0]
+
+
+def test_near_miss_negatives_off_trains_on_gold_entity_pairs_only(trained_span_pairs):
+    nlp, examples = trained_span_pairs
+    component = nlp.get_pipe("globalpointer_relations")
+    docs = list(nlp.pipe([eg.reference.text for eg in examples], disable=["globalpointer_relations"]))
+    egs = [type(eg)(doc, eg.reference) for doc, eg in zip(docs, examples)]
+    try:
+        component.cfg["near_miss_negatives"] = False
+        without = [component._find_gold_pairs(eg)[0] for eg in egs]
+    finally:
+        component.cfg["near_miss_negatives"] = True
+    with_misses = [component._find_gold_pairs(eg)[0] for eg in egs]
+    for eg, spans, more in zip(egs, without, with_misses):
+        assert sorted(spans) == component.aligned_gold(eg).entities
+        assert set(spans) < set(more)  # the near misses come on top

@@ -116,79 +116,57 @@ RELATIONS_CONFIG = PROJECT_DIR / "configs" / "relations.cfg"
 # the step-0 evaluation take minutes and gigabytes (16k pairs per doc).
 RELATION_CANDIDATES = 32
 GPLINKER_CANDIDATES = {"components.globalpointer_relations.max_candidates": RELATION_CANDIDATES}
+REL = "components.globalpointer_relations."
+# The seeds' GPLinker form on relations.cfg's encoder and entity head: the
+# cells decide, trained with the full gradient and losses summed over the
+# predicates, every label pair kept. The ablations below start from it (they
+# were measured when relations.cfg held this form).
+SEEDS_FORM = {
+    **GPLINKER_CANDIDATES, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0,
+    REL + "loss_mean": "docs", REL + "model.encoder_grad_scale": 1.0, REL + "label_triples": "any",
+}
+
+
+def _relation_system(overrides: Dict[str, Any]) -> "System":
+    return System(RELATIONS_CONFIG, overrides, targets=("relations", "spans"))
+
+
 RELATION_SYSTEMS: Dict[str, System] = {
-    "gplinker": System(RELATIONS_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans")),
-    # The seeds' GPLinker form on the same encoder and entity head: the cells
-    # decide, trained with the full gradient, every label pair kept.
-    "gplinker_seeds": System(
-        RELATIONS_CONFIG,
-        {
-            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 0,
-            "components.globalpointer_relations.cell_loss_weight": 1.0,
-            "components.globalpointer_relations.loss_mean": "docs",
-            "components.globalpointer_relations.model.encoder_grad_scale": 1.0,
-            "components.globalpointer_relations.label_triples": "any",
-        },
-        targets=("relations", "spans"),
-    ),
-    # Ablation: one projection pair per predicate (GlobalPointer form) instead of
-    # the shared projection with per-predicate biases (the efficient default).
-    "gplinker_full": System(
-        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.efficient": False},
-        targets=("relations", "spans"),
-    ),
-    # GPLinker's cells plus span-pair scores from the pooled tokens of each
-    # span (GPLinker.v1 span_pair_width; ml/span_pairs.py).
-    "gplinker_span_pairs": System(
-        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128},
-        targets=("relations", "spans"),
-    ),
-    # The same with the cells untrained (their loss weight 0): the span-pair
-    # scores decide and the encoder gets no gradient from the cells.
-    "gplinker_span_pairs_only": System(
-        RELATIONS_CONFIG,
-        {
-            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
-            "components.globalpointer_relations.cell_loss_weight": 0.0,
-        },
-        targets=("relations", "spans"),
+    # The shipped relations.cfg: span-pair scores decide (cells untrained), row
+    # means, seen label triples only.
+    "gplinker": _relation_system(GPLINKER_CANDIDATES),
+    "gplinker_seeds": _relation_system(SEEDS_FORM),
+    # One projection pair per predicate (GlobalPointer form) instead of the
+    # shared projection with per-predicate biases (the efficient default).
+    "gplinker_full": _relation_system({**SEEDS_FORM, REL + "model.efficient": False}),
+    # GPLinker's cells plus span-pair scores from the pooled tokens of each span.
+    "gplinker_span_pairs": _relation_system({**SEEDS_FORM, REL + "model.span_pair_width": 128}),
+    # The same with the cells untrained: the span-pair scores decide and the
+    # encoder gets no gradient from the cells.
+    "gplinker_span_pairs_only": _relation_system(
+        {**SEEDS_FORM, REL + "model.span_pair_width": 128, REL + "cell_loss_weight": 0.0}
     ),
     # The losses as means over (doc, predicate) rows instead of sums over the
     # predicates: a gradient into the shared encoder that does not grow with them.
-    "gplinker_rows": System(
-        RELATIONS_CONFIG, {**GPLINKER_CANDIDATES, "components.globalpointer_relations.loss_mean": "rows"},
-        targets=("relations", "spans"),
+    "gplinker_rows": _relation_system({**SEEDS_FORM, REL + "loss_mean": "rows"}),
+    "gplinker_span_pairs_rows": _relation_system(
+        {**SEEDS_FORM, REL + "model.span_pair_width": 128, REL + "loss_mean": "rows"}
     ),
-    "gplinker_span_pairs_rows": System(
-        RELATIONS_CONFIG,
-        {
-            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
-            "components.globalpointer_relations.loss_mean": "rows",
-        },
-        targets=("relations", "spans"),
+    # Span pairs alone, row means, and only a share of the relation gradient
+    # reaching the shared encoder (0.1, 0): the shipped form without its label filter.
+    "gplinker_span_pairs_grad01": _relation_system(
+        {**SEEDS_FORM, REL + "model.span_pair_width": 128, REL + "cell_loss_weight": 0.0,
+         REL + "loss_mean": "rows", REL + "model.encoder_grad_scale": 0.1}
     ),
-    # Span pairs deciding alone (cells untrained), row means, and only a share
-    # of the relation gradient reaching the shared encoder (GPLinker.v1
-    # encoder_grad_scale): the entity head keeps the encoder mostly to itself.
-    "gplinker_span_pairs_grad01": System(
-        RELATIONS_CONFIG,
-        {
-            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
-            "components.globalpointer_relations.cell_loss_weight": 0.0,
-            "components.globalpointer_relations.loss_mean": "rows",
-            "components.globalpointer_relations.model.encoder_grad_scale": 0.1,
-        },
-        targets=("relations", "spans"),
+    "gplinker_span_pairs_grad0": _relation_system(
+        {**SEEDS_FORM, REL + "model.span_pair_width": 128, REL + "cell_loss_weight": 0.0,
+         REL + "loss_mean": "rows", REL + "model.encoder_grad_scale": 0.0}
     ),
-    "gplinker_span_pairs_grad0": System(
-        RELATIONS_CONFIG,
-        {
-            **GPLINKER_CANDIDATES, "components.globalpointer_relations.model.span_pair_width": 128,
-            "components.globalpointer_relations.cell_loss_weight": 0.0,
-            "components.globalpointer_relations.loss_mean": "rows",
-            "components.globalpointer_relations.model.encoder_grad_scale": 0.0,
-        },
-        targets=("relations", "spans"),
+    # The shipped form with a tenth of the relation gradient reaching the
+    # shared encoder, with and without near-miss negatives (gold entity pairs only).
+    "gplinker_grad01": _relation_system({**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1}),
+    "gplinker_grad01_no_near_misses": _relation_system(
+        {**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1, REL + "near_miss_negatives": False}
     ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
