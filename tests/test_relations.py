@@ -76,28 +76,26 @@ def rel_tuples(doc):
     )
 
 
-@pytest.fixture(scope="module")
-def trained_rel():
+def train_rel_nlp(steps: int = 160, **overrides):
+    """The relations config (with overrides) trained on REL_DATA from seed 0."""
     torch.set_num_threads(1)
     fix_random_seed(0)
-    nlp = build_rel_nlp()
+    nlp = build_rel_nlp(**overrides)
     examples = make_rel_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
-    for _ in range(160):
+    for _ in range(steps):
         nlp.update(examples, sgd=optimizer)
     return nlp, examples
+
+
+@pytest.fixture(scope="module")
+def trained_rel():
+    return train_rel_nlp()
 
 
 @pytest.fixture(scope="module")
 def trained_seeds_rel():
-    torch.set_num_threads(1)
-    fix_random_seed(0)
-    nlp = build_rel_nlp(**SEEDS_FORM)
-    examples = make_rel_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(160):
-        nlp.update(examples, sgd=optimizer)
-    return nlp, examples
+    return train_rel_nlp(**SEEDS_FORM)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,13 @@ the pooling layer's gradient, the loss, overfitting, round trips, and that
 inference decodes exactly what the span-pair scorer gives a pair."""
 import numpy
 import pytest
-import torch
 from thinc.api import NumpyOps, fix_random_seed
 
 from spacy_globalpointer.ml.pair_loss import listed_pairs_loss
 from spacy_globalpointer.ml.span_pairs import span_pair_vectors
 
 from conftest import check_round_trips
-from test_relations import REL_DATA, build_rel_nlp, make_rel_examples, rel_tuples
+from test_relations import REL_DATA, build_rel_nlp, make_rel_examples, rel_tuples, train_rel_nlp
 
 SPAN_PAIRS = {"components.globalpointer_relations.model.span_pair_width": 32}
 
@@ -63,17 +62,10 @@ def test_listed_pairs_loss_is_zlpr_per_predicate_row_mean_over_docs():
 
 @pytest.fixture(scope="module")
 def trained_span_pairs():
-    torch.set_num_threads(1)
-    fix_random_seed(0)
-    nlp = build_rel_nlp(**SPAN_PAIRS)
-    examples = make_rel_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
     # More updates than the cells alone need: the near-miss spans (a boundary
     # one token off, e.g. "University of Porto Medical" beside the nested gold
     # "University of Porto" and "... Medical School") are negatives to learn too.
-    for _ in range(300):
-        nlp.update(examples, sgd=optimizer)
-    return nlp, examples
+    return train_rel_nlp(300, **SPAN_PAIRS)
 
 
 def test_overfits_with_span_pair_scores(trained_span_pairs):

@@ -165,6 +165,7 @@ RELATION_SYSTEMS: Dict[str, System] = {
     # The shipped form with a tenth of the relation gradient reaching the
     # shared encoder, with and without near-miss negatives (gold entity pairs only).
     "gplinker_grad01": _relation_system({**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1}),
+    "gplinker_grad03": _relation_system({**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.3}),
     "gplinker_grad01_no_near_misses": _relation_system(
         {**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1, REL + "near_miss_negatives": False}
     ),
