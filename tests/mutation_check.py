@@ -157,6 +157,24 @@ MUTATIONS = [
         "near_starts = chosen_starts.setdefault(0, [])",
         ["tests/test_linking.py"],
     ),
+    Mutation(
+        "label triples never mask", "pipeline/linking.py",
+        "        if not len(label_pairs) or not self._masks:\n            return logits",
+        "        if True:\n            return logits",
+        ["tests/test_linking.py", "tests/test_relations.py"],
+    ),
+    Mutation(
+        "seen label triples not recorded", "pipeline/relations.py",
+        "self.cfg[\"seen_label_triples\"] = [list(triple) for triple in sorted(seen)]",
+        "self.cfg[\"seen_label_triples\"] = []",
+        ["tests/test_relations.py"],
+    ),
+    Mutation(
+        "encoder gradient share ignored", "ml/layers.py",
+        "        if scale != 1.0:\n            d_vectors = [d * scale for d in d_vectors]",
+        "        if False:\n            d_vectors = [d * scale for d in d_vectors]",
+        ["tests/test_span_pairs.py"],
+    ),
 ]
 
 
