@@ -181,6 +181,28 @@ def test_relations_keep_only_label_triples_seen_in_training(trained_rel, tmp_pat
     assert {tuple(t) for t in from_bytes.cfg["seen_label_triples"]} == seen
 
 
+def test_evaluating_gold_with_label_triples_never_trained_on_warns_with_counts(trained_rel):
+    nlp, examples = trained_rel
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        nlp.evaluate(examples)  # every gold triple was seen in training: no warning
+    doc = nlp.make_doc("Porto hired Ana Ferreira .")
+    ref = doc.copy()
+    porto, ana = Span(ref, 0, 1, "LOC"), Span(ref, 2, 4, "PER")
+    ref.spans["sc"] = [porto, ana]
+    ref._.relations = [Relation(porto, "hires", ana)]  # hires was seen as ORG -> PER only
+    with pytest.warns(UserWarning, match=r"W011\] .*1 of 1 gold relations whose \(head label, predicate, tail label\) never occurs in the training data: LOC hires PER \(1\)"):
+        nlp.evaluate([Example(doc, ref)])
+    component = nlp.get_pipe("globalpointer_relations")
+    try:
+        component.cfg["label_triples"] = "any"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            nlp.evaluate([Example(doc, ref)])
+    finally:
+        component.cfg["label_triples"] = "seen"
+
+
 def test_multiprocess_pipe_equals_single_process(trained_rel):
     nlp, _ = trained_rel
     check_multiprocess(nlp, [t for t, _, _ in REL_DATA], rel_tuples)

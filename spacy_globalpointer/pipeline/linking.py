@@ -44,6 +44,7 @@ class LabelTriples:
     """
 
     def __init__(self, seen: Iterable[Sequence[str]], predicates: Sequence[str], mode: str = "seen") -> None:
+        self.predicates = tuple(predicates)
         index = {predicate: i for i, predicate in enumerate(predicates)}
         unconstrained = numpy.ones((len(predicates),), dtype=bool)
         self._masks: Dict[Tuple[str, str], numpy.ndarray] = {}

@@ -8,12 +8,16 @@ reference tokens through the Example's alignment, as spaCy's `Scorer` does for
 spans, so differently tokenised predictions are scored correctly (a predicted
 span that does not align counts as wrong).
 """
-from typing import Any, Dict, Iterable, Set, Tuple
+import warnings
+from collections import Counter
+from typing import Any, Dict, Iterable, List, Set, Tuple
 
 from spacy.scorer import PRFScore
 from spacy.training import Example
 
+from ..errors import Warnings
 from ..extensions import SpanRecord, install_extensions, relation_records
+from .linking import LabelTriples
 from .matching import count_matches, to_reference, warn_about_gold
 
 Triple = Tuple[SpanRecord, str, SpanRecord]
@@ -53,6 +57,8 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
                 gold_by.get(predicate, set()),
             )
     warn_about_gold(examples, gold_labels, kwargs.get("labels"), "relations", "predicates")
+    if kwargs.get("label_triples") == "seen" and kwargs.get("seen_label_triples") and kwargs.get("labels"):
+        _warn_unseen_label_triples(examples, LabelTriples(kwargs["seen_label_triples"], kwargs["labels"]))
     return {
         "relations_micro_p": strict.precision,
         "relations_micro_r": strict.recall,
@@ -62,6 +68,31 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
         "relations_boundary_f": boundary.fscore,
         "relations_per_type": {p: score.to_dict() for p, score in sorted(per_type.items())},
     }
+
+
+def _warn_unseen_label_triples(examples: List[Example], triples: LabelTriples) -> None:
+    """W011 where gold relations have a (head label, predicate, tail label)
+    the training data never had: label_triples = "seen" never predicts them."""
+    labels = list(triples.predicates)
+    unseen: Counter = Counter()
+    total = 0
+    for eg in examples:
+        for head, predicate, tail, _ in relation_records(eg.reference):
+            total += 1
+            if predicate in labels and not triples.allowed(head[2], tail[2])[labels.index(predicate)]:
+                unseen[(head[2], predicate, tail[2])] += 1
+    if unseen:
+        listed = ", ".join(f"{h} {p} {t} ({n})" for (h, p, t), n in unseen.most_common(5))
+        more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
+        problem = (
+            f"{sum(unseen.values())} of {total} gold relations whose (head label, predicate, tail label) "
+            f"never occurs in the training data: {listed}{more}"
+        )
+        hint = (
+            'With label_triples = "seen" the model never predicts them, so they count as missed: '
+            'train on data that has them, or set label_triples = "any".'
+        )
+        warnings.warn(Warnings.W011.format(problem=problem, hint=hint))
 
 
 def _unlabelled(triple: Triple) -> Tuple[Tuple[int, int], str, Tuple[int, int]]:
