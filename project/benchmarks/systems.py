@@ -235,7 +235,11 @@ SUITES: Dict[str, Suite] = {
     # Evaluate at step 10 and 20 too, so that model-best has been trained.
     "smoke": Suite(("sample",), ("egp_pool32", "spancat"), 20, {"training.eval_frequency": 10}),
     # Evaluation batches of 128 docs instead of nlp.batch_size 1000 (training is unchanged).
-    "relations": Suite(("duie", "scierc"), tuple(RELATION_SYSTEMS), 1500, {"nlp.batch_size": 128}),
+    # The headline systems; the ablations of RELATION_SYSTEMS run with --systems.
+    "relations": Suite(
+        ("duie", "scierc"), ("gplinker", "gplinker_seeds", "pair_classifier", "pair_classifier_seen"), 1500,
+        {"nlp.batch_size": 128},
+    ),
     "transformer": Suite(("wnut17", "sample"), tuple(TRANSFORMER_SYSTEMS), 1000),
     # Which calibration source the default should be on the CNN (nested CMeEE:
     # the systems without _ents; flat CLUENER and WNUT-17: those with _ents).
