@@ -163,6 +163,17 @@ def test_last_evals_mean_uses_only_the_last_evaluations():
     assert REPORT.last_evals_mean([]) is None
 
 
+def test_linear_verdict_counts_growth_of_the_time_per_token_only():
+    # A falling time per token (fixed overhead spread over more tokens) is linear;
+    # growth from any smaller size to a larger one is what the verdict measures.
+    assert REPORT.growth_factor([0.018, 0.007, 0.0075]) == pytest.approx(0.0075 / 0.007)
+    assert REPORT.growth_factor([0.3, 0.2, 0.1]) == 1.0
+    assert REPORT.growth_factor([0.04, 0.13, 0.10]) == pytest.approx(3.25)
+    assert REPORT.linear_verdict(REPORT.growth_factor([0.04, 0.13, 0.10])).startswith("NOT linear")
+    assert REPORT.linear_verdict(1.07).startswith("linear") and REPORT.linear_verdict(None) == "not measured"
+    assert REPORT.growth_factor([0.1]) is None
+
+
 @pytest.mark.parametrize("name", sorted(SYSTEMS_MOD.RELATION_SYSTEMS))
 def test_relation_systems_build_with_a_relation_scorer(name):
     """Each relation system builds (no training) and scores with the same relation scorer."""

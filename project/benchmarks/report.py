@@ -196,10 +196,27 @@ def busy_core_wps(measured: Dict[str, Any]) -> str:
     return f"{value:,.0f}" if value else "–"
 
 
+def growth_factor(per_token: List[float]) -> Optional[float]:
+    """How much the time per token grows from a smaller doc to a larger one
+    (rows in order of size): the largest ratio of a size's time per token to
+    the smallest at any smaller size. Cost is linear where this stays near 1;
+    a time per token that falls with size (fixed overhead spread over more
+    tokens) is not growth."""
+    if len(per_token) < 2 or min(per_token) <= 0:
+        return None
+    return max(max(per_token[j] / min(per_token[:j]) for j in range(1, len(per_token))), 1.0)
+
+
+def linear_verdict(growth: Optional[float]) -> str:
+    if growth is None:
+        return "not measured"
+    return f"{'linear' if growth <= 1.5 else 'NOT linear'} (time per token grows by at most a factor {growth:.2f} with the size)"
+
+
 def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
-    rows = scale["rows"]
+    rows = sorted(scale["rows"], key=lambda row: row["tokens"])
     head = [(row["seconds"] - row["without_relations_seconds"]) / row["tokens"] * 1000 for row in rows]
-    ratio = max(head) / min(head) if head and min(head) > 0 else None
+    ratio = growth_factor(head)
     lines = [
         "## Relations scale: one long document",
         "",
@@ -209,8 +226,7 @@ def relation_scale_table(scale: Dict[str, Any]) -> List[str]:
         f"repeated to the size, each size in a fresh process, {scale['threads']} thread(s); max_pair_distance = "
         f"{scale['max_pair_distance']}, max_candidates = {scale['max_candidates']}. Relation head = full pipeline "
         "minus the pipeline without the relation component (fastest of the timed calls after a warm-up). "
-        + (f"Relation head time per 1k tokens varies by a factor {ratio:.2f} over the sizes "
-           f"({'linear' if ratio <= 1.5 else 'NOT linear'})." if ratio else ""),
+        + (f"Relation head: {linear_verdict(ratio)}." if ratio else ""),
         "",
         "| tokens | seconds | s / 1k tokens | without relations s / 1k tokens | relation head s / 1k tokens | "
         "candidate spans | relations predicted | peak RSS |",
@@ -338,16 +354,12 @@ def dataset_tables(name: str, all_rows: List[Dict[str, Any]]) -> List[str]:
 
 
 def scale_table(scale: Dict[str, Any]) -> List[str]:
-    rows = scale["rows"]
+    rows = sorted(scale["rows"], key=lambda row: row["tokens"])
 
     def ratio(seconds) -> Optional[float]:
-        per_token = [seconds(row) / row["tokens"] for row in rows]
-        return max(per_token) / min(per_token) if per_token and min(per_token) > 0 else None
+        return growth_factor([seconds(row) / row["tokens"] for row in rows])
 
-    def verdict(value: Optional[float]) -> str:
-        if value is None:
-            return "not measured"
-        return f"{'linear' if value <= 1.5 else 'NOT linear'} (time per token varies by a factor {value:.2f})"
+    verdict = linear_verdict
 
     full = ratio(lambda row: row["seconds"])
     tok2vec = ratio(lambda row: row["tok2vec_seconds"]) if all(r.get("tok2vec_seconds") for r in rows) else None
