@@ -159,14 +159,14 @@ MUTATIONS = [
     ),
     Mutation(
         "label triples never mask", "pipeline/linking.py",
-        "        if not len(label_pairs) or not self._masks:\n            return logits",
+        "        if not len(label_pairs) or not self.constrains:\n            return logits",
         "        if True:\n            return logits",
         ["tests/test_linking.py", "tests/test_relations.py"],
     ),
     Mutation(
         "seen label triples not recorded", "pipeline/relations.py",
-        "self.cfg[\"seen_label_triples\"] = [list(triple) for triple in sorted(seen)]",
-        "self.cfg[\"seen_label_triples\"] = []",
+        "counts[(LABEL_TRIPLE,) + triple] += 1",
+        "pass",
         ["tests/test_relations.py"],
     ),
     Mutation(

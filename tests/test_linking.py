@@ -147,11 +147,14 @@ def test_label_triples_allow_what_training_saw_and_leave_unrecorded_predicates_f
     assert triples.allowed("Country", "City").tolist() == [False, True, True]
     assert triples.allowed("Person", "Book").tolist() == [False, False, True]  # direction matters
     assert triples.allowed("Unknown", "Label").tolist() == [False, False, True]
+    assert triples.constrains and triples.allows("Book", "author", "Person")
+    assert not triples.allows("Person", "author", "Book") and triples.allows("Person", "spouse", "Book")
+    assert triples.allows("Person", "founded", "Book")  # a predicate the model does not know
     logits = numpy.zeros((3, 3), dtype="float32")
     masked = triples.mask(logits, [("Book", "Person"), ("Country", "City"), ("Person", "Book")], -numpy.inf)
     assert numpy.isneginf(masked).tolist() == [[False, True, False], [True, False, False], [True, True, False]]
     assert masked.dtype == logits.dtype
     # "any" (the seeds' form) and an empty record keep everything.
     for free in (LabelTriples(seen, predicates, "any"), LabelTriples([], predicates, "seen")):
-        assert free.allowed("Person", "Book").all()
+        assert free.allowed("Person", "Book").all() and not free.constrains
         assert (free.mask(logits, [("Person", "Book")] * 3, -numpy.inf) == logits).all()

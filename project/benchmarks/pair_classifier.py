@@ -281,7 +281,9 @@ class PairClassifier(TrainablePipe):
         triples = LabelTriples(self.cfg.get("seen_label_triples", []), self.labels, self.cfg["label_triples"])
         results, offset = [], 0
         for spans, pairs in candidates:
-            doc_probs = triples.mask(probs[offset : offset + len(pairs)], [(spans[h][2], spans[t][2]) for h, t in pairs], 0.0)
+            doc_probs = probs[offset : offset + len(pairs)]
+            if triples.constrains:
+                doc_probs = triples.mask(doc_probs, [(spans[h][2], spans[t][2]) for h, t in pairs], 0.0)
             results.append({"spans": spans, "pairs": pairs, "probs": doc_probs})
             offset += len(pairs)
         return results

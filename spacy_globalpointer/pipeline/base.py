@@ -6,7 +6,8 @@ loaded from disk must rebuild it from the saved input width (`cfg["nI"]`) and
 labels before the weights arrive. Labels, settings checks, the initialize and
 update skeletons, gold alignment (once per example), threshold calibration,
 the restore step and the Doc writing they share live here once; a component
-supplies small hooks (`_align_gold`, `_gold_labels`, `_count_gold`, `_loss`,
+supplies small hooks (`_align_gold`, `_gold_labels`, `_count_gold`,
+`_conclude_gold`, `_loss`,
 `_calibration_decisions`, `_predict`, `set_annotations`).
 """
 import warnings
@@ -118,7 +119,8 @@ class PairComponent(TrainablePipe):
         (a row per doc and label, as in the paper) or "doc" (a row per doc).
 
     Subclasses say which layouts their layer computes (`output_layouts`), what
-    their gold is (`_align_gold`, `_gold_labels`, `_count_gold`), how they
+    their gold is (`_align_gold`, `_gold_labels`, `_count_gold`,
+    `_conclude_gold`), how they
     learn from it (`_loss`, `_calibration_decisions`) and what they decode.
     """
 
@@ -271,7 +273,7 @@ class PairComponent(TrainablePipe):
             if len(sample) < 10:
                 sample.append(eg)
         self._require_labels()
-        self._warn_gold(counts)
+        self._conclude_gold(counts)
         self._build_pair_layer([eg.predicted for eg in sample])
 
     def _gold_labels(self, eg: Example) -> Iterable[str]:
@@ -298,10 +300,13 @@ class PairComponent(TrainablePipe):
         return value
 
     def _count_gold(self, eg: Example, gold: Any, counts: Counter) -> None:
-        """Add what this example's gold holds that cannot be learned (initialize)."""
+        """Add to `counts` what initialize concludes from this example's gold:
+        what cannot be learned, and what is read from the whole training data."""
 
-    def _warn_gold(self, counts: Counter) -> None:
-        """Warn, with counts, about what `_count_gold` found."""
+    def _conclude_gold(self, counts: Counter) -> None:
+        """After initialize read every example once: warn, with counts, about
+        what `_count_gold` found that cannot be learned, and keep what the
+        component takes from the whole training data."""
 
     # Thresholds
 

@@ -280,7 +280,7 @@ class GlobalPointerEvents(PairComponent):
             _, cols_s, _, cols_e = self._event_links(spans, n_tokens)
             counts["too_far"] += int(((cols_s < 0) | (cols_e < 0)).sum())
 
-    def _warn_gold(self, counts: Counter) -> None:
+    def _conclude_gold(self, counts: Counter) -> None:
         if counts["no_trigger"] or counts["misaligned"] or counts["too_wide"] or counts["too_far"]:
             warnings.warn(
                 Warnings.W007.format(

@@ -44,8 +44,8 @@ class LabelTriples:
     """
 
     def __init__(self, seen: Iterable[Sequence[str]], predicates: Sequence[str], mode: str = "seen") -> None:
-        self.predicates = tuple(predicates)
         index = {predicate: i for i, predicate in enumerate(predicates)}
+        self._index = index
         unconstrained = numpy.ones((len(predicates),), dtype=bool)
         self._masks: Dict[Tuple[str, str], numpy.ndarray] = {}
         if mode == "seen":
@@ -56,13 +56,23 @@ class LabelTriples:
                 self._masks.setdefault((h, t), unconstrained.copy())[p] = True
         self._default = unconstrained
 
+    @property
+    def constrains(self) -> bool:
+        """Whether any label pair is ruled out (not under "any" or with nothing recorded)."""
+        return bool(self._masks)
+
     def allowed(self, head_label: str, tail_label: str) -> numpy.ndarray:
         """A bool per predicate: may it link a head of this label to a tail of that one."""
         return self._masks.get((head_label, tail_label), self._default)
 
+    def allows(self, head_label: str, predicate: str, tail_label: str) -> bool:
+        """Whether this triple may be predicted (a predicate of another model: yes)."""
+        p = self._index.get(predicate)
+        return p is None or bool(self.allowed(head_label, tail_label)[p])
+
     def mask(self, logits: numpy.ndarray, label_pairs: Sequence[Tuple[str, str]], fill: float) -> numpy.ndarray:
         """`logits` (pairs, predicates) with the disallowed cells set to `fill`."""
-        if not len(label_pairs) or not self._masks:
+        if not len(label_pairs) or not self.constrains:
             return logits
         allowed = numpy.stack([self.allowed(h, t) for h, t in label_pairs])
         return numpy.where(allowed, logits, fill).astype(logits.dtype, copy=False)

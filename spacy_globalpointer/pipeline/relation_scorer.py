@@ -17,7 +17,7 @@ from spacy.training import Example
 
 from ..errors import Warnings
 from ..extensions import SpanRecord, install_extensions, relation_records
-from .linking import LabelTriples
+from .linking import LabelTriples, label_triples_of
 from .matching import count_matches, to_reference, warn_about_gold
 
 Triple = Tuple[SpanRecord, str, SpanRecord]
@@ -73,14 +73,13 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
 def _warn_unseen_label_triples(examples: List[Example], triples: LabelTriples) -> None:
     """W011 where gold relations have a (head label, predicate, tail label)
     the training data never had: label_triples = "seen" never predicts them."""
-    labels = list(triples.predicates)
     unseen: Counter = Counter()
     total = 0
     for eg in examples:
-        for head, predicate, tail, _ in relation_records(eg.reference):
+        for head, predicate, tail in label_triples_of(relation_records(eg.reference)):
             total += 1
-            if predicate in labels and not triples.allowed(head[2], tail[2])[labels.index(predicate)]:
-                unseen[(head[2], predicate, tail[2])] += 1
+            if not triples.allows(head, predicate, tail):
+                unseen[(head, predicate, tail)] += 1
     if unseen:
         listed = ", ".join(f"{h} {p} {t} ({n})" for (h, p, t), n in unseen.most_common(5))
         more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""

@@ -25,7 +25,7 @@ which spans are candidates and which pairs are tried is `linking.py`'s.
 """
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -75,6 +75,9 @@ encoder_grad_scale = 1.0
 
 """
 DEFAULT_MODEL = default_model(default_model_config)
+
+# The key under which _count_gold counts each (head label, predicate, tail label).
+LABEL_TRIPLE = "label triple"
 
 # The model's outputs per doc: the head-pair and the tail-pair matrices (and,
 # with span_pair_width > 0, the span-pair scores of the pairs it was given).
@@ -225,13 +228,15 @@ def make_relations_scorer() -> Callable[..., Dict[str, Any]]:
 class RelationGold(NamedTuple):
     """One example's gold in predicted tokens: relations ((start, end),
     predicate, (start, end)) that align, the entities to link (the spans key's
-    and the relations' own, deduplicated), and how many records there were."""
+    and the relations' own, deduplicated), how many records there were, and
+    their (head label, predicate, tail label) triples."""
 
     relations: List[Tuple[Tuple[int, int], str, Tuple[int, int]]]
     entities: List[Tuple[int, int]]
     n_records: int
     n_duplicates: int
     n_unlisted: int
+    label_triples: List[Tuple[str, str, str]]
 
 
 class GlobalPointerRelations(PairComponent):
@@ -368,25 +373,6 @@ class GlobalPointerRelations(PairComponent):
         subjects, objects = ordered_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
         return spans, starts, ends, subjects, objects
 
-    def initialize(
-        self,
-        get_examples: Callable[[], Iterable[Example]],
-        *,
-        nlp: Optional[Language] = None,
-        labels: Optional[List[str]] = None,
-    ) -> None:
-        """As `PairComponent.initialize`, and record the (head label, predicate,
-        tail label) triples of the training gold for `label_triples = "seen"`."""
-        seen: Set[Tuple[str, str, str]] = set()
-
-        def noting_label_triples() -> Iterator[Example]:
-            for eg in get_examples():
-                seen.update(label_triples_of(relation_records(eg.reference)))
-                yield eg
-
-        super().initialize(noting_label_triples, nlp=nlp, labels=labels)
-        self.cfg["seen_label_triples"] = [list(triple) for triple in sorted(seen)]
-
     def label_triples(self) -> LabelTriples:
         """The predicates allowed per label pair (`label_triples` setting and
         the triples initialize recorded), built once per change of either."""
@@ -460,9 +446,13 @@ class GlobalPointerRelations(PairComponent):
             head not in listed_records or tail not in listed_records for head, _, tail, _ in records
         )
         n_duplicates = len(records) - len({(h, p, t) for h, p, t, _ in records})
-        return RelationGold(relations, sorted(entities), len(records), n_duplicates, n_unlisted)
+        return RelationGold(
+            relations, sorted(entities), len(records), n_duplicates, n_unlisted, label_triples_of(records)
+        )
 
     def _count_gold(self, eg: Example, gold: RelationGold, counts: Counter) -> None:
+        for triple in gold.label_triples:
+            counts[(LABEL_TRIPLE,) + triple] += 1
         counts["total"] += gold.n_records
         counts["misaligned"] += gold.n_records - len(gold.relations)
         counts["duplicate"] += gold.n_duplicates
@@ -472,7 +462,12 @@ class GlobalPointerRelations(PairComponent):
             counts["self"] += head == tail
             counts["far"] += self._cells(head, tail, n_tokens) is None
 
-    def _warn_gold(self, counts: Counter) -> None:
+    def _conclude_gold(self, counts: Counter) -> None:
+        """Record the training gold's label triples (for `label_triples =
+        "seen"`), then warn about what cannot be learned."""
+        self.cfg["seen_label_triples"] = sorted(
+            list(key[1:]) for key in counts if isinstance(key, tuple) and key[0] == LABEL_TRIPLE
+        )
         if counts["far"]:
             warnings.warn(
                 Warnings.W004.format(
@@ -627,6 +622,7 @@ class GlobalPointerRelations(PairComponent):
         if not any(len(pairs) for _, pairs in candidates):
             return [{"entities": e, "pairs": p, "logits": None} for e, p in candidates]
         outputs = self.model.predict((docs, cells, span_pairs) if self.has_span_pairs else (docs, cells))
+        triples = self.label_triples()
         results = []
         for (entities, pairs), doc_scores in zip(candidates, outputs):
             logits = None
@@ -638,9 +634,9 @@ class GlobalPointerRelations(PairComponent):
                     logits = triple_logits(
                         to_numpy(doc_scores[HEAD_PAIRS]).reshape(shape), to_numpy(doc_scores[TAIL_PAIRS]).reshape(shape), None
                     )
-            if logits is not None:
+            if logits is not None and triples.constrains:
                 label_pairs = [(entities[h].label_, entities[t].label_) for h, t in pairs]
-                logits = self.label_triples().mask(logits, label_pairs, -numpy.inf)
+                logits = triples.mask(logits, label_pairs, -numpy.inf)
             results.append({"entities": entities, "pairs": pairs, "logits": logits})
         return results
 

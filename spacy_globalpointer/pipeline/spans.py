@@ -205,7 +205,7 @@ class GlobalPointer(PairComponent):
             if width is not None and len(span) > width:
                 counts["long"] += 1
 
-    def _warn_gold(self, counts: Counter) -> None:
+    def _conclude_gold(self, counts: Counter) -> None:
         if counts["long"]:
             warnings.warn(
                 Warnings.W001.format(
