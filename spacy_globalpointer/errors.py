@@ -119,6 +119,11 @@ class Errors:
         "relation only if its (head label, predicate, tail label) occurs in the training "
         "gold, 'any' keeps every label pair."
     )
+    E040 = (
+        "[E040] argument_labels must be one of {options}, got {value!r}: 'typed' scores "
+        "every (event type, role) as a label of its own (GPLinker), 'roles' scores each "
+        "role once for all event types and types an argument by the trigger it is linked to."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

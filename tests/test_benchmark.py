@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 from thinc.api import Config
@@ -202,6 +203,41 @@ def _without_relation_component(path: Path) -> Config:
 def test_relation_configs_differ_from_relations_cfg_only_in_the_relation_component(name):
     system = SYSTEMS_MOD.RELATION_SYSTEMS[name]
     assert _without_relation_component(system.config) == _without_relation_component(SYSTEMS_MOD.RELATIONS_CONFIG)
+
+
+def test_transformer_pair_classifier_differs_from_relations_trf_cfg_only_in_the_relation_component():
+    system = SYSTEMS_MOD.RELATION_TRF_SYSTEMS["pair_classifier_trf"]
+    assert system.transformer and system.code is not None
+    assert _without_relation_component(system.config) == _without_relation_component(SYSTEMS_MOD.RELATIONS_TRF_CONFIG)
+    listener = Config().from_disk(system.config, interpolate=False)["components"]["benchmark_pair_classifier"]["model"]["tok2vec"]
+    assert listener["@architectures"] == "spacy-transformers.TransformerListener.v1"
+
+
+def test_relations_trf_suite_runs_the_shipped_transformer_config_against_the_pair_classifier():
+    suite = SYSTEMS_MOD.SUITES["relations_trf"]
+    assert suite.datasets == ("scierc",) and suite.max_steps >= 600
+    assert [SYSTEMS_MOD.SYSTEMS[name].config.name for name in suite.systems] == ["relations_trf.cfg", "pair_classifier_trf.cfg"]
+    assert all(SYSTEMS_MOD.SYSTEMS[name].transformer for name in suite.systems)
+
+
+def _events_config_parts(path: Path, components: Tuple[str, ...]) -> Config:
+    """An events config without its event components, pipeline, training corpus
+    and score weights: what must be the same for GPLinker and its baseline."""
+    config = Config().from_disk(path, interpolate=False)
+    for name in components:
+        del config["components"][name]
+    for section, key in (("nlp", "pipeline"), ("corpora", "train"), ("training", "score_weights")):
+        del config[section][key]
+    return config
+
+
+@pytest.mark.parametrize("encoder", ["", "_trf"])
+def test_span_events_baseline_differs_from_events_cfg_only_in_the_event_components(encoder):
+    baseline = _events_config_parts(
+        BENCHMARKS / "configs" / f"span_events{encoder}.cfg", ("spancat_singlelabel", "benchmark_span_events")
+    )
+    shipped = _events_config_parts(BENCHMARKS.parent / "configs" / f"events{encoder}.cfg", ("globalpointer_events",))
+    assert baseline == shipped
 
 
 def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_path):

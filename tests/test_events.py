@@ -1,5 +1,6 @@
 """The globalpointer_events component: decoding, training, round trips, bad input."""
 import time
+import warnings
 
 import numpy
 import pytest
@@ -11,7 +12,9 @@ from thinc.api import fix_random_seed
 
 from spacy_globalpointer import Event
 from spacy_globalpointer.decoding import linked_groups
-from spacy_globalpointer.pipeline.events import TRIGGER_ROLE, event_label
+from spacy_globalpointer.pipeline.event_structure import (
+    ANY_TYPE, TRIGGER_ROLE, event_label, predictable_labels, type_arguments,
+)
 
 from conftest import check_multiprocess, check_round_trips
 
@@ -92,6 +95,20 @@ def trained_events():
     return nlp, examples
 
 
+@pytest.fixture(scope="module")
+def trained_role_events():
+    """Trained with argument_labels = "roles": Acquisition and Sale share the
+    role 'buyer', every type shares 'time' where it has it."""
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_events_nlp(argument_labels="roles")
+    examples = make_event_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(100):
+        nlp.update(examples, sgd=optimizer)
+    return nlp, examples
+
+
 # Decoding
 
 
@@ -163,6 +180,34 @@ def test_decoding_link_exactly_at_the_threshold_does_not_link():
     assert [r[2] for r in records] == [()]
 
 
+def test_role_arguments_take_the_types_of_the_triggers_in_their_window():
+    arguments = [
+        (("Sale", TRIGGER_ROLE), (1, 2), 2.0),
+        (("Acquisition", TRIGGER_ROLE), (5, 6), 1.0),
+        ((ANY_TYPE, "buyer"), (0, 1), 3.0),
+        ((ANY_TYPE, "item"), (3, 4), 0.5),
+        ((ANY_TYPE, "buyer"), (9, 10), 0.7),  # window 1: no trigger there
+    ]
+    windows = numpy.asarray([0, 0, 0, 0, 1])
+    roles_of = {"Sale": {"buyer", "item"}, "Acquisition": {"buyer", "target"}}
+    typed, typed_windows = type_arguments(arguments, windows, roles_of)
+    assert typed == [
+        (("Sale", TRIGGER_ROLE), (1, 2), 2.0),
+        (("Acquisition", TRIGGER_ROLE), (5, 6), 1.0),
+        (("Acquisition", "buyer"), (0, 1), 3.0),
+        (("Sale", "buyer"), (0, 1), 3.0),
+        (("Sale", "item"), (3, 4), 0.5),  # Acquisition never had an item
+    ]
+    assert typed_windows.tolist() == [0, 0, 0, 0, 0]
+    # Recorded before roles were: every type may take every role.
+    typed, _ = type_arguments(arguments, windows, None)
+    assert (("Acquisition", "item"), (3, 4), 0.5) in typed
+    # What the scorer's W011 check counts as trainable: triggers and the trained pairs.
+    labels = [event_label("Sale", TRIGGER_ROLE), event_label(ANY_TYPE, "buyer")]
+    assert predictable_labels(labels, "roles", [["Sale", "buyer"]]) == ["Sale::trigger", "Sale::buyer"]
+    assert predictable_labels(labels, "typed", None) == labels
+
+
 # Training and scoring
 
 
@@ -183,6 +228,26 @@ def test_overfits_to_event_f1_1(trained_events):
     group = doc.spans["events"]
     assert ("trigger", "Acquisition") in {(s.label_, s.kb_id_) for s in group}
     assert len(group.attrs["scores"]) == len(group)
+
+
+def test_shared_role_labels_overfit_to_event_f1_1_and_round_trip(trained_role_events, tmp_path):
+    nlp, examples = trained_role_events
+    component = nlp.get_pipe("globalpointer_events")
+    assert event_label(ANY_TYPE, "buyer") in component.labels
+    assert event_label("Sale", TRIGGER_ROLE) in component.labels
+    assert not any(label.startswith("Sale::") and not label.endswith(TRIGGER_ROLE) for label in component.labels)
+    assert component.roles_of["Sale"] == {"seller", "item", "buyer"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every gold (type, role) was trained: no W011
+        scores = nlp.evaluate(examples)
+    for key in ("events_trigger_cls_f", "events_argument_cls_f", "events_f"):
+        assert scores[key] == 1.0, (key, scores)
+    doc = nlp(EVENT_DATA[2][0])
+    assert {(s.label_, s.kb_id_) for s in doc.spans["events"]} >= {("buyer", "Sale"), ("seller", "Sale")}
+    check_round_trips(
+        nlp, [t for t, _ in EVENT_DATA], event_tuples, lambda d: [e.score for e in d._.events],
+        build_events_nlp(argument_labels="roles"), tmp_path / "model",
+    )
 
 
 def test_nested_arguments_are_predicted(trained_events):
@@ -285,6 +350,7 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
     [
         ("max_arguments", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_argument_width", 0, "E024"),
         ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"), ("loss_rows", "cells", "E012"),
+        ("argument_labels", "shared", "E040"),
     ],
 )
 def test_bad_settings_are_refused(setting, value, code):

@@ -29,6 +29,8 @@ CONFIGS = sorted(path for folder in CONFIG_DIRS for path in folder.glob("*.cfg")
 CODE = {
     "pair_classifier.cfg": PROJECT_DIR / "benchmarks" / "pair_classifier.py",
     "span_events.cfg": PROJECT_DIR / "benchmarks" / "span_events.py",
+    "pair_classifier_trf.cfg": PROJECT_DIR / "benchmarks" / "pair_classifier.py",
+    "span_events_trf.cfg": PROJECT_DIR / "benchmarks" / "span_events.py",
 }
 
 
@@ -50,7 +52,7 @@ def test_every_shipped_config_is_found():
     assert {p.name for p in CONFIGS} >= {
         "cnn.cfg", "transformer.cfg", "relations.cfg", "relations_trf.cfg", "events.cfg", "events_trf.cfg",
         "ner.cfg", "spancat.cfg", "span_finder_spancat.cfg", "gplinker_pipeline.cfg", "pair_classifier.cfg",
-        "ner_trf.cfg", "spancat_trf.cfg",
+        "ner_trf.cfg", "spancat_trf.cfg", "pair_classifier_trf.cfg", "span_events_trf.cfg",
     }
 
 

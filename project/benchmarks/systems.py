@@ -185,6 +185,23 @@ RELATION_SYSTEMS: Dict[str, System] = {
         targets=("relations", "spans"), code=HERE / "pair_classifier.py",
     ),
 }
+# The relations_trf suite: the shipped relations_trf.cfg against the pair
+# classifier on the same transformer (benchmarks/configs/pair_classifier_trf.cfg
+# differs from it only in the relation component), and the CNN's shipped
+# relation form (span pairs deciding, row means) on that transformer.
+RELATIONS_TRF_CONFIG = PROJECT_DIR / "configs" / "relations_trf.cfg"
+RELATION_TRF_SYSTEMS: Dict[str, System] = {
+    "gplinker_trf": System(RELATIONS_TRF_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans"), transformer=True),
+    "gplinker_trf_span_pairs": System(
+        RELATIONS_TRF_CONFIG,
+        {**GPLINKER_CANDIDATES, REL + "model.span_pair_width": 128, REL + "cell_loss_weight": 0.0, REL + "loss_mean": "rows"},
+        targets=("relations", "spans"), transformer=True,
+    ),
+    "pair_classifier_trf": System(
+        CONFIG_DIR / "pair_classifier_trf.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
+        targets=("relations", "spans"), code=HERE / "pair_classifier.py", transformer=True,
+    ),
+}
 # The transformer suite: the three on one transformer (configs/transformer.cfg
 # and its copies that differ only in the component). gp_trf also writes doc.ents,
 # like the flat suite's gp variants, to be scored against ner on flat data.
@@ -207,6 +224,7 @@ SYSTEMS: Dict[str, System] = {
     },
     **BASELINES,
     **RELATION_SYSTEMS,
+    **RELATION_TRF_SYSTEMS,
     **TRANSFORMER_SYSTEMS,
 }
 DATASETS: Dict[str, Dataset] = {
@@ -241,6 +259,8 @@ SUITES: Dict[str, Suite] = {
         {"nlp.batch_size": 128},
     ),
     "transformer": Suite(("wnut17", "sample"), tuple(TRANSFORMER_SYSTEMS), 1000),
+    # SciERC on MiniLM: the shipped relations_trf.cfg against the pair classifier.
+    "relations_trf": Suite(("scierc",), ("gplinker_trf", "pair_classifier_trf"), 600, {"nlp.batch_size": 128}),
     # Which calibration source the default should be on the CNN (nested CMeEE:
     # the systems without _ents; flat CLUENER and WNUT-17: those with _ents).
     "calibration": Suite(("cmeee", "cluener", "wnut17"), tuple(CALIBRATION_VARIANTS), 3000),
@@ -255,6 +275,7 @@ class SuiteName(str, Enum):
     relations = "relations"
     relations_scale = "relations_scale"
     transformer = "transformer"
+    relations_trf = "relations_trf"
     calibration = "calibration"
 
 

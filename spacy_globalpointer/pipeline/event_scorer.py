@@ -21,7 +21,7 @@ from spacy.scorer import PRFScore
 from spacy.training import Example
 
 from ..extensions import EventRecord, event_records, install_extensions
-from .event_structure import TRIGGER_ROLE, event_label
+from .event_structure import TRIGGER_ROLE, event_label, predictable_labels
 from .matching import count_matches, to_reference, warn_about_gold
 
 Tokens = Tuple[int, int]
@@ -51,7 +51,8 @@ def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
                 {e for e in predicted["event"] if e[0] == event_type},
                 {e for e in gold["event"] if e[0] == event_type},
             )
-    warn_about_gold(examples, gold_labels, kwargs.get("labels"), "events", "(event type, role) labels")
+    known = predictable_labels(kwargs.get("labels"), kwargs.get("argument_labels", "typed"), kwargs.get("event_roles"))
+    warn_about_gold(examples, gold_labels, known, "events", "(event type, role) labels")
     scores: Dict[str, Any] = {}
     for kind in kinds:
         prefix = "events" if kind == "event" else f"events_{kind}"

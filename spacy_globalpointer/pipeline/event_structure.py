@@ -6,7 +6,7 @@ trigger is one more role) and links arguments; this module turns gold events
 into what it learns from (`align_events`) and linked arguments back into
 events (`group_events`), as pure functions of plain data.
 """
-from typing import Any, Dict, List, NamedTuple, Sequence, Set, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy
 from spacy.training import Example
@@ -18,6 +18,13 @@ from .matching import to_predicted
 TRIGGER_ROLE = "trigger"
 LABEL_SEPARATOR = "::"
 GROUPINGS = ("cliques", "types")
+# How the argument head labels argument spans: "typed" (GPLinker) one label per
+# (event type, role); "roles" one label per role, shared by the event types,
+# plus one trigger label per type, an argument taking the type of the trigger
+# it is linked to.
+ARGUMENT_LABELS = ("typed", "roles")
+# The event-type half of a role label shared by every type ("*::place").
+ANY_TYPE = "*"
 # A decoded argument: ((event type, role), (start, end), logit).
 Argument = Tuple[Tuple[str, str], Tuple[int, int], float]
 
@@ -25,6 +32,57 @@ Argument = Tuple[Tuple[str, str], Tuple[int, int], float]
 def event_label(event_type: str, role: str) -> str:
     """The head's label for one role of one event type, e.g. 'Attack::trigger'."""
     return f"{event_type}{LABEL_SEPARATOR}{role}"
+
+
+def head_label(event_type: str, role: str, argument_labels: str) -> str:
+    """The argument head's label for a gold (event type, role): its own label
+    ("typed"), or with argument_labels "roles" the role's label shared by every
+    type (triggers keep their type: they are what types an event)."""
+    if argument_labels == "roles" and role != TRIGGER_ROLE:
+        return event_label(ANY_TYPE, role)
+    return event_label(event_type, role)
+
+
+def predictable_labels(
+    labels: Optional[Sequence[str]], argument_labels: str, event_roles: Optional[Sequence[Sequence[str]]]
+) -> Optional[List[str]]:
+    """The (event type, role) labels a component can predict: its head labels
+    ("typed"), or with shared role labels its trigger labels and the (type,
+    role) pairs of its training gold. None where that is not known."""
+    if labels is None or argument_labels != "roles":
+        return None if labels is None else list(labels)
+    if not event_roles:
+        return None
+    triggers = [label for label in labels if split_label(label)[1] == TRIGGER_ROLE]
+    return triggers + [event_label(event_type, role) for event_type, role in event_roles]
+
+
+def type_arguments(
+    arguments: Sequence[Argument], windows: numpy.ndarray, roles_of: Optional[Dict[str, Set[str]]]
+) -> Tuple[List[Argument], numpy.ndarray]:
+    """Arguments decoded with shared role labels ("*", role), each copied once
+    for every event type whose trigger was decoded in its window and that has
+    the role in training (`roles_of`: type -> roles; None: every type may have
+    every role): which of those events it
+    joins is then up to the links, as for typed arguments. Triggers and typed
+    arguments pass unchanged; a role argument with no such trigger beside it
+    has no type and is dropped. RETURNS the arguments and their windows."""
+    trigger_types: Dict[int, Set[str]] = {}
+    for ((event_type, role), _, _), window in zip(arguments, windows):
+        if role == TRIGGER_ROLE:
+            trigger_types.setdefault(int(window), set()).add(event_type)
+    typed: List[Argument] = []
+    typed_windows: List[int] = []
+    for ((event_type, role), span, logit), window in zip(arguments, windows):
+        if event_type != ANY_TYPE:
+            typed.append(((event_type, role), span, logit))
+            typed_windows.append(int(window))
+            continue
+        for candidate in sorted(trigger_types.get(int(window), ())):
+            if roles_of is None or role in roles_of.get(candidate, ()):
+                typed.append(((candidate, role), span, logit))
+                typed_windows.append(int(window))
+    return typed, numpy.asarray(typed_windows, dtype="int64")
 
 
 def split_label(label: str) -> Tuple[str, str]:

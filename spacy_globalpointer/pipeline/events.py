@@ -34,18 +34,20 @@ from ..errors import Errors, Warnings
 from ..extensions import EventRecord, event_records, set_event_records
 from ..layouts import PairLayout
 from ..ml.pair_loss import Cell, pair_loss
-from .base import DEFAULT_CALIBRATION, PairComponent, default_model
+from .base import DEFAULT_CALIBRATION, LEARNED_CFG, PairComponent, default_model
 from .event_scorer import score_events
 from .event_structure import (
+    ARGUMENT_LABELS,
     GROUPINGS,
     Argument,
     LABEL_SEPARATOR,
     TRIGGER_ROLE,
     EventGold,
     align_events,
-    event_label,
     group_events,
+    head_label,
     split_label,
+    type_arguments,
 )
 from .linking import (
     LINK_SCOPES, CapCounts, choose_candidates, distance_text, link_windows, near_pairs, scope_text, span_windows,
@@ -60,6 +62,8 @@ DEFAULT_MAX_PAIR_DISTANCE = 256
 # floods a doc with arguments stays bounded in time.
 DEFAULT_MAX_ARGUMENTS = 64
 DEFAULT_LINK_SCOPE = "sentence"
+# The key under which _count_gold counts each (event type, role) of the gold.
+EVENT_ROLE = "event role"
 
 default_model_config = """
 [model]
@@ -87,6 +91,7 @@ ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
         "link_scope": DEFAULT_LINK_SCOPE,
         "event_grouping": "cliques",
+        "argument_labels": "typed",
         "loss_rows": "doc",
         "calibrate_threshold": True,
         "calibration": DEFAULT_CALIBRATION,
@@ -113,6 +118,7 @@ def make_globalpointer_events(
     max_arguments: int,
     link_scope: str,
     event_grouping: str,
+    argument_labels: str,
     loss_rows: str,
     calibrate_threshold: bool,
     calibration: Union[str, Dict[str, Any]],
@@ -140,6 +146,12 @@ def make_globalpointer_events(
     event_grouping (str): "cliques" (GPLinker): per event type, the maximal
         cliques of linked arguments that hold a trigger; "types" (the links'
         ablation): all arguments of one type in a window form one event.
+    argument_labels (str): "typed" (GPLinker): one argument label per (event
+        type, role); "roles": one label per role shared by every event type
+        (plus one trigger label per type), so a role learns from all the types
+        that have it, and an argument takes the type of each trigger it is
+        linked to in its window whose type had that role in training. An
+        argument linked to no such trigger is in no event and not written.
     loss_rows (str): as for `globalpointer`, default "doc": with many (type,
         role) labels most per-label rows hold negatives only and push every
         score down (results.md, DuEE).
@@ -159,6 +171,7 @@ def make_globalpointer_events(
         max_arguments=max_arguments,
         link_scope=link_scope,
         event_grouping=event_grouping,
+        argument_labels=argument_labels,
         loss_rows=loss_rows,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
@@ -181,6 +194,9 @@ class GlobalPointerEvents(PairComponent):
     )
     threshold_settings = ("threshold", "link_threshold")
     uses_extensions = True
+    # The (event type, role) pairs of the training gold: which types a shared
+    # role label can take (argument_labels "roles").
+    learned_cfg = LEARNED_CFG + ("event_roles",)
 
     def __init__(
         self,
@@ -196,6 +212,7 @@ class GlobalPointerEvents(PairComponent):
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
         link_scope: str = DEFAULT_LINK_SCOPE,
         event_grouping: str = "cliques",
+        argument_labels: str = "typed",
         loss_rows: str = "doc",
         calibrate_threshold: bool = True,
         calibration: Union[str, Dict[str, Any], None] = None,
@@ -207,6 +224,7 @@ class GlobalPointerEvents(PairComponent):
         check_int("max_arguments", max_arguments)
         check_choice("E032", link_scope, LINK_SCOPES)
         check_choice("E034", event_grouping, GROUPINGS)
+        check_choice("E040", argument_labels, ARGUMENT_LABELS)
         super().__init__(
             vocab,
             model,
@@ -220,6 +238,7 @@ class GlobalPointerEvents(PairComponent):
                 "max_arguments": max_arguments,
                 "link_scope": link_scope,
                 "event_grouping": event_grouping,
+                "argument_labels": argument_labels,
                 "loss_rows": loss_rows,
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
@@ -254,17 +273,34 @@ class GlobalPointerEvents(PairComponent):
 
     # Gold
 
+    def _head_label(self, event_type: str, role: str) -> str:
+        return head_label(event_type, role, self.cfg["argument_labels"])
+
     def _gold_labels(self, eg: Example) -> Iterable[str]:
         for event_type, trigger, arguments, _ in event_records(eg.reference):
             if trigger is not None:
-                yield event_label(event_type, TRIGGER_ROLE)
+                yield self._head_label(event_type, TRIGGER_ROLE)
             for role, _ in arguments:
-                yield event_label(event_type, role)
+                yield self._head_label(event_type, role)
+
+    @property
+    def roles_of(self) -> Optional[Dict[str, Set[str]]]:
+        """Event type -> the roles it had in the training gold (None where the
+        pipeline was trained before they were recorded: any role)."""
+        if not self.cfg.get("event_roles"):
+            return None
+        roles: Dict[str, Set[str]] = {}
+        for event_type, role in self.cfg["event_roles"]:
+            roles.setdefault(event_type, set()).add(role)
+        return roles
 
     def _align_gold(self, eg: Example) -> EventGold:
         return align_events(eg)
 
     def _count_gold(self, eg: Example, gold: EventGold, counts: Counter) -> None:
+        for event_type, _, arguments, _ in event_records(eg.reference):
+            for role, _ in arguments:
+                counts[(EVENT_ROLE, event_type, role)] += 1
         counts["events"] += len(gold.events)
         counts["no_trigger"] += gold.n_no_trigger
         counts["arguments"] += gold.n_arguments
@@ -281,6 +317,11 @@ class GlobalPointerEvents(PairComponent):
             counts["too_far"] += int(((cols_s < 0) | (cols_e < 0)).sum())
 
     def _conclude_gold(self, counts: Counter) -> None:
+        """Record the training gold's (event type, role) pairs, then warn about
+        what cannot be learned."""
+        self.cfg["event_roles"] = sorted(
+            list(key[1:]) for key in counts if isinstance(key, tuple) and key[0] == EVENT_ROLE
+        )
         if counts["no_trigger"] or counts["misaligned"] or counts["too_wide"] or counts["too_far"]:
             warnings.warn(
                 Warnings.W007.format(
@@ -367,7 +408,7 @@ class GlobalPointerEvents(PairComponent):
             doc_ends: Set[Cell] = set()
             for event_type, members in gold.events:
                 for role, (start, end) in members:
-                    label = event_label(event_type, role)
+                    label = self._head_label(event_type, role)
                     if label not in label_map:
                         raise ValueError(
                             Errors.E027.format(
@@ -446,6 +487,7 @@ class GlobalPointerEvents(PairComponent):
     ) -> None:
         """Decode arguments (capped per window), link them, write events and argument spans."""
         labels = self.labels
+        roles_of = self.roles_of
         counts = CapCounts()
         for doc, (arg_scores, start_links, end_links) in zip(docs, scores):
             decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
@@ -459,11 +501,13 @@ class GlobalPointerEvents(PairComponent):
                 (split_label(labels[decoded.labels[i]]), (int(decoded.starts[i]), int(decoded.ends[i])), float(decoded.logits[i]))
                 for i in kept
             ]
+            if self.cfg["argument_labels"] == "roles":
+                arguments, windows = type_arguments(arguments, windows, roles_of)
             spans = [
                 Span(doc, start, end, label=role, kb_id=event_type)
                 for (event_type, role), (start, end), _ in arguments
             ]
-            self._write_span_group(doc, spans, decoded.logits[kept])
+            self._write_span_group(doc, spans, numpy.asarray([logit for _, _, logit in arguments], dtype="float32"))
             set_event_records(
                 doc, self._decode_events(arguments, to_numpy(start_links), to_numpy(end_links), windows)
             )
