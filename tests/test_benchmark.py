@@ -280,6 +280,20 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     assert section.startswith("## Events (DuEE 1.0)")
     for row in ("| GPLinker: links + cliques |", "| GPLinker ablation: one event per type |", "| spancat_singlelabel, one event per type |"):
         assert row in section, row
+    # A variant (a component override) gets rows of its own after the shipped
+    # form; a transformer run is a section of its own, named after the model.
+    variant = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=roles"]}
+    section = REPORT._events_benchmark().report([baseline, variant, data])
+    rows = [line.split(" | ")[0] for line in section if line.startswith("| ") and not line.startswith("| system")]
+    assert rows == [
+        "| GPLinker: links + cliques", "| GPLinker ablation: one event per type",
+        "| GPLinker (argument_labels roles): links + cliques", "| GPLinker (argument_labels roles) ablation: one event per type",
+        "| spancat_singlelabel, one event per type",
+    ]
+    minilm = RUNNER.default_transformer_name() if importlib.util.find_spec(SYSTEMS_MOD.MINILM_PACKAGE) else Path("/x/bert")
+    on_transformer = {**data, "overrides": data["overrides"] + [f"components.transformer.model.name={minilm}"]}
+    heading = REPORT._events_benchmark().report([on_transformer])[0]
+    assert heading == f"## Events (DuEE 1.0, {RUNNER.transformer_label(str(minilm))})"
 
 
 def _fake_data(tmp_path: Path) -> dict:

@@ -233,30 +233,70 @@ def _flat(scores: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in scores.items() if k.startswith("events")}
 
 
+TRANSFORMER_OVERRIDE = "components.transformer.model.name="
+COMPONENT_OVERRIDE = f"components.{COMPONENT}."
+# Overrides every run of a data set shares (not what tells its rows apart).
+SHARED_OVERRIDES = ("max_argument_width",)
+
+
+def encoder_of(result: Dict[str, Any]) -> Optional[str]:
+    """The transformer a run trained (its --set override), None for the CNN."""
+    name = next((o[len(TRANSFORMER_OVERRIDE):] for o in result.get("overrides", []) if o.startswith(TRANSFORMER_OVERRIDE)), None)
+    if name is None:
+        return None
+    from runner import transformer_label
+
+    return transformer_label(name)
+
+
+def variant_of(result: Dict[str, Any]) -> str:
+    """What sets a GPLinker run apart from the shipped config: its component overrides."""
+    changed = [
+        o[len(COMPONENT_OVERRIDE):].replace("=", " ") for o in result.get("overrides", [])
+        if o.startswith(COMPONENT_OVERRIDE) and not o[len(COMPONENT_OVERRIDE):].startswith(SHARED_OVERRIDES)
+    ]
+    return f" ({', '.join(changed)})" if changed else ""
+
+
+def shared_overrides(results: List[Dict[str, Any]]) -> List[str]:
+    """The overrides of every run of a section (the transformer's folder left out)."""
+    common = set.intersection(*(set(r.get("overrides", [])) for r in results))
+    return [o for o in results[0].get("overrides", []) if o in common and not o.startswith(TRANSFORMER_OVERRIDE)]
+
+
 def report(results: List[Dict[str, Any]]) -> List[str]:
-    """One Events section of results.md: a data set's GPLinker run (with its
-    links' ablation) and, where it was run, the spancat baseline."""
-    gplinker = next((r for r in results if r.get("system", "gplinker") == "gplinker"), None)
+    """One Events section of results.md: a data set's GPLinker runs on one
+    encoder (each with its links' ablation) and, where it was run, the spancat
+    baseline. Shipped configuration first, then variants, then the baseline."""
+    gplinkers = sorted(
+        (r for r in results if r.get("system", "gplinker") == "gplinker"), key=lambda r: (variant_of(r) != "", variant_of(r))
+    )
     baseline = next((r for r in results if r.get("system") == "spancat"), None)
+    gplinker = gplinkers[0] if gplinkers else None
     first = gplinker or baseline
     title, origin = DATASETS[first.get("dataset", "duee")]
+    encoder = encoder_of(first)
+    configs = sorted({Path(r["config"]).name for r in results})
+    steps = sorted({r["steps"] for r in results})
     lines = [
-        f"## Events ({title})",
+        f"## Events ({title}{', ' + encoder if encoder else ''})",
         "",
-        "`events_benchmark.py`: `configs/events.cfg` (the CNN tok2vec and `globalpointer_events`) and, as the "
-        "baseline, `benchmarks/configs/span_events.cfg` (the same tok2vec and training settings; "
-        "`spancat_singlelabel` over the same (event type, role) labels, then one event per event type and sentence, "
-        "`span_events.py`) trained with `spacy train` on "
+        "`events_benchmark.py`: " + " and ".join(f"`{c}`" for c in configs)
+        + (f" on {encoder} (CPU, 1 thread)" if encoder else " on the CNN tok2vec")
+        + ": GPLinker (`globalpointer_events`) and, as the baseline (`span_events*.cfg`: the same encoder and "
+        "training settings; `spancat_singlelabel` over the same (event type, role) labels, then one event per "
+        "event type and sentence, `span_events.py`), trained with `spacy train` on "
         + origin
         + (f"; the evaluations during training use its first {first['train_dev_docs']} docs" if first.get("train_dev_docs") else "")
-        + ". Overrides: " + (", ".join(f"`{o}`" for o in first.get("overrides", [])) or "none") + ". "
-        "**links + cliques** is GPLinker's decoding; the **ablation** ignores the links and makes all arguments of "
+        + ". Overrides: "
+        + (", ".join(f"`{o}`" for o in shared_overrides(results)) or "none")
+        + ". **links + cliques** is GPLinker's decoding; the **ablation** ignores the links and makes all arguments of "
         "one event type in a sentence one event. P / R / F in %: trigger identification (span) and classification "
         "(span, type), argument identification (type, span) and classification (type, role, span), events "
         "(type, trigger and every argument exact), co-event argument pairs (every pair of (role, span) arguments "
         "that share an event, with its type: whether the grouping works; – where a run predates it).",
         "",
-        f"{first['steps']} steps, seed {first['seed']}; dev docs: {first['dev_docs']}, "
+        f"{' / '.join(str(n) for n in steps)} steps, seed {first['seed']}; dev docs: {first['dev_docs']}, "
         f"{100 * first['dev_share_two_events_of_a_type']:.1f}% with two or more events of one type."
         + (
             f" GPLinker thresholds (calibrated): arguments {gplinker['thresholds']['threshold']:.2f}, "
@@ -268,8 +308,12 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
         "|---|" + "---|" * len(SCORE_KEYS) + "---:|---:|---:|",
     ]
     rows = []
-    if gplinker:
-        rows += [("GPLinker: links + cliques", gplinker, "cliques"), ("GPLinker ablation: one event per type", gplinker, "types_ablation")]
+    for run in gplinkers:
+        variant = variant_of(run)
+        rows += [
+            (f"GPLinker{variant}: links + cliques", run, "cliques"),
+            (f"GPLinker{variant} ablation: one event per type", run, "types_ablation"),
+        ]
     if baseline:
         rows.append(("spancat_singlelabel, one event per type", baseline, "spancat"))
     for name, r, key in rows:
@@ -286,7 +330,7 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     if gplinker:
         lines += [
             f"GPLinker training peak RSS {gplinker.get('train_peak_rss_mb', float('nan')):,.0f} MB; inference on 1 thread; "
-            f"head cost = pipeline / tok2vec words/s. Decoding per doc: {gplinker['decode_ms_p50']:.2f} ms median, "
+            f"head cost = pipeline / encoder words/s. Decoding per doc: {gplinker['decode_ms_p50']:.2f} ms median, "
             f"{gplinker['decode_ms_p99']:.2f} ms p99.",
             "",
         ]

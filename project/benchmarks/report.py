@@ -126,20 +126,21 @@ def relation_tables(name: str, rows: List[Dict[str, Any]]) -> List[str]:
             "triples left out is printed at conversion). "
             if name == "duie" else f"Converted by `convert --format {name}`. "
         )
-        + "The systems share relations.cfg's CNN and entity head "
-        "(egp, pooling 32) and link the spans it predicts: **gplinker** = relations.cfg (both heads on one shared "
-        "tok2vec, trained jointly; the seeds' GPLinker form in its efficient variant), **gplinker_pipeline** = the "
-        "relation head on its own tok2vec (two encoders), **gplinker_span_pairs** = span_pair_width 128: a span-pair "
-        "scorer (mean-pooled span tokens, a hidden layer, one logit per predicate, ZLPR with near-miss spans as "
-        "negatives) decides and the cells train beside it, **gplinker_span_pairs_only** = the same with "
-        "cell_loss_weight 0 (cells untrained), "
-        "**pair_classifier** = the rel_component tutorial's design (pair_classifier.py: mean-pooled head and tail "
-        "span vectors, concatenated, Linear + one sigmoid per predicate, BCE, trained on gold entity pairs, "
-        "threshold 0.5) on the shared tok2vec. Relation scores from `spacy-globalpointer.relations_scorer.v1` "
+        + "The CNN systems share relations.cfg's CNN and entity head "
+        "(egp, pooling 32) and link the spans it predicts: **gplinker** = relations.cfg as shipped (both heads on "
+        "one shared tok2vec, trained jointly; span-pair scores decide, the cells stay untrained, losses are means "
+        "over (doc, predicate) rows, only label triples seen in training are kept), **gplinker_seeds** = the seeds' "
+        "GPLinker form on the same encoder and entity head (the cells decide, losses summed over the predicates, "
+        "every label pair kept), **pair_classifier** = the rel_component tutorial's design (pair_classifier.py: "
+        "mean-pooled head and tail span vectors, concatenated, Linear + one sigmoid per predicate, BCE, trained on "
+        "gold entity pairs, threshold 0.5) on the shared tok2vec, **pair_classifier_seen** = the same with the "
+        "seen-label-triple filter; the other rows are ablations defined in systems.py, whose comments say what "
+        "each changes. Relation scores from `spacy-globalpointer.relations_scorer.v1` "
         "for all: **strict** = head span and type, predicate, tail span and type exact; **boundary** = spans "
         "and predicate. **relation head share**: 1 - words/s / words/s without the relation component (its "
         "share of the pipeline's inference time; for gplinker_pipeline it includes its own encoder).",
         "",
+        *transformer_note(rows, "configs/relations_trf.cfg"),
         "| system | entity F1 | relation P | relation R | strict F1 | boundary F1 | last 5 evals F1 | train CPU time "
         "| train wall time | steps (best) | train peak RSS | words/s | words/s, busy core | tok2vec words/s | head cost "
         "| relation head share | inference peak RSS |",
@@ -265,7 +266,7 @@ def tokenization_note(rows: List[Dict[str, Any]]) -> List[str]:
     ]
 
 
-def transformer_note(rows: List[Dict[str, Any]]) -> List[str]:
+def transformer_note(rows: List[Dict[str, Any]], config: str = "configs/transformer.cfg") -> List[str]:
     """What the transformer suite's rows of a section ran on: their encoder is
     not the CNN of the header, and a CPU run of a transformer is no GPU figure."""
     runs = [r for r in rows if r.get("transformer")]
@@ -278,7 +279,7 @@ def transformer_note(rows: List[Dict[str, Any]]) -> List[str]:
     return [
         f"Transformer rows ({', '.join(r['system'] for r in runs)}): "
         + "; ".join(f"{label} on {device}, {threads} thread(s), {steps:,} steps" for label, device, threads, steps in settings)
-        + ". They train on `configs/transformer.cfg`'s transformer, optimizer and batcher instead of the CNN, the "
+        + f". They train on `{config}`'s transformer, optimizer and batcher instead of the CNN, the "
         "same for all of them (`benchmarks/configs/*_trf.cfg` differ from it only in the component); their "
         "tok2vec words/s and head cost are those of the transformer alone.",
         "",
@@ -483,13 +484,15 @@ def write_report(out_dir: Path) -> None:
     if relation_scale_path.exists():
         lines += relation_scale_table(json.loads(relation_scale_path.read_text(encoding="utf8")))
     for dataset in ("duee", "phee"):
-        runs = [
-            json.loads(path.read_text(encoding="utf8"))
-            for path in (results_dir / f"events_{dataset}.json", results_dir / f"events_{dataset}_spancat.json")
-            if path.exists()
-        ]
-        if runs:
-            lines += _events_benchmark().report(runs)
+        # events_DATASET[_VARIANT][_trf].json: one section per encoder (CNN, transformer).
+        for on_transformer in (False, True):
+            runs = [
+                json.loads(path.read_text(encoding="utf8"))
+                for path in sorted(results_dir.glob(f"events_{dataset}*.json"))
+                if path.stem.endswith("_trf") == on_transformer
+            ]
+            if runs:
+                lines += _events_benchmark().report(runs)
     annotate_runs = [json.loads(p.read_text(encoding="utf8")) for p in results_dir.glob("annotate*.json")]
     if annotate_runs:  # smallest corpus first; the on-paper costs use the largest
         lines += _benchmark_module("annotate_benchmark").report(sorted(annotate_runs, key=lambda r: r["words"]))
