@@ -294,8 +294,10 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     encoder (each with its links' ablation) and, where it was run, the spancat
     baseline. Shipped configuration first, then variants, then the baseline."""
     gplinkers = sorted(
-        (r for r in results if r.get("system", "gplinker") == "gplinker"), key=lambda r: (variant_of(r) != "", variant_of(r))
+        (r for r in results if r.get("system", "gplinker") == "gplinker"),
+        key=lambda r: (variant_of(r) != "", variant_of(r), r["seed"]),
     )
+    seeds = sorted({r["seed"] for r in results})
     baseline = next((r for r in results if r.get("system") == "spancat"), None)
     gplinker = gplinkers[0] if gplinkers else None
     first = gplinker or baseline
@@ -321,10 +323,11 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
         "(type, trigger and every argument exact), co-event argument pairs (every pair of (role, span) arguments "
         "that share an event, with its type: whether the grouping works; – where a run predates it).",
         "",
-        f"{' / '.join(str(n) for n in steps)} steps, seed {first['seed']}; dev docs: {first['dev_docs']}, "
+        f"{' / '.join(str(n) for n in steps)} steps, seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; "
+        f"dev docs: {first['dev_docs']}, "
         f"{100 * first['dev_share_two_events_of_a_type']:.1f}% with two or more events of one type."
         + (
-            f" GPLinker thresholds (calibrated): arguments {gplinker['thresholds']['threshold']:.2f}, "
+            f" GPLinker thresholds (calibrated{', first row' if len(gplinkers) > 1 else ''}): arguments {gplinker['thresholds']['threshold']:.2f}, "
             f"links {gplinker['thresholds']['link_threshold']:.2f}."
             if gplinker else ""
         ),
@@ -334,7 +337,7 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     ]
     rows = []
     for run in gplinkers:
-        variant = variant_of(run)
+        variant = variant_of(run) + (f", seed {run['seed']}" if len(seeds) > 1 else "")
         rows += [
             (f"GPLinker{variant}: links + cliques", run, "cliques"),
             (f"GPLinker{variant} ablation: one event per type", run, "types_ablation"),
