@@ -185,16 +185,18 @@ RELATION_SYSTEMS: Dict[str, System] = {
         targets=("relations", "spans"), code=HERE / "pair_classifier.py",
     ),
 }
-# The relations_trf suite: the shipped relations_trf.cfg against the pair
+# The relations_trf suite: the shipped relations_trf.cfg (the CNN's relation
+# form: span pairs deciding, row means, seen label triples) against the pair
 # classifier on the same transformer (benchmarks/configs/pair_classifier_trf.cfg
-# differs from it only in the relation component), and the CNN's shipped
-# relation form (span pairs deciding, row means) on that transformer.
+# differs from it only in the relation component), and the seeds' form on that
+# transformer (what relations_trf.cfg held before it was measured; its label
+# filter kept).
 RELATIONS_TRF_CONFIG = PROJECT_DIR / "configs" / "relations_trf.cfg"
 RELATION_TRF_SYSTEMS: Dict[str, System] = {
     "gplinker_trf": System(RELATIONS_TRF_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans"), transformer=True),
-    "gplinker_trf_span_pairs": System(
+    "gplinker_trf_seeds": System(
         RELATIONS_TRF_CONFIG,
-        {**GPLINKER_CANDIDATES, REL + "model.span_pair_width": 128, REL + "cell_loss_weight": 0.0, REL + "loss_mean": "rows"},
+        {**GPLINKER_CANDIDATES, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0, REL + "loss_mean": "docs"},
         targets=("relations", "spans"), transformer=True,
     ),
     "pair_classifier_trf": System(
