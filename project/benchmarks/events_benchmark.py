@@ -230,7 +230,7 @@ def main(
         heads = [COMPONENT]
     else:
         result["spancat"] = _flat(nlp.evaluate(examples, batch_size=64))
-        heads = [name for name, _ in nlp.pipeline if name not in ("sentencizer", "tok2vec")]
+        heads = [name for name, _ in nlp.pipeline if name not in ("sentencizer", "tok2vec", "transformer")]
     result["words_per_s"] = words_per_second(nlp, texts)
     upstream = [name for name, _ in nlp.pipeline if name not in heads]
     if upstream:  # the shared tok2vec alone
