@@ -255,8 +255,6 @@ def _flat(scores: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in scores.items() if k.startswith("events")}
 
 
-
-
 def encoder_of(result: Dict[str, Any]) -> Optional[str]:
     """The transformer a run trained (its --set override), None for the CNN."""
     name = next((o[len(TRANSFORMER_OVERRIDE):] for o in result.get("overrides", []) if o.startswith(TRANSFORMER_OVERRIDE)), None)
@@ -293,9 +291,10 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     """One Events section of results.md: a data set's GPLinker runs on one
     encoder (each with its links' ablation) and, where it was run, the spancat
     baseline. Shipped configuration first, then variants, then the baseline."""
+    # Each run's variant once: variant_of reads the run's config from disk.
+    variants = {id(r): variant_of(r) for r in results if r.get("system", "gplinker") == "gplinker"}
     gplinkers = sorted(
-        (r for r in results if r.get("system", "gplinker") == "gplinker"),
-        key=lambda r: (variant_of(r) != "", variant_of(r), r["seed"]),
+        (r for r in results if id(r) in variants), key=lambda r: (variants[id(r)] != "", variants[id(r)], r["seed"])
     )
     seeds = sorted({r["seed"] for r in results})
     baseline = next((r for r in results if r.get("system") == "spancat"), None)
@@ -337,7 +336,7 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     ]
     rows = []
     for run in gplinkers:
-        variant = variant_of(run) + (f", seed {run['seed']}" if len(seeds) > 1 else "")
+        variant = variants[id(run)] + (f", seed {run['seed']}" if len(seeds) > 1 else "")
         rows += [
             (f"GPLinker{variant}: links + cliques", run, "cliques"),
             (f"GPLinker{variant} ablation: one event per type", run, "types_ablation"),
