@@ -164,6 +164,32 @@ def test_last_evals_mean_uses_only_the_last_evaluations():
     assert REPORT.last_evals_mean([]) is None
 
 
+RELATION_LOG = """\
+E    #       LOSS TOK2VEC  LOSS GLOBA...  SPANS_SC_F  RELATIONS_...  RELATIONS_...  RELATIONS_...  RELATIONS_...  SCORE
+---  ------  ------------  -------------  ----------  -------------  -------------  -------------  -------------  ------
+  0       0          0.15          21.94        1.18           0.00           0.00           0.00           0.01    0.00
+ 11     400         11.58         858.50       55.29           8.30          29.33           4.84           9.96    0.08
+ 16     600          9.73         550.17       56.88           7.55          26.67           4.40           9.81    0.08
+"""
+
+
+def test_best_step_of_a_relation_run_is_told_apart_from_a_tie_in_score(tmp_path):
+    """SCORE has 2 decimals: steps 400 and 600 both show 0.08, but model-best
+    was saved at 400 (spaCy's own run of pair_classifier_trf); the RELATIONS_
+    columns tell them apart."""
+    (tmp_path / "train.log").write_text(RELATION_LOG, encoding="utf8")
+    best = tmp_path / "model-best"
+    best.mkdir()
+    performance = {
+        "spans_sc_f": 0.5529, "relations_micro_f": 0.0830188679, "relations_micro_p": 0.2933333333,
+        "relations_micro_r": 0.0483516484, "relations_boundary_f": 0.0996168582,
+    }
+    (best / "meta.json").write_text(json.dumps({"performance": performance}), encoding="utf8")
+    parsed = RUNNER.parse_training_log(tmp_path / "train.log", best)
+    assert parsed["best_step"] == 400 and parsed["last_step"] == 600
+    assert [score for _, score in parsed["curve"]] == [0.0, 0.08, 0.08]
+
+
 def test_linear_verdict_counts_growth_of_the_time_per_token_only():
     # A falling time per token (fixed overhead spread over more tokens) is linear;
     # growth from any smaller size to a larger one is what the verdict measures.

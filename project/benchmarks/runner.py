@@ -102,9 +102,13 @@ def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[st
     (SPANS_SC_F or ENTS_F, printed with 4 decimals; the SCORE column has 2).
     best_step: the step model-best was saved at: the last evaluation whose F
     matches model-best/meta.json (spaCy keeps the latest of tied scores).
+    Relation runs match on every RELATIONS_ column (spaCy cuts their names,
+    so which is which is unknown): SCORE alone, with its 2 decimals, ties
+    between evaluations that differ.
     """
     header: List[str] = []
     curve = []
+    relation_cells: List[List[float]] = []
     for line in path.read_text(encoding="utf8", errors="replace").splitlines():
         if line.startswith("E ") and "#" in line:
             header = re.split(r"\s{2,}", line.strip())
@@ -118,6 +122,7 @@ def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[st
         column = len(header) - 1 if relations else next((header.index(c) for c in LOG_COLUMNS if c in header), len(header) - 1)
         scale = 100.0 if column != len(header) - 1 else 1.0
         curve.append((int(cells[1]), float(cells[column]) / scale))
+        relation_cells.append([float(cells[i]) / 100.0 for i, c in enumerate(header) if c.startswith("RELATIONS_")])
     result: Dict[str, Any] = {"curve": curve, "best_step": None, "last_step": curve[-1][0] if curve else None}
     meta_path = best_model / "meta.json" if best_model else None
     if curve and meta_path and meta_path.exists():
@@ -126,9 +131,18 @@ def parse_training_log(path: Path, best_model: Optional[Path] = None) -> Dict[st
         if key is not None:
             best = float(performance[key])
             result["best_score"] = best
-            # SCORE has 2 decimals, the F columns 4 (as fractions: 5e-3 and 5e-5).
-            tolerance = 5.1e-3 if key == "relations_micro_f" else 6e-5
-            steps = [step for step, score in curve if abs(score - best) < tolerance]
+            if key == "relations_micro_f":
+                saved = sorted(float(v) for k, v in performance.items() if k.startswith("relations_") and v is not None)
+                steps = [
+                    step
+                    for (step, _), row in zip(curve, relation_cells)
+                    if len(row) == len(saved) and all(abs(a - b) < 6e-5 for a, b in zip(sorted(row), saved))
+                ]
+                if not steps:  # columns that do not line up with meta.json: SCORE, 2 decimals
+                    steps = [step for step, score in curve if abs(score - best) < 5.1e-3]
+            else:
+                # The F columns have 4 decimals (as fractions: 5e-5).
+                steps = [step for step, score in curve if abs(score - best) < 6e-5]
             result["best_step"] = steps[-1] if steps else None
     return result
 

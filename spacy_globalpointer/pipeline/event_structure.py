@@ -91,8 +91,9 @@ def split_label(label: str) -> Tuple[str, str]:
 
 
 class EventGold(NamedTuple):
-    """One example's gold events in predicted tokens, trigger first, and what
-    could not be placed."""
+    """One example's gold events in predicted tokens, trigger first, what
+    could not be placed, and the (event type, role) pairs of the arguments
+    (aligned or not: what the training data holds)."""
 
     events: List[Tuple[str, List[Tuple[str, Tuple[int, int]]]]]
     n_arguments: int
@@ -100,6 +101,7 @@ class EventGold(NamedTuple):
     n_no_trigger: int
     n_duplicate_events: int
     n_duplicate_arguments: int
+    event_roles: List[Tuple[str, str]]
 
 
 def align_events(eg: Example) -> EventGold:
@@ -125,7 +127,10 @@ def align_events(eg: Example) -> EventGold:
         {(t, trig, tuple(sorted(args))) for t, trig, args, _ in records}
     )
     n_no_trigger = sum(trigger is None for _, trigger, _, _ in records)
-    return EventGold(events, n_arguments, n_misaligned, n_no_trigger, n_duplicate_events, n_duplicate_arguments)
+    event_roles = [(event_type, role) for event_type, _, arguments, _ in records for role, _ in arguments]
+    return EventGold(
+        events, n_arguments, n_misaligned, n_no_trigger, n_duplicate_events, n_duplicate_arguments, event_roles
+    )
 
 
 def group_events(

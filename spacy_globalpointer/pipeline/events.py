@@ -298,9 +298,8 @@ class GlobalPointerEvents(PairComponent):
         return align_events(eg)
 
     def _count_gold(self, eg: Example, gold: EventGold, counts: Counter) -> None:
-        for event_type, _, arguments, _ in event_records(eg.reference):
-            for role, _ in arguments:
-                counts[(EVENT_ROLE, event_type, role)] += 1
+        for event_type, role in gold.event_roles:
+            counts[(EVENT_ROLE, event_type, role)] += 1
         counts["events"] += len(gold.events)
         counts["no_trigger"] += gold.n_no_trigger
         counts["arguments"] += gold.n_arguments
