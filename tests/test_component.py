@@ -438,6 +438,51 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
         assert (gp.model.ops.to_numpy(d) == 0).all() == (eg.predicted.text in held)
 
 
+def test_thresholds_are_recalibrated_on_the_current_weights_before_decoding_or_saving(monkeypatch, tmp_path):
+    """Calibration every `interval` updates trails the weights: an evaluation
+    during training (and the model-best it saves) decodes, and a save writes,
+    thresholds calibrated on the pool with the weights as they are, once per
+    change of the weights. A component the training loop decodes after every
+    update (annotating_components) keeps the interval alone."""
+    from spacy_globalpointer.pipeline import base
+
+    settings = {"@misc": "spacy-globalpointer.calibration.v1", "source": "heldout", "min_heldout_docs": 10, "interval": 1000}
+    nlp = build_nlp(calibration=settings)
+    data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
+    examples = make_examples(nlp, data)
+    held = {eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text)}
+    gp = nlp.get_pipe("globalpointer")
+    _, scored = record_loss_and_rescoring(monkeypatch, gp)
+
+    def calibrations() -> List[Set[str]]:  # the rescoring passes (decoding scores other texts)
+        return [texts for texts in scored if texts <= held]
+
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(10):
+        nlp.update(examples, sgd=optimizer, losses={})
+    assert not calibrations()  # fewer updates than the interval
+    list(nlp.pipe(["Paris is lovely", "The Bank of England"]))
+    assert calibrations() == [held]  # the held-out docs, scored with the current weights
+    nlp.evaluate([eg for eg in examples if eg.predicted.text not in held][:3])
+    nlp("Paris")
+    assert len(calibrations()) == 1  # the weights have not changed since
+    nlp.update(examples, sgd=optimizer, losses={})
+    nlp.to_disk(tmp_path / "m")
+    assert len(calibrations()) == 2 and calibrations()[-1] == held
+    nlp.to_bytes()
+    assert len(calibrations()) == 2
+
+    annotating = build_nlp(calibration=settings)
+    annotating._config["training"]["annotating_components"] = ["globalpointer"]
+    gp = annotating.get_pipe("globalpointer")
+    _, scored = record_loss_and_rescoring(monkeypatch, gp)
+    examples = make_examples(annotating, data)
+    optimizer = annotating.initialize(lambda: examples)
+    annotating.update(examples, sgd=optimizer, losses={}, annotates=["globalpointer"])
+    list(annotating.pipe(["Paris is lovely"]))
+    assert not [texts for texts in scored if texts <= held]
+
+
 def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pass(monkeypatch):
     """Source "auto" is "batches" on a CNN: every doc reaches the loss, however
     many there are, and the threshold follows the training pass's scores
