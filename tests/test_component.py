@@ -438,12 +438,13 @@ def test_heldout_calibration_keeps_one_doc_in_20_out_of_the_loss(monkeypatch):
         assert (gp.model.ops.to_numpy(d) == 0).all() == (eg.predicted.text in held)
 
 
-def test_thresholds_are_recalibrated_on_the_current_weights_before_decoding_or_saving(monkeypatch, tmp_path):
+def test_heldout_thresholds_are_recalibrated_on_the_current_weights_before_decoding_or_saving(monkeypatch, tmp_path):
     """Calibration every `interval` updates trails the weights: an evaluation
     during training (and the model-best it saves) decodes, and a save writes,
-    thresholds calibrated on the pool with the weights as they are, once per
-    change of the weights. A component the training loop decodes after every
-    update (annotating_components) keeps the interval alone."""
+    thresholds calibrated on the held-out docs with the weights as they are,
+    once per change of the weights. Source "inference" and a component the
+    training loop decodes after every update (annotating_components) keep the
+    interval alone."""
     from spacy_globalpointer.pipeline import base
 
     settings = {"@misc": "spacy-globalpointer.calibration.v1", "source": "heldout", "min_heldout_docs": 10, "interval": 1000}
@@ -471,6 +472,17 @@ def test_thresholds_are_recalibrated_on_the_current_weights_before_decoding_or_s
     assert len(calibrations()) == 2 and calibrations()[-1] == held
     nlp.to_bytes()
     assert len(calibrations()) == 2
+
+    # "inference" calibrates on fitted training docs: its interval alone.
+    recent = build_nlp(calibration={**settings, "source": "inference"})
+    gp = recent.get_pipe("globalpointer")
+    _, scored = record_loss_and_rescoring(monkeypatch, gp)
+    examples = make_examples(recent, data)
+    optimizer = recent.initialize(lambda: examples)
+    recent.update(examples, sgd=optimizer, losses={})
+    list(recent.pipe(["Paris is lovely"]))
+    recent.to_bytes()
+    assert scored == [{"Paris is lovely"}]
 
     annotating = build_nlp(calibration=settings)
     annotating._config["training"]["annotating_components"] = ["globalpointer"]
