@@ -87,11 +87,11 @@ def make_calibration(
         has fitted: its thresholds drift). "batches": the training pass's own
         scores (dropout on), every update, no doc held out. "auto":
         "heldout" where the component's encoder is a transformer, else
-        "batches". Measured on the CNN (README, "Scores"): "batches" beat
-        "heldout" by 0.4-1.1 F1 on CMeEE and CLUENER (5% more training
-        docs) and lost 2.2-2.4 on WNUT-17 (a CNN that has seen its small
-        training set ~50 times is over-confident on it), so neither is the
-        default for every data set; "heldout" risks less.
+        "batches". Measured on the CNN (README, "Scores"): against
+        "heldout", "batches" gained 0.3-0.6 F1 on CLUENER (5% more training
+        docs), lost 0.1 on CMeEE and 3.1-3.3 on WNUT-17 (a CNN that has seen
+        its small training set ~50 times is over-confident on it), so
+        neither is the default for every data set; "heldout" risks less.
     interval (int): updates between two calibrations ("heldout", "inference";
         "heldout" also calibrates before each evaluation or save, except in a
         component of `annotating_components`, decoded after every update).

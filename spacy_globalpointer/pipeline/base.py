@@ -514,7 +514,7 @@ class PairComponent(TrainablePipe):
         `interval` updates behind the weights that an evaluation (and the
         model-best it saves) decodes with. On the CNN that cost 0.6 F1 on
         CMeEE (-0.90 saved, -1.05 with the final weights, which was also the
-        dev optimum) and 0.1 on CLUENER (README, "Scores"). One calibration
+        dev optimum) and 0.1-0.5 on CLUENER (README, "Scores"). One calibration
         per evaluation; none where the training loop decodes this component
         after every update (annotating_components), which keeps the interval.
         """
