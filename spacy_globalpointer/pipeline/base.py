@@ -90,7 +90,7 @@ class _TrainingState:
         self.source: Optional[str] = None
         self.n_updates = 0
         # Whether the weights changed since the thresholds were last calibrated
-        # on the pool ("heldout", "inference"), and whether the training loop
+        # on the held-out docs ("heldout" only), and whether the training loop
         # decodes this component after every update (annotating_components).
         self.stale = False
         self.annotating = False
