@@ -521,9 +521,9 @@ class PairComponent(TrainablePipe):
         training = self._training
         if not training.stale or training.annotating or not self.cfg.get("calibrate_threshold"):
             return
-        training.stale = False
+        training.stale = False  # set only while holding docs out (source "heldout")
         pool = training.held_out
-        if pool and self.calibration_source == "heldout":
+        if pool:
             self._gold_cache.clear()
             try:
                 with torch_threads(self.cfg.get("torch_threads")):
