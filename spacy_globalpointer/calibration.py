@@ -70,12 +70,15 @@ def make_calibration(
 ) -> Dict[str, Any]:
     """Threshold calibration while training: what, how often, how guarded.
 
-    Every `interval` updates the component scores a set of training docs as
-    at inference (the pipeline's earlier components, then its model, no
-    dropout) and moves each threshold to its best F1 there. With "heldout"
-    it does so again before it decodes or is saved after its weights changed
-    (an evaluation, model-best, model-last): the thresholds a saved pipeline
-    decodes with are those of its weights on docs it never trained on.
+    The component scores a set of training docs as at inference (the
+    pipeline's earlier components, then its model, no dropout) and moves each
+    threshold to its best F1 there. With "heldout" it does so before it
+    decodes or is saved after its weights changed (an evaluation, model-best,
+    model-last), and not between: the thresholds a saved pipeline decodes
+    with are those of its weights on docs it never trained on. With
+    "inference" (and in a component of `annotating_components`, which the
+    training loop decodes after every update) it does so every `interval`
+    updates.
 
     source (str): "heldout" (the default): one training doc in
         `heldout_one_in` (by a hash of its text, so every epoch and component
@@ -92,9 +95,8 @@ def make_calibration(
         docs), lost 0.1 on CMeEE and 3.1-3.3 on WNUT-17 (a CNN that has seen
         its small training set ~50 times is over-confident on it), so
         neither is the default for every data set; "heldout" risks less.
-    interval (int): updates between two calibrations ("heldout", "inference";
-        "heldout" also calibrates before each evaluation or save, except in a
-        component of `annotating_components`, decoded after every update).
+    interval (int): updates between two calibrations with "inference", and
+        with "heldout" in a component of `annotating_components`.
     heldout_one_in (int): one training doc in this many is held out.
     min_heldout_docs (int): training docs needed before any is held out.
     max_heldout_docs (int): held-out docs kept for calibration.

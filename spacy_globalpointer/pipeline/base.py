@@ -90,8 +90,9 @@ class _TrainingState:
         self.source: Optional[str] = None
         self.n_updates = 0
         # Whether the weights changed since the thresholds were last calibrated
-        # on the held-out docs ("heldout" only), and whether the training loop
-        # decodes this component after every update (annotating_components).
+        # on the held-out docs ("heldout", except when annotating), and whether
+        # the training loop decodes this component after every update
+        # (annotating_components).
         self.stale = False
         self.annotating = False
 
@@ -496,32 +497,40 @@ class PairComponent(TrainablePipe):
             else:
                 _remember(training.recent, text, eg, settings.recent_docs)
         training.n_updates += 1
+        if training.holding_out and not training.annotating:
+            # The optimizer steps after this (spaCy's finish_update follows
+            # every component's update), so thresholds calibrated now would
+            # trail the weights; decoding and saving recalibrate first
+            # (_recalibrate_if_stale) and nothing else reads the thresholds
+            # in training, so no calibration every `interval` updates: it was
+            # always overwritten unread (an inference pass over up to
+            # max_heldout_docs docs each time).
+            training.stale = True
+            return
+        # "inference" calibrates on fitted training docs: on the shipped samples
+        # fresh weights there gave relations +0.004 and exact events -0.053, so
+        # it keeps its interval, as does a component decoded after every update.
         pool = training.held_out if training.holding_out else training.recent
         if training.n_updates % settings.interval == 0 and pool:
             self._calibrate_at_inference(list(pool.values()))
-        # The optimizer steps after this (spaCy's finish_update follows every
-        # component's update): thresholds calibrated on held-out docs now trail
-        # the weights. (Not with "inference": its docs are fitted training docs,
-        # and on the shipped samples fresh weights there gave relations +0.004
-        # and exact events -0.053, so it keeps its interval alone.)
-        training.stale = training.holding_out
 
     def _recalibrate_if_stale(self) -> None:
         """Before decoding or saving in the middle of training: calibrate on the
         held-out docs with the weights as they are now.
 
-        Why: calibrating every `interval` updates leaves the thresholds up to
+        Why: calibrating every `interval` updates left the thresholds up to
         `interval` updates behind the weights that an evaluation (and the
         model-best it saves) decodes with. On the CNN that cost 0.6 F1 on
         CMeEE (-0.90 saved, -1.05 with the final weights, which was also the
         dev optimum) and 0.1-0.5 on CLUENER (README, "Scores"). One calibration
-        per evaluation; none where the training loop decodes this component
-        after every update (annotating_components), which keeps the interval.
+        per evaluation, and none between (the thresholds are not read there);
+        a component that the training loop decodes after every update
+        (annotating_components) keeps the interval instead.
         """
         training = self._training
-        if not training.stale or training.annotating or not self.cfg.get("calibrate_threshold"):
+        if not training.stale or not self.cfg.get("calibrate_threshold"):
             return
-        training.stale = False  # set only while holding docs out (source "heldout")
+        training.stale = False  # set only while holding docs out, not annotating
         pool = training.held_out
         if pool:
             self._gold_cache.clear()
