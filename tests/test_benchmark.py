@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Tuple
 
 import pytest
+import spacy
+from spacy.tokens import DocBin
 from thinc.api import Config
 
 BENCHMARKS = Path(__file__).parent.parent / "project" / "benchmarks"
@@ -286,6 +288,13 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text(encoding="utf8"))
     assert data["dev_docs"] == 60 and data["train_dev_docs"] == 10
+    # The in-training dev docs are drawn at random, not the file's first ones
+    # (a corpus ordered by type would bias model-best).
+    nlp = spacy.blank("en")
+    train_dev = [d.text for d in DocBin().from_disk(tmp_path / "training" / "train_dev.spacy").get_docs(nlp.vocab)]
+    dev = [d.text for d in DocBin().from_disk(paths["dev"]).get_docs(nlp.vocab)]
+    assert len(set(train_dev)) == 10 and set(train_dev) <= set(dev) and train_dev != dev[:10]
+    assert "10 of its docs drawn at random (seed 0)" in "\n".join(REPORT._events_benchmark().report([data]))
     for key in ("train_cpu_s", "words_per_s", "head_cost", "decode_ms_p99", "dev_share_two_events_of_a_type"):
         assert data[key] >= 0, key
     for grouping in ("cliques", "types_ablation"):
