@@ -299,6 +299,9 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
         assert data[key] >= 0, key
     for grouping in ("cliques", "types_ablation"):
         assert {"events_f", "events_trigger_id_f", "events_argument_cls_f", "events_coevent_pair_f"} <= set(data[grouping])
+        # and apart, on the dev docs where only the links can be right
+        assert {"events_f", "events_coevent_pair_f"} <= set(data[grouping + "_two_of_a_type"])
+    assert data["dev_docs_two_of_a_type"] == 9
     # The spaCy-only baseline (span_events.py), the same way.
     baseline_out = tmp_path / "events_spancat.json"
     result = subprocess.run(
@@ -314,7 +317,8 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     section = "\n".join(REPORT._events_benchmark().report([data, baseline]))
     assert section.startswith("## Events (DuEE 1.0)")
     for row in ("| GPLinker: links + cliques |", "| GPLinker ablation: one event per type |", "| spancat_singlelabel, one event per type |"):
-        assert row in section, row
+        assert section.count(row) == 2, row  # the whole dev set, then its docs with two events of one type
+    assert "Only the 9 dev docs with two or more events of one type" in section
     # A variant (a component override) gets rows of its own after the shipped
     # form; a transformer run is a section of its own, named after the model.
     variant = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=roles"]}

@@ -250,6 +250,56 @@ def test_shared_role_labels_overfit_to_event_f1_1_and_round_trip(trained_role_ev
     )
 
 
+@pytest.mark.parametrize("link_rope", [False, True])
+def test_link_rope_makes_link_scores_depend_on_distance(link_rope):
+    """With link_rope the start/end link matrices see how far apart two tokens
+    are: pairs of identical token vectors score alike without it, not with it."""
+    nlp = spacy.blank("en")
+    model = {
+        "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32, "pooling_size": 0,
+        "link_rope": link_rope, "tok2vec": TINY_TOK2VEC,
+    }
+    nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model})
+    examples = make_event_examples(nlp)
+    nlp.initialize(lambda: examples)
+    component = nlp.get_pipe("globalpointer_events")
+    doc = nlp.make_doc(" ".join(["same"] * 16))  # tokens 3-12 have identical vectors (window 1, depth 2)
+    vectors = component.model.get_ref("tok2vec").predict([doc])[0]
+    assert numpy.allclose(vectors[4], vectors[8])
+    (_, start_links, end_links), = component.predict([doc])
+    n = len(doc)
+    for links in (start_links, end_links):
+        columns = component.link_layout.columns(numpy.full(5, 4), numpy.arange(4, 9), n)
+        row = component.model.ops.to_numpy(links)[0, 4, columns]
+        assert numpy.allclose(row, row[0], atol=1e-5) != link_rope, row
+
+
+def test_link_rope_overfits_and_round_trips(tmp_path):
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+
+    def build():
+        nlp = spacy.blank("en")
+        model = {
+            "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32, "pooling_size": 8,
+            "link_rope": True, "tok2vec": TINY_TOK2VEC,
+        }
+        nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model})
+        return nlp
+
+    nlp = build()
+    examples = make_event_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(100):
+        nlp.update(examples, sgd=optimizer)
+    scores = nlp.evaluate(examples)
+    assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
+    check_round_trips(
+        nlp, [t for t, _ in EVENT_DATA], event_tuples, lambda d: [e.score for e in d._.events], build(),
+        tmp_path / "model",
+    )
+
+
 def test_nested_arguments_are_predicted(trained_events):
     nlp, _ = trained_events
     (event,) = nlp(EVENT_DATA[1][0])._.events

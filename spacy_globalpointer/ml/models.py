@@ -161,14 +161,20 @@ def build_gplinker_events(
     head_size: int = 64,
     efficient: bool = True,
     pooling_size: int = 32,
+    link_rope: bool = False,
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
 ) -> Model:
     """GPLinker's event heads: an argument GlobalPointer over (event type, role)
     labels (RoPE on, optional span pooling), and two single-channel link
-    matrices over argument start tokens and over argument end tokens (no RoPE).
+    matrices over argument start tokens and over argument end tokens.
 
+    link_rope (bool): RoPE on the link matrices too, so that a link score can
+        depend on how far apart two arguments are (the arguments of one event
+        usually lie near its trigger and each other; where a sentence holds
+        two events of one type, the boundary tokens' own context, 4 tokens on
+        the CNN, rarely reaches the other argument). False: GPLinker's form.
     RETURNS (Model): per doc, (arguments (labels, n, W), start links (1, n, C),
         end links (1, n, C)).
     """
@@ -181,7 +187,10 @@ def build_gplinker_events(
         nO=nO,
         mixed_precision=mixed_precision,
         grad_scaler=grad_scaler,
-        attrs={"head_kind": kind, "head_size": head_size, "use_rope": True, "pooling_size": pooling_size},
+        attrs={
+            "head_kind": kind, "head_size": head_size, "use_rope": True, "pooling_size": pooling_size,
+            "link_rope": bool(link_rope),
+        },
     )
     return _with_tok2vec(tok2vec, head, chain(tok2vec, head))
 
@@ -218,7 +227,8 @@ def _build_scorers(
 ) -> PairScorers:
     """One scorer per output; None channels = the layer's nO (labels or predicates).
 
-    Pooling (spans only) goes to the first scorer.
+    Pooling (spans only) goes to the first scorer; a scorer of fixed channels
+    after it (the event links) has RoPE where the layer's "link_rope" says.
     """
     head_class = HEAD_CLASSES[model.attrs["head_kind"]]
     scorers = [
@@ -226,7 +236,7 @@ def _build_scorers(
             n_inputs,
             n_labels if channels is None else channels,
             head_size=model.attrs["head_size"],
-            use_rope=model.attrs["use_rope"] if k == 0 or channels is None else False,
+            use_rope=model.attrs["use_rope"] if k == 0 or channels is None else model.attrs.get("link_rope", False),
             pooling_size=model.attrs["pooling_size"] if k == 0 else 0,
         )
         for k, channels in enumerate(n_fixed_channels)
