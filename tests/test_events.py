@@ -5,10 +5,11 @@ import warnings
 import numpy
 import pytest
 import spacy
+import srsly
 import torch
 from spacy.tokens import Doc, Span
 from spacy.training import Example
-from thinc.api import fix_random_seed
+from thinc.api import Config, fix_random_seed
 
 from spacy_globalpointer import Event
 from spacy_globalpointer.decoding import linked_groups
@@ -85,9 +86,10 @@ def event_tuples(doc):
 
 @pytest.fixture(scope="module")
 def trained_events():
+    """GPLinker's own label encoding, one label per (event type, role)."""
     torch.set_num_threads(1)
     fix_random_seed(0)
-    nlp = build_events_nlp()
+    nlp = build_events_nlp(argument_labels="typed")
     examples = make_event_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(100):
@@ -97,11 +99,12 @@ def trained_events():
 
 @pytest.fixture(scope="module")
 def trained_role_events():
-    """Trained with argument_labels = "roles": Acquisition and Sale share the
-    role 'buyer', every type shares 'time' where it has it."""
+    """Trained with argument_labels = "roles" (the default): Acquisition and
+    Sale share the role 'buyer', every type shares 'time' where it has it."""
     torch.set_num_threads(1)
     fix_random_seed(0)
-    nlp = build_events_nlp(argument_labels="roles")
+    nlp = build_events_nlp()
+    assert nlp.get_pipe("globalpointer_events").cfg["argument_labels"] == "roles"
     examples = make_event_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(100):
@@ -246,7 +249,7 @@ def test_shared_role_labels_overfit_to_event_f1_1_and_round_trip(trained_role_ev
     assert {(s.label_, s.kb_id_) for s in doc.spans["events"]} >= {("buyer", "Sale"), ("seller", "Sale")}
     check_round_trips(
         nlp, [t for t, _ in EVENT_DATA], event_tuples, lambda d: [e.score for e in d._.events],
-        build_events_nlp(argument_labels="roles"), tmp_path / "model",
+        build_events_nlp(), tmp_path / "model",
     )
 
 
@@ -311,8 +314,31 @@ def test_round_trips(trained_events, tmp_path):
     nlp, _ = trained_events
     texts = [t for t, _ in EVENT_DATA]
     check_round_trips(
-        nlp, texts, event_tuples, lambda d: [e.score for e in d._.events], build_events_nlp(), tmp_path / "model"
+        nlp, texts, event_tuples, lambda d: [e.score for e in d._.events], build_events_nlp(argument_labels="typed"),
+        tmp_path / "model",
     )
+
+
+def test_a_pipeline_trained_with_typed_labels_decodes_them_whatever_its_config_says(trained_events, tmp_path):
+    """The label encoding is learned: a pipeline saved before argument_labels
+    existed (trained "typed"; the default is now "roles") or loaded with the
+    other value still decodes as it was trained."""
+    nlp, _ = trained_events
+    texts = [t for t, _ in EVENT_DATA]
+    expected = [event_tuples(d) for d in nlp.pipe(texts)]
+    assert any(expected)
+    path = tmp_path / "model"
+    nlp.to_disk(path)
+    config = Config().from_disk(path / "config.cfg")
+    del config["components"]["globalpointer_events"]["argument_labels"]
+    config.to_disk(path / "config.cfg")
+    saved = srsly.read_json(path / "globalpointer_events" / "cfg")
+    del saved["argument_labels"]
+    srsly.write_json(path / "globalpointer_events" / "cfg", saved)
+    for overrides in ({}, {"components.globalpointer_events.argument_labels": "roles"}):
+        loaded = spacy.load(path, config=overrides)
+        assert loaded.get_pipe("globalpointer_events").cfg["argument_labels"] == "typed"
+        assert [event_tuples(d) for d in loaded.pipe(texts)] == expected
 
 
 def test_multiprocess_pipe_equals_single_process(trained_events):

@@ -37,6 +37,7 @@ from ..ml.pair_loss import Cell, pair_loss
 from .base import DEFAULT_CALIBRATION, LEARNED_CFG, PairComponent, default_model
 from .event_scorer import score_events
 from .event_structure import (
+    ANY_TYPE,
     ARGUMENT_LABELS,
     GROUPINGS,
     Argument,
@@ -91,7 +92,7 @@ ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
         "max_arguments": DEFAULT_MAX_ARGUMENTS,
         "link_scope": DEFAULT_LINK_SCOPE,
         "event_grouping": "cliques",
-        "argument_labels": "typed",
+        "argument_labels": "roles",
         "loss_rows": "doc",
         "calibrate_threshold": True,
         "calibration": DEFAULT_CALIBRATION,
@@ -146,12 +147,15 @@ def make_globalpointer_events(
     event_grouping (str): "cliques" (GPLinker): per event type, the maximal
         cliques of linked arguments that hold a trigger; "types" (the links'
         ablation): all arguments of one type in a window form one event.
-    argument_labels (str): "typed" (GPLinker): one argument label per (event
-        type, role); "roles": one label per role shared by every event type
-        (plus one trigger label per type), so a role learns from all the types
-        that have it, and an argument takes the type of each trigger it is
-        linked to in its window whose type had that role in training. An
-        argument linked to no such trigger is in no event and not written.
+    argument_labels (str): "roles" (default): one label per role shared by
+        every event type (plus one trigger label per type), so a role learns
+        from all the types that have it, and an argument takes the type of
+        each trigger it is linked to in its window whose type had that role in
+        training; an argument linked to no such trigger is in no event and not
+        written. "typed" (GPLinker's): one argument label per (event type,
+        role), each learning from its own type's examples alone. On DuEE (65
+        types, 217 labels) "roles" scored far higher (README, Benchmarks); on
+        PHEE (2 types) the two were level within the seeds' spread.
     loss_rows (str): as for `globalpointer`, default "doc": with many (type,
         role) labels most per-label rows hold negatives only and push every
         score down (results.md, DuEE).
@@ -198,6 +202,17 @@ class GlobalPointerEvents(PairComponent):
     # role label can take (argument_labels "roles").
     learned_cfg = LEARNED_CFG + ("event_roles",)
 
+    def _learned_cfg(self, saved: Dict[str, Any]) -> Dict[str, Any]:
+        """Also the label encoding the weights were trained with: a pipeline
+        saved with one cannot decode with the other, whatever the config says
+        now (a pipeline saved before the setting existed has no such key and
+        was trained with "typed"; the default is now "roles")."""
+        learned = super()._learned_cfg(saved)
+        if saved.get("labels"):
+            shared = any(split_label(label)[0] == ANY_TYPE for label in saved["labels"])
+            learned["argument_labels"] = saved.get("argument_labels") or ("roles" if shared else "typed")
+        return learned
+
     def __init__(
         self,
         vocab: Vocab,
@@ -212,7 +227,7 @@ class GlobalPointerEvents(PairComponent):
         max_arguments: int = DEFAULT_MAX_ARGUMENTS,
         link_scope: str = DEFAULT_LINK_SCOPE,
         event_grouping: str = "cliques",
-        argument_labels: str = "typed",
+        argument_labels: str = "roles",
         loss_rows: str = "doc",
         calibrate_threshold: bool = True,
         calibration: Union[str, Dict[str, Any], None] = None,
