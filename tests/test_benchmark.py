@@ -321,16 +321,16 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     assert "Only the 9 dev docs with two or more events of one type" in section
     # A variant (a component override) gets rows of its own after the shipped
     # form; a transformer run is a section of its own, named after the model.
-    variant = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=roles"]}
+    variant = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=typed"]}
     section = REPORT._events_benchmark().report([baseline, variant, data])
     rows = [line.split(" | ")[0] for line in section if line.startswith("| ") and not line.startswith("| system")]
     assert rows == 2 * [  # the whole dev set, then its docs with two events of one type
         "| GPLinker: links + cliques", "| GPLinker ablation: one event per type",
-        "| GPLinker (argument_labels roles): links + cliques", "| GPLinker (argument_labels roles) ablation: one event per type",
+        "| GPLinker (argument_labels typed): links + cliques", "| GPLinker (argument_labels typed) ablation: one event per type",
         "| spancat_singlelabel, one event per type",
     ]
     # Setting the shipped value is no variant.
-    same = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=typed"]}
+    same = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=roles"]}
     assert REPORT._events_benchmark().variant_of(same) == ""
     minilm = RUNNER.default_transformer_name() if importlib.util.find_spec(SYSTEMS_MOD.MINILM_PACKAGE) else Path("/x/bert")
     on_transformer = {**data, "overrides": data["overrides"] + [f"components.transformer.model.name={minilm}"]}
