@@ -390,7 +390,7 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     several = [(name, r, key + SEVERAL) for name, r, key in rows if key + SEVERAL in r]
     if several:
         lines += [
-            f"Only the {first['dev_docs_two_of_a_type']} dev docs with two or more events of one type, where one "
+            f"Only the {several[0][1]['dev_docs_two_of_a_type']} dev docs with two or more events of one type, where one "
             "event per type cannot be right and only the links can tell events apart:",
             "",
             "| system | " + " | ".join(f"{name} P / R / F" for name, _ in SEVERAL_KEYS) + " |",
