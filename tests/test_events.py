@@ -67,11 +67,12 @@ def make_event_examples(nlp, data=EVENT_DATA):
     return examples
 
 
-def build_events_nlp(**config):
+def build_events_nlp(model_settings=None, **config):
+    """A small events pipeline; model_settings override the model's own settings."""
     nlp = spacy.blank("en")
     model = {
         "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32,
-        "pooling_size": 8, "tok2vec": TINY_TOK2VEC,
+        "pooling_size": 8, "tok2vec": TINY_TOK2VEC, **(model_settings or {}),
     }
     nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model, **config})
     return nlp
@@ -257,12 +258,7 @@ def test_shared_role_labels_overfit_to_event_f1_1_and_round_trip(trained_role_ev
 def test_link_rope_makes_link_scores_depend_on_distance(link_rope):
     """With link_rope the start/end link matrices see how far apart two tokens
     are: pairs of identical token vectors score alike without it, not with it."""
-    nlp = spacy.blank("en")
-    model = {
-        "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32, "pooling_size": 0,
-        "link_rope": link_rope, "tok2vec": TINY_TOK2VEC,
-    }
-    nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model})
+    nlp = build_events_nlp(model_settings={"pooling_size": 0, "link_rope": link_rope})
     examples = make_event_examples(nlp)
     nlp.initialize(lambda: examples)
     component = nlp.get_pipe("globalpointer_events")
@@ -282,13 +278,7 @@ def test_link_rope_overfits_and_round_trips(tmp_path):
     fix_random_seed(0)
 
     def build():
-        nlp = spacy.blank("en")
-        model = {
-            "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32, "pooling_size": 8,
-            "link_rope": True, "tok2vec": TINY_TOK2VEC,
-        }
-        nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model})
-        return nlp
+        return build_events_nlp(model_settings={"link_rope": True})
 
     nlp = build()
     examples = make_event_examples(nlp)

@@ -45,7 +45,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 import spacy
@@ -408,7 +408,8 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
     return lines
 
 
-def _prf_cells(scores: Dict[str, Any], keys) -> List[str]:
+def _prf_cells(scores: Dict[str, Any], keys: Sequence[Tuple[str, str]]) -> List[str]:
+    """'P / R / F' in % per (column name, score prefix) of keys; '–' where a run has no such score."""
     return [
         f"{100 * scores[p + '_p']:.1f} / {100 * scores[p + '_r']:.1f} / {100 * scores[p + '_f']:.1f}"
         if scores.get(p + "_f") is not None else "–"
