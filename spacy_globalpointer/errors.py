@@ -124,6 +124,11 @@ class Errors:
         "every (event type, role) as a label of its own (GPLinker), 'roles' scores each "
         "role once for all event types and types an argument by the trigger it is linked to."
     )
+    E041 = (
+        "[E041] candidate_link_weight must be a number from 0 to 10, got {value!r}: the "
+        "weight of the link loss over pairs of gold arguments that decoding would try, "
+        "beside GPLinker's loss over every cell (0: GPLinker's loss alone)."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

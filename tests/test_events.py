@@ -416,7 +416,8 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
     [
         ("max_arguments", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_argument_width", 0, "E024"),
         ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"), ("loss_rows", "cells", "E012"),
-        ("argument_labels", "shared", "E040"),
+        ("argument_labels", "shared", "E040"), ("candidate_link_weight", -1.0, "E041"),
+        ("candidate_link_weight", True, "E041"),
     ],
 )
 def test_bad_settings_are_refused(setting, value, code):
@@ -483,3 +484,56 @@ def test_coevent_pair_scores_count_the_arguments_put_together():
     # the first event and (second buyer, shared time) of the second are right.
     assert scores["events_coevent_pair_p"] == pytest.approx(7 / 10)
     assert scores["events_coevent_pair_r"] == pytest.approx(7 / 12)
+
+
+def test_candidate_cells_merge_pairs_that_share_a_cell():
+    """Two pairs of spans with the same starts share one start cell: it is gold
+    where either pair shares an event, as in the full-matrix gold."""
+    from spacy_globalpointer.pipeline.events import END_LINKS, START_LINKS, CandidateLinks, candidate_cells
+
+    links = CandidateLinks(
+        numpy.asarray([0, 0, 2]), numpy.asarray([3, 3, 1]), numpy.asarray([1, 2, 4]), numpy.asarray([2, 1, 1]),
+        numpy.asarray([False, True, False]),
+    )
+    cells, positive = candidate_cells(links, START_LINKS, 10)
+    assert cells.tolist() == [3, 21] and positive.tolist() == [True, False]
+    cells, positive = candidate_cells(links, END_LINKS, 10)
+    assert cells.tolist() == [12, 21, 41] and positive.tolist() == [False, True, False]
+
+
+def test_candidate_link_loss_trains_the_pairs_decoding_tries():
+    """With candidate_link_weight the loss gains a term over pairs of gold
+    arguments: it pushes a same-event pair's cells up and a pair of arguments
+    from two events of one type down, and touches no other cell."""
+    fix_random_seed(0)
+    nlp = build_events_nlp(candidate_link_weight=1.0)
+    component = nlp.get_pipe("globalpointer_events")
+    examples = make_event_examples(nlp)
+    nlp.initialize(lambda: examples)
+    baseline = build_events_nlp(candidate_link_weight=0.0).get_pipe("globalpointer_events")
+    baseline.cfg.update({k: v for k, v in component.cfg.items() if k != "candidate_link_weight"})
+    eg = examples[0]  # two Acquisition events: buyers (0, 1) and (4, 5)
+    scores = component.predict([eg.predicted])
+    loss, (d_with,) = component.get_loss([eg], scores)
+    base_loss, (d_without,) = baseline.get_loss([eg], scores)
+    assert loss > base_loss
+    extra = component.model.ops.to_numpy(d_with[1] - d_without[1])[0]
+    layout = component.link_layout
+    same_event = (0, layout.column(0, 1, len(eg.predicted)))  # buyer (0, 1) and trigger (1, 2)
+    other_event = (0, layout.column(0, 4, len(eg.predicted)))  # buyer (0, 1) and buyer (4, 5)
+    assert extra[same_event] < 0 < extra[other_event]
+    shared_time = (1, layout.column(1, 8, len(eg.predicted)))  # trigger (1, 2) and time (8, 9)
+    assert extra[shared_time] < 0
+    assert (extra != 0).sum() <= len(component._candidate_links(eg, component.aligned_gold(eg)).together)
+
+
+def test_candidate_link_loss_overfits_to_event_f1_1():
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_events_nlp(candidate_link_weight=1.0)
+    examples = make_event_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(100):
+        nlp.update(examples, sgd=optimizer)
+    scores = nlp.evaluate(examples)
+    assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores

@@ -76,3 +76,31 @@ def test_calibrator_finds_the_f1_optimal_threshold():
         calibrator.observe_decisions(*cell_decisions([scores], [gold], PairLayout.band(), calibrator.lowest))
     best = calibrator.best_threshold()
     assert -2.0 <= best <= -1.5
+
+
+def test_listed_cells_loss_is_zlpr_over_the_listed_cells_of_each_doc():
+    """One ZLPR row per doc with cells over channel 0's listed cells, the mean
+    over those docs; the gradient lands on the listed cells only."""
+    from spacy_globalpointer.ml.pair_loss import listed_cells_loss
+
+    rng = numpy.random.default_rng(0)
+    scores = [rng.normal(size=(1, 5, 4)).astype("float32"), numpy.zeros((1, 0, 0), "float32"),
+              rng.normal(size=(1, 3, 3)).astype("float32")]
+    cells = [numpy.asarray([1, 6, 13]), numpy.zeros((0,), "int64"), numpy.asarray([2])]
+    positive = [numpy.asarray([True, False, True]), numpy.zeros((0,), bool), numpy.asarray([False])]
+    loss, grads = listed_cells_loss(scores, cells, positive)
+    expected, n_rows = 0.0, 0
+    for doc_scores, doc_cells, doc_positive, grad in zip(scores, cells, positive, grads):
+        assert grad.shape == doc_scores.shape
+        if not len(doc_cells):
+            assert not grad.any()
+            continue
+        t = torch.tensor(doc_scores.reshape(-1)[doc_cells], requires_grad=True)
+        row = multilabel_crossentropy(t[None], torch.tensor(doc_positive)[None])
+        row.sum().backward()
+        expected += row.item()
+        n_rows += 1
+        want = numpy.zeros(doc_scores.size, "float32")
+        want[doc_cells] = t.grad.numpy()
+        assert numpy.allclose(grad.reshape(-1) * 2, want, atol=1e-6)  # 2 docs with cells
+    assert loss == pytest.approx(expected / n_rows, rel=1e-5)

@@ -10,6 +10,7 @@ leave the document) take no part.
 from collections import defaultdict
 from typing import Dict, List, Sequence, Tuple
 
+import numpy
 import torch
 from thinc.api import get_array_module, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
@@ -157,3 +158,37 @@ def listed_pairs_loss(
     for i, leaf in leaves.items():
         grads[i] = torch2xp(leaf.grad)
     return float(loss.item()), grads
+
+
+def listed_cells_loss(
+    scores: Sequence[Floats3d], cells: Sequence[numpy.ndarray], positive: Sequence[numpy.ndarray]
+) -> Tuple[float, List[Floats3d]]:
+    """ZLPR over chosen cells of each doc's first channel (`listed_pairs_loss`:
+    one row per doc with cells, the mean over those docs), with the gradient
+    in the scores' own shape.
+
+    Why: the full-matrix loss of a link matrix learns mostly that tokens which
+    are no argument do not link; a second loss over the cells decoding will
+    actually read (pairs of arguments) trains the decision it makes.
+
+    scores (Sequence[Floats3d]): per doc, (channels, n, C).
+    cells (Sequence[numpy.ndarray]): per doc, unique flat indices
+        (row * C + column) into channel 0.
+    positive (Sequence[numpy.ndarray]): per doc, one bool per cell.
+    RETURNS (Tuple[float, List[Floats3d]]): the loss and d(loss)/d(scores).
+    """
+    picked: List[Floats2d] = []
+    for doc_scores, doc_cells in zip(scores, cells):
+        xp = get_array_module(doc_scores)
+        flat = doc_scores.reshape(doc_scores.shape[0], -1)
+        picked.append(xp.ascontiguousarray(flat[0, xp.asarray(doc_cells, dtype="int64")].reshape(-1, 1)))
+    gold = [[(int(k), 0) for k in numpy.flatnonzero(doc_positive)] for doc_positive in positive]
+    loss, d_picked = listed_pairs_loss(picked, gold, mean_over="docs")
+    grads: List[Floats3d] = []
+    for doc_scores, doc_cells, d_doc in zip(scores, cells, d_picked):
+        xp = get_array_module(doc_scores)
+        d_flat = xp.zeros((doc_scores.shape[0], doc_scores.shape[1] * doc_scores.shape[2]), dtype=doc_scores.dtype)
+        if len(doc_cells):
+            d_flat[0, xp.asarray(doc_cells, dtype="int64")] = d_doc[:, 0]
+        grads.append(d_flat.reshape(doc_scores.shape))
+    return loss, grads

@@ -16,7 +16,7 @@ type) so that displaCy and the span scorer can show them.
 """
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -28,12 +28,12 @@ from thinc.api import Model
 from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
-from ..checks import check_choice, check_int
+from ..checks import check_choice, check_int, check_number_in
 from ..decoding import decode_band, max_spans_for, to_numpy
 from ..errors import Errors, Warnings
 from ..extensions import EventRecord, event_records, set_event_records
 from ..layouts import PairLayout
-from ..ml.pair_loss import Cell, pair_loss
+from ..ml.pair_loss import Cell, listed_cells_loss, pair_loss
 from .base import DEFAULT_CALIBRATION, LEARNED_CFG, PairComponent, default_model
 from .event_scorer import score_events
 from .event_structure import (
@@ -63,6 +63,8 @@ DEFAULT_MAX_PAIR_DISTANCE = 256
 # floods a doc with arguments stays bounded in time.
 DEFAULT_MAX_ARGUMENTS = 64
 DEFAULT_LINK_SCOPE = "sentence"
+# Weight of the link loss over the pairs of gold arguments decoding would try.
+DEFAULT_CANDIDATE_LINK_WEIGHT = 0.0
 # The key under which _count_gold counts each (event type, role) of the gold.
 EVENT_ROLE = "event role"
 
@@ -77,6 +79,38 @@ pooling_size = 32
 DEFAULT_MODEL = default_model(default_model_config)
 
 ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
+
+
+class CandidateLinks(NamedTuple):
+    """Pairs of a doc's gold argument spans that decoding would try to link:
+    their start-link and end-link cells (row, column) and whether the two
+    spans share a gold event."""
+
+    start_rows: numpy.ndarray
+    start_columns: numpy.ndarray
+    end_rows: numpy.ndarray
+    end_columns: numpy.ndarray
+    together: numpy.ndarray
+
+    @classmethod
+    def none(cls) -> "CandidateLinks":
+        empty = numpy.zeros((0,), dtype="int64")
+        return cls(empty, empty, empty, empty, numpy.zeros((0,), dtype=bool))
+
+
+def candidate_cells(links: CandidateLinks, channel: int, n_columns: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """The distinct cells of one link matrix (START_LINKS or END_LINKS) that the
+    pairs use, as flat indices (row * n_columns + column), and whether each is a
+    gold link: two pairs of spans that share their starts share a start cell,
+    which is gold where either pair shares an event (as in the gold cells)."""
+    rows, columns = (
+        (links.start_rows, links.start_columns) if channel == START_LINKS else (links.end_rows, links.end_columns)
+    )
+    flat = rows * n_columns + columns
+    cells, inverse = numpy.unique(flat, return_inverse=True)
+    positive = numpy.zeros(cells.shape, dtype=bool)
+    numpy.logical_or.at(positive, inverse.reshape(-1), links.together)
+    return cells, positive
 
 
 @Language.factory(
@@ -94,6 +128,7 @@ ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
         "event_grouping": "cliques",
         "argument_labels": "roles",
         "loss_rows": "doc",
+        "candidate_link_weight": DEFAULT_CANDIDATE_LINK_WEIGHT,
         "calibrate_threshold": True,
         "calibration": DEFAULT_CALIBRATION,
         "torch_threads": 1,
@@ -121,6 +156,7 @@ def make_globalpointer_events(
     event_grouping: str,
     argument_labels: str,
     loss_rows: str,
+    candidate_link_weight: float,
     calibrate_threshold: bool,
     calibration: Union[str, Dict[str, Any]],
     torch_threads: Optional[int],
@@ -159,6 +195,14 @@ def make_globalpointer_events(
     loss_rows (str): as for `globalpointer`, default "doc": with many (type,
         role) labels most per-label rows hold negatives only and push every
         score down (results.md, DuEE).
+    candidate_link_weight (float): weight of a second link loss, beside
+        GPLinker's over every cell of the link matrices: ZLPR over the cells
+        of the pairs of gold arguments that decoding would try (one window,
+        within max_pair_distance), those sharing an event positive, the
+        others negative. GPLinker's loss is spent mostly on tokens that are
+        no argument and leaves true links scoring below 0 (the calibrated
+        link threshold sat at its grid's floor); this one trains the decision
+        decoding makes. 0: GPLinker's loss alone.
     calibrate_threshold, calibration, torch_threads: see `PairComponent`
         (pipeline/base.py); both thresholds are calibrated.
     scorer (Optional[Callable]): the scoring method.
@@ -177,6 +221,7 @@ def make_globalpointer_events(
         event_grouping=event_grouping,
         argument_labels=argument_labels,
         loss_rows=loss_rows,
+        candidate_link_weight=candidate_link_weight,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
         torch_threads=torch_threads,
@@ -229,6 +274,7 @@ class GlobalPointerEvents(PairComponent):
         event_grouping: str = "cliques",
         argument_labels: str = "roles",
         loss_rows: str = "doc",
+        candidate_link_weight: float = DEFAULT_CANDIDATE_LINK_WEIGHT,
         calibrate_threshold: bool = True,
         calibration: Union[str, Dict[str, Any], None] = None,
         torch_threads: Optional[int] = 1,
@@ -240,6 +286,7 @@ class GlobalPointerEvents(PairComponent):
         check_choice("E032", link_scope, LINK_SCOPES)
         check_choice("E034", event_grouping, GROUPINGS)
         check_choice("E040", argument_labels, ARGUMENT_LABELS)
+        check_number_in("E041", candidate_link_weight, 0, 10)
         super().__init__(
             vocab,
             model,
@@ -255,6 +302,7 @@ class GlobalPointerEvents(PairComponent):
                 "event_grouping": event_grouping,
                 "argument_labels": argument_labels,
                 "loss_rows": loss_rows,
+                "candidate_link_weight": float(candidate_link_weight),
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
                 "torch_threads": torch_threads,
@@ -407,7 +455,20 @@ class GlobalPointerEvents(PairComponent):
         end_loss, d_ends = pair_loss(
             [s[END_LINKS] for s in scores], gold[END_LINKS], self.link_layout, sparse=True
         )
-        return arg_loss + start_loss + end_loss, list(zip(d_args, d_starts, d_ends))
+        loss = arg_loss + start_loss + end_loss
+        weight = self.cfg.get("candidate_link_weight", 0.0)
+        if weight:
+            candidates = [self._candidate_links(eg, g) for eg, g in zip(examples, golds)]
+            for channel, d_links in ((START_LINKS, d_starts), (END_LINKS, d_ends)):
+                matrices = [s[channel] for s in scores]
+                cells, positive = zip(
+                    *(candidate_cells(c, channel, m.shape[2]) for c, m in zip(candidates, matrices))
+                )
+                pair_part, d_pairs = listed_cells_loss(matrices, cells, positive)
+                loss += weight * pair_part
+                for i, d_doc in enumerate(d_pairs):
+                    d_links[i] = d_links[i] + weight * d_doc
+        return loss, list(zip(d_args, d_starts, d_ends))
 
     def _gold_cells(self, golds: List[EventGold], examples: List[Example]) -> Tuple[List[List[Cell]], ...]:
         """Per doc: argument cells (label, start, width - 1), start-link and end-link cells."""
@@ -463,25 +524,34 @@ class GlobalPointerEvents(PairComponent):
         candidates, golds_out = [], []
         lowest = self._calibrator("link_threshold").lowest
         for eg, gold, (_, doc_starts, doc_ends) in zip(examples, golds, scores):
-            spans = sorted({span for _, members in gold.events for _, span in members})
-            if len(spans) < 2:
+            links = self._candidate_links(eg, gold)
+            if not len(links.together):
                 continue
-            together = {
-                (a, b) for _, members in gold.events for _, a in members for _, b in members
-            }
-            starts = numpy.asarray([s for s, _ in spans], dtype="int64")
-            ends = numpy.asarray([e for _, e in spans], dtype="int64")
-            windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
-            a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
-            held, logits = self._link_logits(doc_starts, doc_ends, starts, ends, a, b)
-            if not len(logits):
-                continue
-            is_gold = numpy.asarray(
-                [(spans[i], spans[j]) in together for i, j in zip(a[held], b[held])], dtype=bool
-            )
+            logits = numpy.minimum(
+                to_numpy(doc_starts[0, links.start_rows, links.start_columns]),
+                to_numpy(doc_ends[0, links.end_rows, links.end_columns]),
+            ).astype("float32")
             candidates.append(logits[logits > lowest])
-            golds_out.append(logits[is_gold])
+            golds_out.append(logits[links.together])
         return candidates, golds_out
+
+    def _candidate_links(self, eg: Example, gold: EventGold) -> "CandidateLinks":
+        """The pairs of distinct gold argument spans of a doc that decoding would
+        try (one window, within max_pair_distance, both cells held): their link
+        cells and whether the two share an event. What the link threshold is
+        calibrated on and the candidate link loss trains."""
+        spans = sorted({span for _, members in gold.events for _, span in members})
+        if len(spans) < 2:
+            return CandidateLinks.none()
+        together = {(a, b) for _, members in gold.events for _, a in members for _, b in members}
+        starts = numpy.asarray([s for s, _ in spans], dtype="int64")
+        ends = numpy.asarray([e for _, e in spans], dtype="int64")
+        windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
+        a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+        rows_s, cols_s, rows_e, cols_e = self._link_cells(starts[a], ends[a], starts[b], ends[b], len(eg.predicted))
+        held = (cols_s >= 0) & (cols_e >= 0)
+        is_gold = numpy.asarray([(spans[i], spans[j]) in together for i, j in zip(a[held], b[held])], dtype=bool)
+        return CandidateLinks(rows_s[held], cols_s[held], rows_e[held], cols_e[held], is_gold)
 
     # Inference
 
