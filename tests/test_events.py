@@ -537,3 +537,38 @@ def test_candidate_link_loss_overfits_to_event_f1_1():
         nlp.update(examples, sgd=optimizer)
     scores = nlp.evaluate(examples)
     assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
+
+
+def test_span_pair_links_overfit_decide_the_links_and_round_trip(tmp_path):
+    """GPLinkerEvents.v1 link_pair_width > 0: span-pair link logits decide
+    which arguments are linked (the cells no longer do), and the pipeline
+    overfits and round-trips."""
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+
+    def build():
+        return build_events_nlp(model_settings={"link_pair_width": 32})
+
+    nlp = build()
+    examples = make_event_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(100):
+        nlp.update(examples, sgd=optimizer)
+    scores = nlp.evaluate(examples)
+    assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
+    component = nlp.get_pipe("globalpointer_events")
+    doc = nlp.make_doc(EVENT_DATA[0][0])
+    with nlp.select_pipes(disable=["globalpointer_events"]):
+        doc = nlp(doc)
+    (doc_scores,) = component.predict([doc])
+    assert len(doc_scores) == 4
+    no_cells = tuple(numpy.full_like(component.model.ops.to_numpy(m), -100.0) for m in doc_scores[1:3])
+    component.set_annotations([doc], [(doc_scores[0], *no_cells, doc_scores[3])])
+    assert event_tuples(doc) == event_tuples(nlp(EVENT_DATA[0][0])) and len(doc._.events) == 2
+    unlinked = numpy.full_like(component.model.ops.to_numpy(doc_scores[3]), -100.0)
+    component.set_annotations([doc], [(*doc_scores[:3], unlinked)])
+    assert all(not e.arguments for e in doc._.events)
+    check_round_trips(
+        nlp, [t for t, _ in EVENT_DATA], event_tuples, lambda d: [e.score for e in d._.events], build(),
+        tmp_path / "model",
+    )

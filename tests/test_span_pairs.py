@@ -203,3 +203,39 @@ def test_near_miss_negatives_off_trains_on_gold_entity_pairs_only(trained_span_p
     for eg, spans, more in zip(egs, without, with_misses):
         assert sorted(spans) == component.aligned_gold(eg).entities
         assert set(spans) < set(more)  # the near misses come on top
+
+
+def test_span_link_vectors_pool_both_spans_the_gap_and_one_hot_distance():
+    """Per pair: the earlier span's mean, the later span's, the tokens between
+    (zeros where they touch or overlap), then the distance bucket; the
+    gradient reaches exactly those tokens."""
+    from spacy_globalpointer.ml.span_pairs import N_DISTANCE_FEATURES, span_link_vectors
+
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(0)
+    vectors = [rng.normal(size=(12, 3)).astype("float32")]
+    # (later, earlier) given in either order; touching; overlapping (nested).
+    pairs = [numpy.asarray([[8, 10, 0, 2], [0, 2, 2, 3], [0, 4, 1, 2]])]
+    layer = span_link_vectors()
+    layer.initialize(X=(vectors, pairs))
+    out, backprop = layer((vectors, pairs), is_train=True)
+    v = vectors[0]
+    assert out.shape == (3, 9 + N_DISTANCE_FEATURES)
+    numpy.testing.assert_allclose(out[0, :9], numpy.concatenate([v[0:2].mean(0), v[8:10].mean(0), v[2:8].mean(0)]), rtol=1e-6)
+    numpy.testing.assert_allclose(out[1, 6:9], 0.0)
+    numpy.testing.assert_allclose(out[2, 6:9], 0.0)
+    distance = out[:, 9:]
+    assert distance.sum(1).tolist() == [1.0, 1.0, 1.0]
+    # gap 6 -> bucket "5-7" (index 5); gap 0 -> index 0; overlap -> the last.
+    assert numpy.argmax(distance, 1).tolist() == [5, 0, N_DISTANCE_FEATURES - 1]
+    weights = rng.normal(size=out.shape).astype("float32")
+    (d_vectors,) = backprop(ops.asarray2f(weights))
+    assert not d_vectors[10:].any()
+    eps = 1e-3
+    for i, j in [(0, 0), (3, 1), (9, 2), (5, 0)]:
+        bumped = [vectors[0].copy()]
+        bumped[0][i, j] += eps
+        up = (layer.predict((bumped, pairs)) * weights).sum()
+        bumped[0][i, j] -= 2 * eps
+        down = (layer.predict((bumped, pairs)) * weights).sum()
+        assert d_vectors[i, j] == pytest.approx((up - down) / (2 * eps), rel=1e-2, abs=1e-3)

@@ -154,6 +154,46 @@ def decode_times(nlp, docs: List[Doc]) -> List[float]:
     return times
 
 
+def link_separation(nlp, examples: List[Example], batch_size: int = 64) -> Dict[str, Any]:
+    """How well the link scores alone tell apart the pairs of gold arguments
+    that share an event from those that do not, over the pairs decoding would
+    try (`_candidate_links`: one window, within max_pair_distance): ROC AUC of
+    their link logits (min of start and end link), and F1 of the link
+    decisions at the calibrated link threshold. Free of the argument head's
+    errors, so a change to the links shows here before it shows in events."""
+    component = nlp.get_pipe(COMPONENT)
+    others = [name for name, _ in nlp.pipeline if name != COMPONENT]
+    same: List[numpy.ndarray] = []
+    apart: List[numpy.ndarray] = []
+    for begin in range(0, len(examples), batch_size):
+        batch = examples[begin : begin + batch_size]
+        with nlp.select_pipes(enable=others):
+            docs = list(nlp.pipe([eg.predicted.text for eg in batch]))
+        scored = [Example(doc, eg.reference) for doc, eg in zip(docs, batch)]
+        scores = component.model.predict(component._scoring_input(scored))
+        for eg, doc_scores in zip(scored, scores):
+            links = component.candidate_links(eg)
+            if not len(links.together):
+                continue
+            logits = component.gold_link_logits(doc_scores, links)
+            same.append(logits[links.together])
+            apart.append(logits[~links.together])
+    pos = numpy.concatenate(same) if same else numpy.zeros((0,))
+    neg = numpy.sort(numpy.concatenate(apart)) if apart else numpy.zeros((0,))
+    result: Dict[str, Any] = {"pairs_same_event": int(len(pos)), "pairs_apart": int(len(neg))}
+    if len(pos) and len(neg):
+        below = numpy.searchsorted(neg, pos, "left")
+        tied = numpy.searchsorted(neg, pos, "right") - below
+        result["auc"] = float(numpy.mean(below + 0.5 * tied) / len(neg))
+    threshold = component.threshold("link_threshold")
+    tp, fp = int((pos > threshold).sum()), int((neg > threshold).sum())
+    fn = int(len(pos)) - tp
+    result["f_at_threshold"] = 2 * tp / max(2 * tp + fp + fn, 1)
+    result["median_same_event"] = float(numpy.median(pos)) if len(pos) else None
+    result["median_apart"] = float(numpy.median(neg)) if len(neg) else None
+    return result
+
+
 def sample_docs(docs: List[Doc], n: int, seed: int) -> List[Doc]:
     """n docs drawn at random (in their order in the file), the same for every
     system of one seed.
@@ -263,6 +303,9 @@ def main(
             if several:
                 result[key + SEVERAL] = _flat(scores_with(nlp, several, grouping))
         component.cfg["event_grouping"] = "cliques"
+        result["link_separation"] = link_separation(nlp, examples)
+        if several:
+            result["link_separation" + SEVERAL] = link_separation(nlp, several)
         heads = [COMPONENT]
     else:
         result["spancat"] = _flat(nlp.evaluate(examples, batch_size=64))

@@ -23,7 +23,7 @@ from thinc.types import Floats2d, Floats3d
 from ..layouts import PairLayout
 from ..checks import check_int, check_number_in
 from .layers import first_output, pair_scores_layer, with_cells, with_span_pairs
-from .span_pairs import span_pair_scorer
+from .span_pairs import span_link_scorer, span_pair_scorer
 from .torch_modules import (
     EfficientGlobalPointerHead,
     GlobalPointerHead,
@@ -162,6 +162,7 @@ def build_gplinker_events(
     efficient: bool = True,
     pooling_size: int = 32,
     link_rope: bool = False,
+    link_pair_width: int = 0,
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
@@ -175,8 +176,16 @@ def build_gplinker_events(
         usually lie near its trigger and each other; where a sentence holds
         two events of one type, the boundary tokens' own context, 4 tokens on
         the CNN, rarely reaches the other argument). False: GPLinker's form.
+    link_pair_width (int): if > 0, also score each pair of argument spans
+        from the mean vectors of the two spans and of the tokens between them
+        and their distance, through a hidden layer of this width
+        (`span_pairs.span_link_scorer`): those logits decide the links, the
+        link cells still train beside them. 0: GPLinker's form, the cells
+        decide.
     RETURNS (Model): per doc, (arguments (labels, n, W), start links (1, n, C),
-        end links (1, n, C)).
+        end links (1, n, C)); with link_pair_width > 0 the input is (docs,
+        None, pairs) and each doc's output ends with its pairs' link logits
+        (pairs, 1).
     """
     kind = "EfficientGlobalPointer" if efficient else "GlobalPointer"
     check_scorer_settings(head_size, True, pooling_size)
@@ -192,7 +201,13 @@ def build_gplinker_events(
             "link_rope": bool(link_rope),
         },
     )
-    return _with_tok2vec(tok2vec, head, chain(tok2vec, head))
+    check_int("link_pair_width", link_pair_width, minimum=0)
+    if not link_pair_width:
+        return _with_tok2vec(tok2vec, head, chain(tok2vec, head))
+    scorer = span_link_scorer(link_pair_width)
+    model = _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), with_span_pairs(head, scorer)))
+    model.set_ref("link_pairs", scorer)
+    return model
 
 
 def span_head(

@@ -33,7 +33,8 @@ from ..decoding import decode_band, max_spans_for, to_numpy
 from ..errors import Errors, Warnings
 from ..extensions import EventRecord, event_records, set_event_records
 from ..layouts import PairLayout
-from ..ml.pair_loss import Cell, listed_cells_loss, pair_loss
+from ..ml.pair_loss import Cell, listed_cells_loss, listed_pairs_loss, pair_loss
+from ..ml.span_pairs import no_pairs
 from .base import DEFAULT_CALIBRATION, LEARNED_CFG, PairComponent, default_model
 from .event_scorer import score_events
 from .event_structure import (
@@ -78,24 +79,29 @@ pooling_size = 32
 """
 DEFAULT_MODEL = default_model(default_model_config)
 
-ARGUMENTS, START_LINKS, END_LINKS = 0, 1, 2
+# The model's outputs per doc: argument scores, start-link and end-link
+# matrices and, with GPLinkerEvents.v1 link_pair_width > 0, the span-pair link
+# logits (pairs, 1) of the pairs it was given.
+ARGUMENTS, START_LINKS, END_LINKS, LINK_PAIRS = 0, 1, 2, 3
 
 
 class CandidateLinks(NamedTuple):
     """Pairs of a doc's gold argument spans that decoding would try to link:
-    their start-link and end-link cells (row, column) and whether the two
-    spans share a gold event."""
+    their start-link and end-link cells (row, column), whether the two spans
+    share a gold event, and the pairs as (start, end, start, end) rows (what a
+    span-pair link scorer takes)."""
 
     start_rows: numpy.ndarray
     start_columns: numpy.ndarray
     end_rows: numpy.ndarray
     end_columns: numpy.ndarray
     together: numpy.ndarray
+    spans: numpy.ndarray
 
     @classmethod
     def none(cls) -> "CandidateLinks":
         empty = numpy.zeros((0,), dtype="int64")
-        return cls(empty, empty, empty, empty, numpy.zeros((0,), dtype=bool))
+        return cls(empty, empty, empty, empty, numpy.zeros((0,), dtype=bool), no_pairs())
 
 
 def candidate_cells(links: CandidateLinks, channel: int, n_columns: int) -> Tuple[numpy.ndarray, numpy.ndarray]:
@@ -326,6 +332,25 @@ class GlobalPointerEvents(PairComponent):
     def output_layouts(self) -> Sequence[PairLayout]:
         return [self.argument_layout, self.link_layout, self.link_layout]
 
+    @property
+    def has_link_pairs(self) -> bool:
+        """Whether span-pair link logits decide the links (GPLinkerEvents.v1
+        link_pair_width > 0) instead of the start and end link cells."""
+        return self.model.has_ref("link_pairs")
+
+    def _model_input(self, docs: List[Doc]) -> Any:
+        if self.has_link_pairs:
+            return (docs, None, [no_pairs() for _ in docs])
+        return docs
+
+    def _scoring_input(self, examples: List[Example]) -> Any:
+        """Training and calibration also score the candidate pairs of gold
+        arguments with the span-pair link scorer, where there is one."""
+        docs = [eg.predicted for eg in examples]
+        if not self.has_link_pairs:
+            return docs
+        return (docs, None, [self.candidate_links(eg).spans for eg in examples])
+
     def add_label(self, label: str) -> int:
         """Add an 'event_type::role' label (see `event_label`)."""
         if isinstance(label, str):
@@ -457,8 +482,8 @@ class GlobalPointerEvents(PairComponent):
         )
         loss = arg_loss + start_loss + end_loss
         weight = self.cfg.get("candidate_link_weight", 0.0)
+        candidates = [self.candidate_links(eg) for eg in examples] if weight or self.has_link_pairs else []
         if weight:
-            candidates = [self._candidate_links(eg, g) for eg, g in zip(examples, golds)]
             for channel, d_links in ((START_LINKS, d_starts), (END_LINKS, d_ends)):
                 matrices = [s[channel] for s in scores]
                 cells, positive = zip(
@@ -468,7 +493,11 @@ class GlobalPointerEvents(PairComponent):
                 loss += weight * pair_part
                 for i, d_doc in enumerate(d_pairs):
                     d_links[i] = d_links[i] + weight * d_doc
-        return loss, list(zip(d_args, d_starts, d_ends))
+        if not self.has_link_pairs:
+            return loss, list(zip(d_args, d_starts, d_ends))
+        pair_gold = [[(int(k), 0) for k in numpy.flatnonzero(c.together)] for c in candidates]
+        pair_loss_value, d_link_pairs = listed_pairs_loss([s[LINK_PAIRS] for s in scores], pair_gold, mean_over="docs")
+        return loss + pair_loss_value, list(zip(d_args, d_starts, d_ends, d_link_pairs))
 
     def _gold_cells(self, golds: List[EventGold], examples: List[Example]) -> Tuple[List[List[Cell]], ...]:
         """Per doc: argument cells (label, start, width - 1), start-link and end-link cells."""
@@ -523,19 +552,20 @@ class GlobalPointerEvents(PairComponent):
         decoding would try, and of those that share an event."""
         candidates, golds_out = [], []
         lowest = self._calibrator("link_threshold").lowest
-        for eg, gold, (_, doc_starts, doc_ends) in zip(examples, golds, scores):
-            links = self._candidate_links(eg, gold)
+        for eg, gold, doc_scores in zip(examples, golds, scores):
+            links = self.candidate_links(eg)
             if not len(links.together):
                 continue
-            logits = numpy.minimum(
-                to_numpy(doc_starts[0, links.start_rows, links.start_columns]),
-                to_numpy(doc_ends[0, links.end_rows, links.end_columns]),
-            ).astype("float32")
+            logits = self.gold_link_logits(doc_scores, links)
             candidates.append(logits[logits > lowest])
             golds_out.append(logits[links.together])
         return candidates, golds_out
 
-    def _candidate_links(self, eg: Example, gold: EventGold) -> "CandidateLinks":
+    def candidate_links(self, eg: Example) -> CandidateLinks:
+        """`_candidate_links` of an example, once per update."""
+        return self.per_example(eg, "candidate_links", lambda e: self._candidate_links(e, self.aligned_gold(e)))
+
+    def _candidate_links(self, eg: Example, gold: EventGold) -> CandidateLinks:
         """The pairs of distinct gold argument spans of a doc that decoding would
         try (one window, within max_pair_distance, both cells held): their link
         cells and whether the two share an event. What the link threshold is
@@ -550,50 +580,97 @@ class GlobalPointerEvents(PairComponent):
         a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
         rows_s, cols_s, rows_e, cols_e = self._link_cells(starts[a], ends[a], starts[b], ends[b], len(eg.predicted))
         held = (cols_s >= 0) & (cols_e >= 0)
-        is_gold = numpy.asarray([(spans[i], spans[j]) in together for i, j in zip(a[held], b[held])], dtype=bool)
-        return CandidateLinks(rows_s[held], cols_s[held], rows_e[held], cols_e[held], is_gold)
+        a, b = a[held], b[held]
+        is_gold = numpy.asarray([(spans[i], spans[j]) in together for i, j in zip(a, b)], dtype=bool)
+        pairs = numpy.stack([starts[a], ends[a], starts[b], ends[b]], axis=1).reshape(-1, 4)
+        return CandidateLinks(rows_s[held], cols_s[held], rows_e[held], cols_e[held], is_gold, pairs)
+
+    def gold_link_logits(self, doc_scores: Tuple[Any, ...], links: CandidateLinks) -> numpy.ndarray:
+        """The link logits of a doc's candidate pairs of gold arguments (scores
+        from the model given `_scoring_input`): the span-pair link logits, or
+        min(start link, end link) of their cells."""
+        if self.has_link_pairs:
+            return to_numpy(doc_scores[LINK_PAIRS]).reshape(-1).astype("float32")
+        return numpy.minimum(
+            to_numpy(doc_scores[START_LINKS][0, links.start_rows, links.start_columns]),
+            to_numpy(doc_scores[END_LINKS][0, links.end_rows, links.end_columns]),
+        ).astype("float32")
 
     # Inference
 
-    def _predict(self, docs: List[Doc]) -> List[Tuple[Floats3d, Floats3d, Floats3d]]:
-        """Argument scores (labels, n, W) and start/end link scores (1, n, C) per doc."""
+    def _predict(self, docs: List[Doc]) -> List[Tuple[Any, ...]]:
+        """Argument scores (labels, n, W) and start/end link scores (1, n, C) per
+        doc; with a span-pair link scorer also the link logits (pairs, 1) of the
+        pairs `_link_pairs` finds among the decoded arguments."""
         self._require_initialized()
         if not any(len(doc) for doc in docs):
             ops = self.model.ops
-            return [
-                (ops.alloc3f(len(self.labels), 0, 0), ops.alloc3f(1, 0, 0), ops.alloc3f(1, 0, 0))
-                for _ in docs
-            ]
-        return self.model.predict(docs)
+            empty = (ops.alloc3f(len(self.labels), 0, 0), ops.alloc3f(1, 0, 0), ops.alloc3f(1, 0, 0))
+            return [empty + ((ops.alloc2f(0, 1),) if self.has_link_pairs else ()) for _ in docs]
+        if not self.has_link_pairs:
+            return self.model.predict(docs)
+        # Which pairs to score depends on the arguments: encode once, score the
+        # arguments, decode them, then score their pairs on the same vectors.
+        vectors = self.model.get_ref("tok2vec").predict(docs)
+        head_scores = self.model.get_ref("head").predict(vectors)
+        pairs = []
+        for doc, doc_scores in zip(docs, head_scores):
+            arguments, windows, _ = self._decode_arguments(doc, doc_scores[ARGUMENTS])
+            starts = numpy.asarray([span[0] for _, span, _ in arguments], dtype="int64")
+            ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
+            a, b = self._link_pairs(arguments, windows)
+            pairs.append(numpy.stack([starts[a], ends[a], starts[b], ends[b]], axis=1).reshape(-1, 4))
+        flat = self.model.get_ref("link_pairs").predict((vectors, pairs))
+        sizes = numpy.cumsum([0] + [len(p) for p in pairs])
+        return [(*doc_scores, flat[sizes[i] : sizes[i + 1]]) for i, doc_scores in enumerate(head_scores)]
 
-    def set_annotations(
-        self, docs: Iterable[Doc], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
-    ) -> None:
-        """Decode arguments (capped per window), link them, write events and argument spans."""
+    def _decode_arguments(self, doc: Doc, arg_scores: Floats3d) -> Tuple[List[Argument], numpy.ndarray, int]:
+        """The arguments of a doc over the threshold, at most max_arguments near
+        one another per window (the best-scoring), typed by the triggers in
+        their window under shared role labels: (arguments, their windows, how
+        many the cap cut)."""
         labels = self.labels
-        roles_of = self.roles_of
+        decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
+        kept, windows, n_cut = choose_candidates(
+            doc, decoded.starts, decoded.ends, decoded.labels.tolist(), decoded.logits,
+            scope=self.cfg["link_scope"], limit=int(self.cfg["max_arguments"]),
+            distance=self.cfg["max_pair_distance"],
+        )
+        arguments = [
+            (split_label(labels[decoded.labels[i]]), (int(decoded.starts[i]), int(decoded.ends[i])), float(decoded.logits[i]))
+            for i in kept
+        ]
+        if self.cfg["argument_labels"] == "roles":
+            arguments, windows = type_arguments(arguments, windows, self.roles_of)
+        return arguments, windows, n_cut
+
+    def _link_pairs(self, arguments: List[Argument], windows: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """The pairs (a, b) of arguments decoding may link: one event type, one
+        window, within max_pair_distance."""
+        types = [event_type for (event_type, _), _, _ in arguments]
+        starts = numpy.asarray([span[0] for _, span, _ in arguments], dtype="int64")
+        ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
+        a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
+        same_type = numpy.asarray([types[i] == types[j] for i, j in zip(a, b)], dtype=bool)
+        return a[same_type], b[same_type]
+
+    def set_annotations(self, docs: Iterable[Doc], scores: List[Tuple[Any, ...]]) -> None:
+        """Decode arguments (capped per window), link them, write events and argument spans."""
         counts = CapCounts()
-        for doc, (arg_scores, start_links, end_links) in zip(docs, scores):
-            decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
-            kept, windows, n_cut = choose_candidates(
-                doc, decoded.starts, decoded.ends, decoded.labels.tolist(), decoded.logits,
-                scope=self.cfg["link_scope"], limit=int(self.cfg["max_arguments"]),
-                distance=self.cfg["max_pair_distance"],
-            )
-            counts.add(len(kept), n_cut)
-            arguments = [
-                (split_label(labels[decoded.labels[i]]), (int(decoded.starts[i]), int(decoded.ends[i])), float(decoded.logits[i]))
-                for i in kept
-            ]
-            if self.cfg["argument_labels"] == "roles":
-                arguments, windows = type_arguments(arguments, windows, roles_of)
+        for doc, doc_scores in zip(docs, scores):
+            arguments, windows, n_cut = self._decode_arguments(doc, doc_scores[ARGUMENTS])
+            counts.add(len(arguments), n_cut)
             spans = [
                 Span(doc, start, end, label=role, kb_id=event_type)
                 for (event_type, role), (start, end), _ in arguments
             ]
             self._write_span_group(doc, spans, numpy.asarray([logit for _, _, logit in arguments], dtype="float32"))
+            pair_logits = to_numpy(doc_scores[LINK_PAIRS]).reshape(-1) if self.has_link_pairs else None
             set_event_records(
-                doc, self._decode_events(arguments, to_numpy(start_links), to_numpy(end_links), windows)
+                doc,
+                self._decode_events(
+                    arguments, to_numpy(doc_scores[START_LINKS]), to_numpy(doc_scores[END_LINKS]), windows, pair_logits
+                ),
             )
         if counts.cut:
             warnings.warn(
@@ -610,22 +687,24 @@ class GlobalPointerEvents(PairComponent):
         start_links: numpy.ndarray,
         end_links: numpy.ndarray,
         windows: Optional[numpy.ndarray] = None,
+        pair_logits: Optional[numpy.ndarray] = None,
     ) -> List[EventRecord]:
-        """Link the arguments of one type and window whose start and end link
-        logits both pass, and group them into events (`group_events`)."""
+        """Link the arguments of one type and window whose link logit passes the
+        link threshold (min of start and end link, or the span-pair link logit
+        of each of `_link_pairs`, in pair_logits), and group them into events
+        (`group_events`)."""
         if not arguments:
             return []
         if windows is None:
             windows = numpy.zeros((len(arguments),), dtype="int64")
         link_threshold = self.threshold("link_threshold")
-        types = [event_type for (event_type, _), _, _ in arguments]
-        starts = numpy.asarray([span[0] for _, span, _ in arguments], dtype="int64")
-        ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
-        a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
-        same_type = numpy.asarray([types[i] == types[j] for i, j in zip(a, b)], dtype=bool)
-        a, b = a[same_type], b[same_type]
-        held, logits = self._link_logits(start_links, end_links, starts, ends, a, b)
+        a, b = self._link_pairs(arguments, windows)
+        if pair_logits is not None:
+            held, logits = numpy.ones((len(a),), dtype=bool), numpy.asarray(pair_logits, dtype="float32")
+        else:
+            starts = numpy.asarray([span[0] for _, span, _ in arguments], dtype="int64")
+            ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
+            held, logits = self._link_logits(start_links, end_links, starts, ends, a, b)
         linked = logits > link_threshold
         link_logits = {(int(i), int(j)): float(l) for i, j, l in zip(a[held][linked], b[held][linked], logits[linked])}
         return group_events(arguments, windows, link_logits, self.cfg["event_grouping"])
-
