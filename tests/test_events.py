@@ -493,7 +493,7 @@ def test_candidate_cells_merge_pairs_that_share_a_cell():
 
     links = CandidateLinks(
         numpy.asarray([0, 0, 2]), numpy.asarray([3, 3, 1]), numpy.asarray([1, 2, 4]), numpy.asarray([2, 1, 1]),
-        numpy.asarray([False, True, False]),
+        numpy.asarray([False, True, False]), numpy.zeros((3, 4), dtype="int64"),
     )
     cells, positive = candidate_cells(links, START_LINKS, 10)
     assert cells.tolist() == [3, 21] and positive.tolist() == [True, False]
