@@ -302,6 +302,11 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
         # and apart, on the dev docs where only the links can be right
         assert {"events_f", "events_coevent_pair_f"} <= set(data[grouping + "_two_of_a_type"])
     assert data["dev_docs_two_of_a_type"] == 9
+    # The links alone on gold argument pairs: ranked and decided.
+    for key in ("link_separation", "link_separation_two_of_a_type"):
+        separation = data[key]
+        assert separation["pairs_same_event"] > 0 and separation["pairs_apart"] > 0, separation
+        assert 0.0 <= separation["auc"] <= 1.0 and 0.0 <= separation["f_at_threshold"] <= 1.0
     # The spaCy-only baseline (span_events.py), the same way.
     baseline_out = tmp_path / "events_spancat.json"
     result = subprocess.run(
@@ -328,7 +333,8 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
         "| GPLinker: links + cliques", "| GPLinker ablation: one event per type",
         "| GPLinker (argument_labels typed): links + cliques", "| GPLinker (argument_labels typed) ablation: one event per type",
         "| spancat_singlelabel, one event per type",
-    ]
+    ] + ["| GPLinker", "| GPLinker (argument_labels typed)"]  # then the links alone, per GPLinker run
+    assert "| GPLinker | " + f"{data['link_separation']['auc']:.3f}" in "\n".join(section)
     # Setting the shipped value is no variant.
     same = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=roles"]}
     assert REPORT._events_benchmark().variant_of(same) == ""

@@ -441,6 +441,22 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
             *(f"| {name} | " + " | ".join(_prf_cells(r[key], SEVERAL_KEYS)) + " |" for name, r, key in several),
             "",
         ]
+    separated = [(name, r) for name, r, key in rows if key == "cliques" and "link_separation" in r]
+    if separated:
+        lines += [
+            "The links alone, on the pairs of gold arguments that decoding would try (one sentence, one event type "
+            "or a role and a trigger): ROC AUC of their link logits, same-event pairs against the others, and F1 of "
+            "the link decisions at the calibrated threshold; all dev docs and the docs with two events of one type "
+            "(in brackets: same-event pairs / other pairs):",
+            "",
+            "| system | AUC, all | link F1, all | AUC, two of a type | link F1, two of a type |",
+            "|---|---:|---:|---:|---:|",
+            *(
+                f"| {name.split(':')[0]} | " + " | ".join(_separation_cells(r.get(key)) for key in ("link_separation", "link_separation" + SEVERAL)) + " |"
+                for name, r in separated
+            ),
+            "",
+        ]
     if gplinker:
         lines += [
             f"GPLinker training peak RSS {gplinker.get('train_peak_rss_mb', float('nan')):,.0f} MB; inference on 1 thread; "
@@ -449,6 +465,17 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
             "",
         ]
     return lines
+
+
+def _separation_cells(separation: Optional[Dict[str, Any]]) -> str:
+    """'AUC (same / apart) | F1' of a link_separation result; '– | –' where there is none."""
+    if not separation:
+        return "– | –"
+    auc = f"{separation['auc']:.3f}" if separation.get("auc") is not None else "–"
+    return (
+        f"{auc} ({separation['pairs_same_event']:,} / {separation['pairs_apart']:,}) | "
+        f"{100 * separation['f_at_threshold']:.1f}"
+    )
 
 
 def _prf_cells(scores: Dict[str, Any], keys: Sequence[Tuple[str, str]]) -> List[str]:
