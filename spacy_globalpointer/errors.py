@@ -97,7 +97,7 @@ class Errors:
     )
     E032 = "[E032] link_scope must be one of {options}, got {value!r}: 'sentence' links spans within one sentence where the doc has sentence boundaries, 'doc' across the whole doc."
     E033 = "[E033] calibration.guard_confidence must be a number in [0.5, 1], got {value!r}."
-    E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups) or 'types' (one event per type, the links' ablation)."
+    E034 = "[E034] event_grouping must be one of {options}, got {value!r}: 'cliques' (GPLinker's linked groups), 'triggers' (each trigger with the arguments linked to it) or 'types' (one event per type, the links' ablation)."
     E035 = "[E035] paragraph_share must be a number in [0, 1] (the share of training docs joined into paragraphs), got {value!r}."
     E036 = (
         "[E036] cell_loss_weight must be a number from 0 to 1, got {value!r}: how much the "

@@ -297,7 +297,7 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     assert "10 of its docs drawn at random (seed 0)" in "\n".join(REPORT._events_benchmark().report([data]))
     for key in ("train_cpu_s", "words_per_s", "head_cost", "decode_ms_p99", "dev_share_two_events_of_a_type"):
         assert data[key] >= 0, key
-    for grouping in ("cliques", "types_ablation"):
+    for grouping in ("cliques", "triggers", "types_ablation"):
         assert {"events_f", "events_trigger_id_f", "events_argument_cls_f", "events_coevent_pair_f"} <= set(data[grouping])
         # and apart, on the dev docs where only the links can be right
         assert {"events_f", "events_coevent_pair_f"} <= set(data[grouping + "_two_of_a_type"])
@@ -330,8 +330,9 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     section = REPORT._events_benchmark().report([baseline, variant, data])
     rows = [line.split(" | ")[0] for line in section if line.startswith("| ") and not line.startswith("| system")]
     assert rows == 2 * [  # the whole dev set, then its docs with two events of one type
-        "| GPLinker: links + cliques", "| GPLinker ablation: one event per type",
-        "| GPLinker (argument_labels typed): links + cliques", "| GPLinker (argument_labels typed) ablation: one event per type",
+        "| GPLinker: links + cliques", "| GPLinker: links by trigger", "| GPLinker ablation: one event per type",
+        "| GPLinker (argument_labels typed): links + cliques", "| GPLinker (argument_labels typed): links by trigger",
+        "| GPLinker (argument_labels typed) ablation: one event per type",
         "| spancat_singlelabel, one event per type",
     ] + ["| GPLinker", "| GPLinker (argument_labels typed)"]  # then the links alone, per GPLinker run
     assert "| GPLinker | " + f"{data['link_separation']['auc']:.3f}" in "\n".join(section)

@@ -416,7 +416,7 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
     [
         ("max_arguments", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_argument_width", 0, "E024"),
         ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"), ("loss_rows", "cells", "E012"),
-        ("argument_labels", "shared", "E040"), ("candidate_link_weight", -1.0, "E041"),
+        ("argument_labels", "shared", "E040"), ("candidate_link_weight", -1.0, "E041"), ("event_grouping", "trigger", "E034"),
         ("candidate_link_weight", True, "E041"),
     ],
 )
@@ -572,3 +572,43 @@ def test_span_pair_links_overfit_decide_the_links_and_round_trip(tmp_path):
         nlp, [t for t, _ in EVENT_DATA], event_tuples, lambda d: [e.score for e in d._.events], build(),
         tmp_path / "model",
     )
+
+
+def test_grouping_by_triggers_lets_links_choose_only_between_triggers():
+    """event_grouping "triggers": each trigger takes the arguments linked to it
+    (argument-argument links play no part); an argument linked to no trigger
+    joins the trigger it is best linked to, so with one trigger it is the
+    ablation, and a missing link never splits an event as in a clique."""
+    component = build_events_nlp(event_grouping="triggers").get_pipe("globalpointer_events")
+    args = [
+        (("Acquisition", TRIGGER_ROLE), (1, 2), 2.0),
+        (("Acquisition", "buyer"), (0, 1), 2.0),
+        (("Acquisition", TRIGGER_ROLE), (5, 6), 2.0),
+        (("Acquisition", "buyer"), (4, 5), 2.0),
+        (("Acquisition", "time"), (8, 9), 2.0),  # linked to both triggers: in both events
+    ]
+    records = decode(component, 10, args, [(0, 1), (2, 3), (0, 4), (2, 4)])
+    assert sorted((r[1], r[2]) for r in records) == [
+        ((1, 2, "Acquisition"), (("buyer", (0, 1, "buyer")), ("time", (8, 9, "time")))),
+        ((5, 6, "Acquisition"), (("buyer", (4, 5, "buyer")), ("time", (8, 9, "time")))),
+    ]
+    # One trigger, no link at all: every argument joins it (cliques: none would).
+    alone = [args[0], args[1], args[4]]
+    (record,) = decode(component, 10, alone, [])
+    assert record[2] == (("buyer", (0, 1, "buyer")), ("time", (8, 9, "time")))
+    component.cfg["event_grouping"] = "cliques"
+    assert decode(component, 10, alone, [])[0][2] == ()
+    # Two triggers, an argument linked to neither: it joins the better-linked one.
+    component.cfg["event_grouping"] = "triggers"
+    layout = component.link_layout
+    starts = numpy.full((1, 10, layout.n_columns(10)), -5.0, dtype="float32")
+    ends = starts.copy()
+    for trigger, logit in (((5, 6), -1.0), ((1, 2), -3.0)):  # buyer (4, 5) is nearer the second
+        (row_s,), (col_s,), (row_e,), (col_e,) = component._link_cells(
+            *(numpy.asarray([v]) for v in (4, 5, *trigger)), 10
+        )
+        starts[0, row_s, col_s] = ends[0, row_e, col_e] = logit
+    records = component._decode_events([args[0], args[2], args[3]], starts, ends)
+    assert sorted((r[1], r[2]) for r in records) == [
+        ((1, 2, "Acquisition"), ()), ((5, 6, "Acquisition"), (("buyer", (4, 5, "buyer")),)),
+    ]

@@ -23,9 +23,12 @@ of span_events.py (spancat_singlelabel over the (type, role) labels, one event
 per type and sentence). Measured:
 
 - trigger, argument, event and co-event argument pair P/R/F (the events
-  scorer); for gplinker with the clique decoding and with the ablation that
-  ignores the links ("all arguments of one event type in a sentence form one
-  event"): what links and cliques are worth;
+  scorer); for gplinker with the clique decoding, grouped by trigger
+  (`event_grouping = "triggers"`) and with the ablation that ignores the
+  links ("all arguments of one event type in a sentence form one event"):
+  what links and cliques are worth;
+- the links alone on gold arguments (`link_separation`): ROC AUC and link F1
+  of the pairs decoding would try;
 - the share of dev docs with two or more events of one type (where the
   ablation must fail);
 - training CPU time and peak RSS of the training process; inference words/s
@@ -178,6 +181,7 @@ def link_separation(nlp, examples: List[Example], batch_size: int = 64) -> Dict[
             logits = component.gold_link_logits(doc_scores, links)
             same.append(logits[links.together])
             apart.append(logits[~links.together])
+    component._gold_cache.clear()  # it holds the examples it aligned
     pos = numpy.concatenate(same) if same else numpy.zeros((0,))
     neg = numpy.sort(numpy.concatenate(apart)) if apart else numpy.zeros((0,))
     result: Dict[str, Any] = {"pairs_same_event": int(len(pos)), "pairs_apart": int(len(neg))}
@@ -298,11 +302,12 @@ def main(
     if system == "gplinker":
         component = nlp.get_pipe(COMPONENT)
         result["thresholds"] = {k: component.threshold(k) for k in ("threshold", "link_threshold")}
-        for grouping, key in (("cliques", "cliques"), ("types", "types_ablation")):
+        configured = component.cfg["event_grouping"]
+        for grouping, key in (("cliques", "cliques"), ("triggers", "triggers"), ("types", "types_ablation")):
             result[key] = _flat(scores_with(nlp, examples, grouping))
             if several:
                 result[key + SEVERAL] = _flat(scores_with(nlp, several, grouping))
-        component.cfg["event_grouping"] = "cliques"
+        component.cfg["event_grouping"] = configured
         result["link_separation"] = link_separation(nlp, examples)
         if several:
             result["link_separation" + SEVERAL] = link_separation(nlp, several)
@@ -397,7 +402,8 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
         + (f"; the evaluations during training use {train_dev_text(first)}" if first.get("train_dev_docs") else "")
         + ". Overrides: "
         + (", ".join(f"`{o}`" for o in shared_overrides(results)) or "none")
-        + ". **links + cliques** is GPLinker's decoding; the **ablation** ignores the links and makes all arguments of "
+        + ". **links + cliques** is GPLinker's decoding; **links by trigger** (`event_grouping = \"triggers\"`, where a run "
+        "has it) the same model's arguments grouped around each trigger by their links to it; the **ablation** ignores the links and makes all arguments of "
         "one event type in a sentence one event. P / R / F in %: trigger identification (span) and classification "
         "(span, type), argument identification (type, span) and classification (type, role, span), events "
         "(type, trigger and every argument exact), co-event argument pairs (every pair of (role, span) arguments "
@@ -420,6 +426,7 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
         variant = variants[id(run)] + (f", seed {run['seed']}" if len(seeds) > 1 else "")
         rows += [
             (f"GPLinker{variant}: links + cliques", run, "cliques"),
+            *([(f"GPLinker{variant}: links by trigger", run, "triggers")] if "triggers" in run else []),
             (f"GPLinker{variant} ablation: one event per type", run, "types_ablation"),
         ]
     if baseline:

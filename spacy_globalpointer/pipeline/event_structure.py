@@ -17,7 +17,11 @@ from .matching import to_predicted
 
 TRIGGER_ROLE = "trigger"
 LABEL_SEPARATOR = "::"
-GROUPINGS = ("cliques", "types")
+# How linked arguments become events: "cliques" (GPLinker: maximal cliques of
+# links holding a trigger), "triggers" (each trigger with the arguments linked
+# to it; an argument linked to none joins its best-linked trigger of its type),
+# "types" (the links' ablation: one event per type and window).
+GROUPINGS = ("cliques", "triggers", "types")
 # How the argument head labels argument spans: "typed" (GPLinker) one label per
 # (event type, role); "roles" one label per role, shared by the event types,
 # plus one trigger label per type, an argument taking the type of the trigger
@@ -138,14 +142,20 @@ def group_events(
     windows: numpy.ndarray,
     link_logits: Dict[Tuple[int, int], float],
     grouping: str,
+    link_threshold: Optional[float] = None,
 ) -> List[EventRecord]:
     """Per event type and window, the groups of linked arguments that hold a
     trigger: the maximal cliques of the links (grouping "cliques", GPLinker),
-    or all of them ("types", the links' ablation). An event's score is the
-    probability of its weakest argument or link.
+    each trigger with the arguments linked to it ("triggers",
+    `_trigger_groups`), or all of them ("types", the links' ablation). An
+    event's score is the probability of its weakest argument or link.
 
-    link_logits: the links that pass, (i, j) with i < j -> logit.
+    link_logits: (i, j) with i < j -> logit, of the pairs that were scored.
+    link_threshold: the links that pass it join arguments (None: all of
+        link_logits pass, as a caller that kept only the passing ones gives them).
     """
+    if link_threshold is not None and grouping != "triggers":
+        link_logits = {pair: logit for pair, logit in link_logits.items() if logit > link_threshold}
     groups_of: Dict[Tuple[str, int], List[int]] = {}
     for k, ((event_type, _), _, _) in enumerate(arguments):
         groups_of.setdefault((event_type, int(windows[k])), []).append(k)
@@ -161,6 +171,8 @@ def group_events(
         event_type = key[0]
         if grouping == "types":
             groups = [tuple(range(len(members)))]
+        elif grouping == "triggers":
+            groups = _trigger_groups(arguments, members, link_logits, link_threshold)
         else:
             local = {k: x for x, k in enumerate(members)}
             groups = linked_groups(len(members), [(local[i], local[j]) for i, j in links_of.get(key, [])])
@@ -173,6 +185,7 @@ def group_events(
             others = [k for k in chosen if arguments[k][0][1] != TRIGGER_ROLE]
             logits_in = [arguments[k][2] for k in chosen] + [
                 link_logits[(i, j)] for i in chosen for j in chosen if (i, j) in link_logits
+                and (grouping != "triggers" or trigger in (i, j))
             ]
             record = (
                 event_type,
@@ -184,6 +197,39 @@ def group_events(
                 seen.add(record[:3])
                 records.append(record)
     return records
+
+
+def _trigger_groups(
+    arguments: Sequence[Argument],
+    members: List[int],
+    link_logits: Dict[Tuple[int, int], float],
+    link_threshold: Optional[float],
+) -> List[Tuple[int, ...]]:
+    """One group per trigger of one type and window (positions in `members`):
+    the trigger and every argument whose link to it passes the threshold; an
+    argument whose links to all the triggers fail joins the trigger it is best
+    linked to, so that with one trigger every argument joins it.
+
+    Why: a clique needs every pair of its arguments linked, so one missed
+    link splits an event, and on data where most sentences hold one event of
+    a type (PHEE, DuEE) the cliques lost to grouping by type. Here the links
+    only decide where there is a choice: which trigger an argument belongs
+    to, and whether it belongs to several."""
+    def logit(i: int, j: int) -> float:
+        return link_logits.get((min(i, j), max(i, j)), -numpy.inf)
+
+    triggers = [x for x, k in enumerate(members) if arguments[k][0][1] == TRIGGER_ROLE]
+    joined: Dict[int, List[int]] = {x: [x] for x in triggers}
+    for x, k in enumerate(members):
+        if not triggers or arguments[k][0][1] == TRIGGER_ROLE:
+            continue
+        scores = [logit(k, members[t]) for t in triggers]
+        passing = [t for t, score in zip(triggers, scores) if link_threshold is None or score > link_threshold]
+        if not passing:
+            passing = [triggers[int(numpy.argmax(scores))]]
+        for t in passing:
+            joined[t].append(x)
+    return [tuple(sorted(group)) for _, group in sorted(joined.items())]
 
 
 def _span_record(argument: Argument) -> Tuple[int, int, str]:

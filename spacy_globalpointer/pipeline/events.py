@@ -705,6 +705,5 @@ class GlobalPointerEvents(PairComponent):
             starts = numpy.asarray([span[0] for _, span, _ in arguments], dtype="int64")
             ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
             held, logits = self._link_logits(start_links, end_links, starts, ends, a, b)
-        linked = logits > link_threshold
-        link_logits = {(int(i), int(j)): float(l) for i, j, l in zip(a[held][linked], b[held][linked], logits[linked])}
-        return group_events(arguments, windows, link_logits, self.cfg["event_grouping"])
+        link_logits = {(int(i), int(j)): float(l) for i, j, l in zip(a[held], b[held], logits)}
+        return group_events(arguments, windows, link_logits, self.cfg["event_grouping"], link_threshold)
