@@ -57,6 +57,7 @@ setup(
             "spacy-globalpointer.EfficientGlobalPointer.v1 = spacy_globalpointer.ml.models:build_efficient_globalpointer",
             "spacy-globalpointer.GPLinker.v1 = spacy_globalpointer.ml.models:build_gplinker",
             "spacy-globalpointer.GPLinkerEvents.v1 = spacy_globalpointer.ml.models:build_gplinker_events",
+            "spacy-globalpointer.GPLinkerEvents.v2 = spacy_globalpointer.ml.models:build_gplinker_events_v2",
         ],
         "spacy_scorers": [
             "spacy-globalpointer.spans_scorer.v1 = spacy_globalpointer.pipeline.spans:make_globalpointer_scorer",

@@ -339,6 +339,10 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     # Setting the shipped value is no variant.
     same = {**data, "overrides": data["overrides"] + ["components.globalpointer_events.argument_labels=roles"]}
     assert REPORT._events_benchmark().variant_of(same) == ""
+    # The same for a setting of the component's model, and another value is a variant.
+    nested = "components.globalpointer_events.model.link_pair_width="
+    assert REPORT._events_benchmark().variant_of({**data, "overrides": [nested + "128"]}) == ""
+    assert REPORT._events_benchmark().variant_of({**data, "overrides": [nested + "0"]}) == " (model.link_pair_width 0)"
     minilm = RUNNER.default_transformer_name() if importlib.util.find_spec(SYSTEMS_MOD.MINILM_PACKAGE) else Path("/x/bert")
     on_transformer = {**data, "overrides": data["overrides"] + [f"components.transformer.model.name={minilm}"]}
     heading = REPORT._events_benchmark().report([on_transformer])[0]

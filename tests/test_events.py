@@ -71,7 +71,7 @@ def build_events_nlp(model_settings=None, **config):
     """A small events pipeline; model_settings override the model's own settings."""
     nlp = spacy.blank("en")
     model = {
-        "@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "head_size": 32,
+        "@architectures": "spacy-globalpointer.GPLinkerEvents.v2", "head_size": 32,
         "pooling_size": 8, "tok2vec": TINY_TOK2VEC, **(model_settings or {}),
     }
     nlp.add_pipe("globalpointer_events", config={**CONFIG, "model": model, **config})
@@ -87,10 +87,11 @@ def event_tuples(doc):
 
 @pytest.fixture(scope="module")
 def trained_events():
-    """GPLinker's own label encoding, one label per (event type, role)."""
+    """GPLinker's own form: one label per (event type, role), links decided by
+    the start and end link cells."""
     torch.set_num_threads(1)
     fix_random_seed(0)
-    nlp = build_events_nlp(argument_labels="typed")
+    nlp = build_events_nlp(model_settings={"link_pair_width": 0}, argument_labels="typed")
     examples = make_event_examples(nlp)
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(100):
@@ -258,7 +259,7 @@ def test_shared_role_labels_overfit_to_event_f1_1_and_round_trip(trained_role_ev
 def test_link_rope_makes_link_scores_depend_on_distance(link_rope):
     """With link_rope the start/end link matrices see how far apart two tokens
     are: pairs of identical token vectors score alike without it, not with it."""
-    nlp = build_events_nlp(model_settings={"pooling_size": 0, "link_rope": link_rope})
+    nlp = build_events_nlp(model_settings={"pooling_size": 0, "link_rope": link_rope, "link_pair_width": 0})
     examples = make_event_examples(nlp)
     nlp.initialize(lambda: examples)
     component = nlp.get_pipe("globalpointer_events")
@@ -278,7 +279,7 @@ def test_link_rope_overfits_and_round_trips(tmp_path):
     fix_random_seed(0)
 
     def build():
-        return build_events_nlp(model_settings={"link_rope": True})
+        return build_events_nlp(model_settings={"link_rope": True, "link_pair_width": 0})
 
     nlp = build()
     examples = make_event_examples(nlp)
@@ -304,15 +305,17 @@ def test_round_trips(trained_events, tmp_path):
     nlp, _ = trained_events
     texts = [t for t, _ in EVENT_DATA]
     check_round_trips(
-        nlp, texts, event_tuples, lambda d: [e.score for e in d._.events], build_events_nlp(argument_labels="typed"),
-        tmp_path / "model",
+        nlp, texts, event_tuples, lambda d: [e.score for e in d._.events],
+        build_events_nlp(model_settings={"link_pair_width": 0}, argument_labels="typed"), tmp_path / "model",
     )
 
 
 def test_a_pipeline_trained_with_typed_labels_decodes_them_whatever_its_config_says(trained_events, tmp_path):
     """The label encoding is learned: a pipeline saved before argument_labels
     existed (trained "typed"; the default is now "roles") or loaded with the
-    other value still decodes as it was trained."""
+    other value still decodes as it was trained. Saved before link_pair_width
+    existed (its config has no such key), it loads with the link cells it was
+    trained with: the architecture's own default is 0."""
     nlp, _ = trained_events
     texts = [t for t, _ in EVENT_DATA]
     expected = [event_tuples(d) for d in nlp.pipe(texts)]
@@ -321,6 +324,9 @@ def test_a_pipeline_trained_with_typed_labels_decodes_them_whatever_its_config_s
     nlp.to_disk(path)
     config = Config().from_disk(path / "config.cfg")
     del config["components"]["globalpointer_events"]["argument_labels"]
+    model_config = config["components"]["globalpointer_events"]["model"]
+    model_config["@architectures"] = "spacy-globalpointer.GPLinkerEvents.v1"
+    del model_config["link_pair_width"]
     config.to_disk(path / "config.cfg")
     saved = srsly.read_json(path / "globalpointer_events" / "cfg")
     del saved["argument_labels"]
@@ -540,7 +546,7 @@ def test_candidate_link_loss_overfits_to_event_f1_1():
 
 
 def test_span_pair_links_overfit_decide_the_links_and_round_trip(tmp_path):
-    """GPLinkerEvents.v1 link_pair_width > 0: span-pair link logits decide
+    """GPLinkerEvents link_pair_width > 0 (v2's default): span-pair link logits decide
     which arguments are linked (the cells no longer do), and the pipeline
     overfits and round-trips."""
     torch.set_num_threads(1)
@@ -612,3 +618,12 @@ def test_grouping_by_triggers_lets_links_choose_only_between_triggers():
     assert sorted((r[1], r[2]) for r in records) == [
         ((1, 2, "Acquisition"), ()), ((5, 6, "Acquisition"), (("buyer", (4, 5, "buyer")),)),
     ]
+
+
+def test_the_factory_default_decides_links_by_span_pairs():
+    """nlp.add_pipe("globalpointer_events") with no model config gets
+    GPLinkerEvents.v2's span-pair link scorer; v1 keeps the link cells."""
+    nlp = spacy.blank("en")
+    assert nlp.add_pipe("globalpointer_events").has_link_pairs
+    v1 = {"@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "tok2vec": TINY_TOK2VEC}
+    assert not spacy.blank("en").add_pipe("globalpointer_events", config={"model": v1}).has_link_pairs

@@ -361,7 +361,10 @@ def variant_of(result: Dict[str, Any]) -> str:
         if not override.startswith(COMPONENT_OVERRIDE):
             continue
         key, _, value = override[len(COMPONENT_OVERRIDE):].partition("=")
-        if key.startswith(SHARED_OVERRIDES) or (key in shipped and str(shipped[key]) == value.strip('"')):
+        setting: Any = shipped
+        for part in key.split("."):  # "model.link_pair_width": a setting of the component's model
+            setting = setting.get(part) if isinstance(setting, dict) else None
+        if key.startswith(SHARED_OVERRIDES) or (setting is not None and str(setting) == value.strip('"')):
             continue
         changed.append(f"{key} {value}")
     return f" ({', '.join(changed)})" if changed else ""

@@ -3,6 +3,9 @@
 - `GlobalPointer.v1` / `EfficientGlobalPointer.v1` (spans): per doc of n tokens
   a float32 array (labels, n, W), W = min(n, max_span_width): cell (l, i, k)
   scores the span of label l from token i to token i + k inclusive.
+- `GPLinkerEvents.v1` / `.v2` (events): per doc (arguments, start links,
+  end links), with v2's default span-pair link scorer also the link logits
+  of the argument pairs it is given.
 - `GPLinker.v1` (relations): per doc a tuple (heads, tails) of
   (predicates, n, C) arrays in the symmetric layout: heads[p, i, c] scores
   "a subject starting at i and an object starting at j(i, c) stand in relation
@@ -208,6 +211,32 @@ def build_gplinker_events(
     model = _with_tok2vec(tok2vec, head, chain(with_cells(tok2vec), with_span_pairs(head, scorer)))
     model.set_ref("link_pairs", scorer)
     return model
+
+
+@registry.architectures("spacy-globalpointer.GPLinkerEvents.v2")
+def build_gplinker_events_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    head_size: int = 64,
+    efficient: bool = True,
+    pooling_size: int = 32,
+    link_rope: bool = False,
+    link_pair_width: int = 128,
+    nO: Optional[int] = None,
+    mixed_precision: bool = False,
+    grad_scaler: Optional[PyTorchGradScaler] = None,
+) -> Model:
+    """GPLinkerEvents.v1 with the span-pair link scorer on by default
+    (link_pair_width = 128): the links are decided from the two argument
+    spans, the tokens between them and their distance.
+
+    Why a new version: spaCy fills a saved config's missing settings from the
+    factory's default model when both name the same architecture, so a
+    pipeline saved before link_pair_width existed (GPLinkerEvents.v1, the
+    link cells) must keep v1's default of 0 to load as it was trained.
+    """
+    return build_gplinker_events(
+        tok2vec, head_size, efficient, pooling_size, link_rope, link_pair_width, nO, mixed_precision, grad_scaler
+    )
 
 
 def span_head(
