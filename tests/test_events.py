@@ -412,9 +412,17 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
     nlp.initialize(lambda: make_event_examples(nlp))
     text = " ".join(["Corvane bought Lumo and Vexa"] * 60)
     start = time.time()
-    doc = nlp(text)
+    with pytest.warns(UserWarning, match=r"W009") as caught:
+        doc = nlp(text)
     assert time.time() - start < 5.0
-    assert len(doc.spans["events"]) <= nlp.get_pipe("globalpointer_events").cfg["max_arguments"]
+    # One window (no sentence boundaries), no distance bound: the cap keeps exactly
+    # max_arguments, and W009 counts decoded arguments, not their typed copies.
+    limit = nlp.get_pipe("globalpointer_events").cfg["max_arguments"]
+    import re
+
+    cut, total = map(int, re.search(r"(\d+) of (\d+) arguments", str(caught[-1].message)).groups())
+    assert total - cut == limit, str(caught[-1].message)
+    assert len({(s.start, s.end, s.label_) for s in doc.spans["events"]}) <= limit
 
 
 @pytest.mark.parametrize(

@@ -635,11 +635,13 @@ class GlobalPointerEvents(PairComponent):
         sizes = numpy.cumsum([0] + [len(p) for p in pairs])
         return [(*doc_scores, flat[sizes[i] : sizes[i + 1]]) for i, doc_scores in enumerate(head_scores)]
 
-    def _decode_arguments(self, doc: Doc, arg_scores: Floats3d) -> Tuple[List[Argument], numpy.ndarray, int]:
+    def _decode_arguments(
+        self, doc: Doc, arg_scores: Floats3d
+    ) -> Tuple[List[Argument], numpy.ndarray, Tuple[int, int]]:
         """The arguments of a doc over the threshold, at most max_arguments near
         one another per window (the best-scoring), typed by the triggers in
-        their window under shared role labels: (arguments, their windows, how
-        many the cap cut)."""
+        their window under shared role labels: (arguments, their windows, (how
+        many the cap kept, how many it cut), counted before typing)."""
         labels = self.labels
         decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
         kept, windows, n_cut = choose_candidates(
@@ -653,7 +655,7 @@ class GlobalPointerEvents(PairComponent):
         ]
         if self.cfg["argument_labels"] == "roles":
             arguments, windows = type_arguments(arguments, windows, self.roles_of)
-        return arguments, windows, n_cut
+        return arguments, windows, (len(kept), n_cut)
 
     def _link_pairs(self, arguments: List[Argument], windows: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """The pairs (a, b) of arguments decoding may link: one event type, one
@@ -669,8 +671,8 @@ class GlobalPointerEvents(PairComponent):
         """Decode arguments (capped per window), link them, write events and argument spans."""
         counts = CapCounts()
         for doc, doc_scores in zip(docs, scores):
-            arguments, windows, n_cut = self._decode_arguments(doc, doc_scores[ARGUMENTS])
-            counts.add(len(arguments), n_cut)
+            arguments, windows, (n_kept, n_cut) = self._decode_arguments(doc, doc_scores[ARGUMENTS])
+            counts.add(n_kept, n_cut)
             spans = [
                 Span(doc, start, end, label=role, kb_id=event_type)
                 for (event_type, role), (start, end), _ in arguments
