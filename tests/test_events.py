@@ -78,6 +78,15 @@ def build_events_nlp(model_settings=None, **config):
     return nlp
 
 
+def overfit(nlp, steps=100):
+    """Initialize on the tiny event data and train on it; RETURNS its examples."""
+    examples = make_event_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(steps):
+        nlp.update(examples, sgd=optimizer)
+    return examples
+
+
 def event_tuples(doc):
     return sorted(
         (e.label, (e.trigger.start, e.trigger.end), tuple((r, s.start, s.end) for r, s in e.arguments))
@@ -282,10 +291,7 @@ def test_link_rope_overfits_and_round_trips(tmp_path):
         return build_events_nlp(model_settings={"link_rope": True, "link_pair_width": 0})
 
     nlp = build()
-    examples = make_event_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(100):
-        nlp.update(examples, sgd=optimizer)
+    examples = overfit(nlp)
     scores = nlp.evaluate(examples)
     assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
     check_round_trips(
@@ -545,10 +551,7 @@ def test_candidate_link_loss_overfits_to_event_f1_1():
     torch.set_num_threads(1)
     fix_random_seed(0)
     nlp = build_events_nlp(candidate_link_weight=1.0)
-    examples = make_event_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(100):
-        nlp.update(examples, sgd=optimizer)
+    examples = overfit(nlp)
     scores = nlp.evaluate(examples)
     assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
 
@@ -564,10 +567,7 @@ def test_span_pair_links_overfit_decide_the_links_and_round_trip(tmp_path):
         return build_events_nlp(model_settings={"link_pair_width": 32})
 
     nlp = build()
-    examples = make_event_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(100):
-        nlp.update(examples, sgd=optimizer)
+    examples = overfit(nlp)
     scores = nlp.evaluate(examples)
     assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
     component = nlp.get_pipe("globalpointer_events")
