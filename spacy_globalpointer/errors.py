@@ -129,6 +129,12 @@ class Errors:
         "weight of the link loss over pairs of gold arguments that decoding would try, "
         "beside GPLinker's loss over every cell (0: GPLinker's loss alone)."
     )
+    E042 = (
+        "[E042] link_encoder_grad_scale must be a number from 0 to 1, got {value!r}: the "
+        "share of the span-pair link loss's gradient that reaches the token encoder (1: "
+        "all of it; 0: none, the link scorer learns on top of the encoder the argument "
+        "loss trains)."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

@@ -239,3 +239,34 @@ def test_span_link_vectors_pool_both_spans_the_gap_and_one_hot_distance():
         bumped[0][i, j] -= 2 * eps
         down = (layer.predict((bumped, pairs)) * weights).sum()
         assert d_vectors[i, j] == pytest.approx((up - down) / (2 * eps), rel=1e-2, abs=1e-3)
+
+
+def test_span_link_vectors_scale_the_gradient_to_the_encoder_and_pass_zeros_at_0():
+    """GPLinkerEvents link_encoder_grad_scale: the link loss's gradient to the
+    token vectors times the scale; at 0 zeros of each doc's shape, so the
+    encoder's callback still runs with nothing from the links."""
+    from spacy_globalpointer.ml.span_pairs import span_link_vectors
+
+    ops = NumpyOps()
+    rng = numpy.random.default_rng(1)
+    vectors = [rng.normal(size=(7, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")]
+    pairs = [numpy.asarray([[0, 2, 4, 6]]), numpy.asarray([[3, 4, 0, 1]])]
+    grads = {}
+    for scale in (1.0, 0.25, 0.0):
+        layer = span_link_vectors(scale)
+        layer.initialize(X=(vectors, pairs))
+        out, backprop = layer((vectors, pairs), is_train=True)
+        grads[scale] = backprop(ops.asarray2f(numpy.ones(out.shape, dtype="float32")))
+    assert [g.shape for g in grads[0.0]] == [(7, 3), (4, 3)]
+    assert grads[1.0][0].any() and grads[1.0][1].any()
+    for full, quarter, none in zip(grads[1.0], grads[0.25], grads[0.0]):
+        numpy.testing.assert_allclose(quarter, 0.25 * full, rtol=1e-6)
+        assert not none.any()
+
+
+def test_link_encoder_grad_scale_outside_0_to_1_is_refused_with_its_code():
+    from spacy_globalpointer.ml.models import build_gplinker_events_v2
+
+    for value in (1.5, -0.1, True, "0.5"):
+        with pytest.raises(ValueError, match="E042"):
+            build_gplinker_events_v2(None, link_encoder_grad_scale=value)

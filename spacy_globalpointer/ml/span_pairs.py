@@ -70,7 +70,7 @@ DISTANCE_BOUNDS = (1, 2, 3, 4, 5, 8, 16, 32, 64)
 N_DISTANCE_FEATURES = len(DISTANCE_BOUNDS) + 2
 
 
-def span_link_scorer(hidden_width: int) -> Model[SpanPairInput, Floats2d]:
+def span_link_scorer(hidden_width: int, encoder_grad_scale: float = 1.0) -> Model[SpanPairInput, Floats2d]:
     """[mean(earlier span); mean(later span); mean(tokens between); distance]
     >> ReLU(hidden_width) >> Linear(1): per pair of argument spans, one link
     logit (rows of all docs, doc after doc).
@@ -80,18 +80,31 @@ def span_link_scorer(hidden_width: int) -> Model[SpanPairInput, Floats2d]:
     on DuEE and PHEE their link scores barely told the arguments of one event
     from those of two (ROC AUC 0.64 and 0.54 on the docs with two events of
     one type). The tokens between two arguments (another trigger, a clause
-    boundary) and their distance are what tells them apart."""
+    boundary) and their distance are what tells them apart.
+
+    encoder_grad_scale: the share of the link loss's gradient passed back to
+    the token vectors (see `span_link_vectors`)."""
     output = Linear(nO=1)
-    model = chain(span_link_vectors(), Relu(nO=hidden_width), output)
+    model = chain(span_link_vectors(encoder_grad_scale), Relu(nO=hidden_width), output)
     model.set_ref("output_layer", output)
     return model
 
 
-def span_link_vectors() -> Model[SpanPairInput, Floats2d]:
+def span_link_vectors(encoder_grad_scale: float = 1.0) -> Model[SpanPairInput, Floats2d]:
     """Per pair: the mean vectors of the earlier span, the later span and the
     tokens between them (zeros where none), then one-hot distance features:
-    (total pairs, 3 * width + N_DISTANCE_FEATURES)."""
-    return Model("span_link_vectors", _span_link_vectors_forward, init=_span_link_vectors_init, dims={"nI": None, "nO": None})
+    (total pairs, 3 * width + N_DISTANCE_FEATURES).
+
+    encoder_grad_scale multiplies the gradient passed back to the token
+    vectors (0: none, the scorer learns on top of an encoder trained by the
+    other losses; the backprop still returns zeros of the right shapes)."""
+    return Model(
+        "span_link_vectors",
+        _span_link_vectors_forward,
+        init=_span_link_vectors_init,
+        dims={"nI": None, "nO": None},
+        attrs={"encoder_grad_scale": float(encoder_grad_scale)},
+    )
 
 
 def _span_link_vectors_init(model: Model, X: Optional[SpanPairInput] = None, Y=None) -> None:
@@ -122,8 +135,13 @@ def _span_link_vectors_forward(model: Model, X: SpanPairInput, is_train: bool) -
     features[numpy.arange(len(gap)), bucket] = 1.0
     output = model.ops.xp.hstack([pooled, model.ops.asarray2f(features)])
 
+    scale = float(model.attrs.get("encoder_grad_scale", 1.0))
+
     def backprop(d_output: Floats2d) -> List[Floats2d]:
-        return backprop_pooled(model.ops.as_contig(d_output[:, : 3 * width]))
+        if scale == 0.0:
+            return [model.ops.alloc2f(int(v.shape[0]), width) for v in vectors]
+        d_pooled = model.ops.as_contig(d_output[:, : 3 * width])
+        return backprop_pooled(d_pooled * scale if scale != 1.0 else d_pooled)
 
     return output, backprop
 
