@@ -99,7 +99,9 @@ def make_calibration(
         with "heldout" in a component of `annotating_components`.
     heldout_one_in (int): one training doc in this many is held out.
     min_heldout_docs (int): training docs needed before any is held out.
-    max_heldout_docs (int): held-out docs kept for calibration.
+    max_heldout_docs (int): held-out docs kept for calibration: the first
+        this many hashed docs training meets; once they are kept, every other
+        doc trains (on a corpus of 100,000 docs, 1,000 held out, not 5,000).
     recent_docs (int): training docs rescored with "inference".
     guard_confidence (float): a calibrated threshold is kept only where it
         beats logit 0 in this share of bootstrap resamples of the docs

@@ -545,3 +545,31 @@ def test_mixed_precision_on_cpu_falls_back_to_float32_with_a_warning():
     with pytest.warns(UserWarning, match="W003"):
         train(nlp, examples, n_iter=60)
     assert nlp.evaluate(examples)["spans_sc_f"] == 1.0
+
+
+def test_heldout_calibration_holds_out_at_most_max_heldout_docs_and_trains_on_the_rest(monkeypatch):
+    """Calibration reads max_heldout_docs held-out docs at most, so only those
+    are kept out of the loss: every further doc the hash picks trains, in every
+    epoch, and the docs held out stay the same ones."""
+    from spacy_globalpointer.pipeline import base
+
+    settings = {
+        "@misc": "spacy-globalpointer.calibration.v1", "source": "heldout", "min_heldout_docs": 10,
+        "heldout_one_in": 2, "max_heldout_docs": 3,
+    }
+    nlp = build_nlp(calibration=settings)
+    data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
+    examples = make_examples(nlp, data)
+    hashed = [eg.predicted.text for eg in examples if base.is_held_out(eg.predicted.text, 2)]
+    assert len(hashed) > 6
+    gp = nlp.get_pipe("globalpointer")
+    in_loss, rescored = record_loss_and_rescoring(monkeypatch, gp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(3):  # three epochs, one doc per update, in the same order
+        for eg in examples:
+            nlp.update([eg], sgd=optimizer, losses={})
+    kept = set(gp._training.held_out)
+    assert kept == set(hashed[:3])
+    assert in_loss == {eg.predicted.text for eg in examples} - kept
+    nlp("Paris")
+    assert rescored[0] == kept

@@ -443,8 +443,7 @@ class PairComponent(TrainablePipe):
 
         The docs still go through the forward pass: a listener's tok2vec ran on
         the whole batch and expects a gradient for every doc."""
-        one_in = self.calibration.heldout_one_in
-        held = [self._training.holding_out and is_held_out(eg.predicted.text, one_in) for eg in examples]
+        held = [self._holds_out(eg.predicted.text) for eg in examples]
         if not any(held):
             return self.get_loss(examples, scores)
         kept = [i for i, h in enumerate(held) if not h]
@@ -453,6 +452,21 @@ class PairComponent(TrainablePipe):
         for i, d in zip(kept, d_kept):
             d_scores[i] = d
         return loss, d_scores
+
+    def _holds_out(self, text: str) -> bool:
+        """Whether calibration keeps this training text out of the loss: one
+        text in `heldout_one_in` (by hash) until `max_heldout_docs` of them are
+        kept, then only those.
+
+        Why the bound: calibration reads at most max_heldout_docs docs, so on a
+        large corpus (100,000 docs: 5,000 hashed, 1,000 read) every further
+        hashed doc held out would be training data thrown away. The kept docs
+        are the first hashed ones training meets; a hashed doc that comes after
+        the pool is full trains like any other, in every epoch."""
+        training = self._training
+        if not training.holding_out or not is_held_out(text, self.calibration.heldout_one_in):
+            return False
+        return text in training.held_out or len(training.held_out) < self.calibration.max_heldout_docs
 
     # Threshold calibration (see calibration.py for the settings).
 
@@ -492,7 +506,7 @@ class PairComponent(TrainablePipe):
             text = eg.predicted.text
             # The held-out docs, or the last recent_docs training docs.
             if training.holding_out:
-                if is_held_out(text, settings.heldout_one_in):
+                if self._holds_out(text):
                     _remember(training.held_out, text, eg, settings.max_heldout_docs)
             else:
                 _remember(training.recent, text, eg, settings.recent_docs)
