@@ -343,6 +343,10 @@ def test_events_benchmark_runs_on_the_events_sample_and_writes_its_section(tmp_p
     nested = "components.globalpointer_events.model.link_pair_width="
     assert REPORT._events_benchmark().variant_of({**data, "overrides": [nested + "128"]}) == ""
     assert REPORT._events_benchmark().variant_of({**data, "overrides": [nested + "0"]}) == " (model.link_pair_width 0)"
+    # A number written otherwise ("0" for the shipped 0.0) sets the shipped value too.
+    grad = "components.globalpointer_events.model.link_encoder_grad_scale="
+    assert REPORT._events_benchmark().variant_of({**data, "overrides": [grad + "0"]}) == ""
+    assert REPORT._events_benchmark().variant_of({**data, "overrides": [grad + "1.0"]}) == " (model.link_encoder_grad_scale 1.0)"
     minilm = RUNNER.default_transformer_name() if importlib.util.find_spec(SYSTEMS_MOD.MINILM_PACKAGE) else Path("/x/bert")
     on_transformer = {**data, "overrides": data["overrides"] + [f"components.transformer.model.name={minilm}"]}
     heading = REPORT._events_benchmark().report([on_transformer])[0]

@@ -567,6 +567,10 @@ def test_span_pair_links_overfit_decide_the_links_and_round_trip(tmp_path):
         return build_events_nlp(model_settings={"link_pair_width": 32})
 
     nlp = build()
+    # v2 keeps the scorer's loss from the encoder (link_encoder_grad_scale 0.0); v1 passes it all.
+    assert nlp.get_pipe("globalpointer_events").model.get_ref("link_pairs").layers[0].attrs["encoder_grad_scale"] == 0.0
+    v1 = build_events_nlp(model_settings={"@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "link_pair_width": 32})
+    assert v1.get_pipe("globalpointer_events").model.get_ref("link_pairs").layers[0].attrs["encoder_grad_scale"] == 1.0
     examples = overfit(nlp)
     scores = nlp.evaluate(examples)
     assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores

@@ -364,10 +364,21 @@ def variant_of(result: Dict[str, Any]) -> str:
         setting: Any = shipped
         for part in key.split("."):  # "model.link_pair_width": a setting of the component's model
             setting = setting.get(part) if isinstance(setting, dict) else None
-        if key.startswith(SHARED_OVERRIDES) or (setting is not None and str(setting) == value.strip('"')):
+        if key.startswith(SHARED_OVERRIDES) or (setting is not None and _same_value(setting, value)):
             continue
         changed.append(f"{key} {value}")
     return f" ({', '.join(changed)})" if changed else ""
+
+
+def _same_value(setting: Any, override: str) -> bool:
+    """Whether an override's text sets this config value ("0" sets 0.0)."""
+    text = override.strip('"')
+    if str(setting) == text:
+        return True
+    try:
+        return not isinstance(setting, bool) and float(setting) == float(text)
+    except (TypeError, ValueError):
+        return False
 
 
 def shared_overrides(results: List[Dict[str, Any]]) -> List[str]:
