@@ -26,6 +26,10 @@ class DecodedSpans:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def subset(self, keep: numpy.ndarray) -> "DecodedSpans":
+        """The spans where the bool mask `keep` is True, in the same order."""
+        return DecodedSpans(self.labels[keep], self.starts[keep], self.ends[keep], self.logits[keep])
+
 
 def max_spans_for(n_tokens: int, max_spans_per_token: float) -> int:
     """Cap on predicted spans in a doc of n tokens: an untrained model can't explode."""

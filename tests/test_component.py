@@ -210,6 +210,51 @@ def test_ents_option_writes_non_overlapping_entities_and_scores_them():
     assert [(e.start, e.end, e.label_) for e in doc.ents] == [(1, 4, "PER"), (6, 9, "ORG")]
 
 
+def test_ents_threshold_decisions_count_exactly_what_doc_ents_decodes_at_each_threshold():
+    """With `ents` on, doc.ents has a calibrated threshold of its own: its
+    decisions (the spans doc.ents keeps at the grid's floor, and which are
+    gold) must give, at every threshold, the true positives and predictions of
+    doc.ents decoded at that threshold; doc.spans keeps its own threshold."""
+    from spacy_globalpointer.calibration import _count_above
+    from spacy_globalpointer.pipeline.spans import ENTS_THRESHOLD
+
+    nlp = build_nlp(ents=True)
+    examples = make_examples(nlp, NESTED_DATA)
+    for eg in examples:  # flat gold entities: the first span of each overlapping run
+        flat, end = [], -1
+        for span in sorted(eg.reference.spans["sc"], key=lambda s: (s.start, -len(s))):
+            if span.start >= end:
+                flat.append(span)
+                end = span.end
+        eg.reference.ents = flat
+    nlp.initialize(lambda: examples)
+    gp = nlp.get_pipe("globalpointer")
+    rng = numpy.random.default_rng(0)
+    docs = [eg.predicted for eg in examples]
+    shapes = [s.shape for s in gp.predict(docs)]
+    scores = [rng.normal(0.0, 1.5, size=shape).astype("float32") for shape in shapes]
+    candidates, golds = gp._calibration_decisions(examples, scores)[ENTS_THRESHOLD]
+    assert sum(len(g) for g in golds) == sum(len(eg.reference.ents) for eg in examples)
+    gp.cfg["calibrated"] = {"threshold": 0.5}
+    for t in (-2.0, -0.7, 0.0, 0.3, 1.1):
+        gp.cfg["calibrated"][ENTS_THRESHOLD] = t
+        copies = [nlp.make_doc(doc.text) for doc in docs]
+        gp.set_annotations(copies, scores)
+        predicted = sum(len(doc.ents) for doc in copies)
+        correct = sum(
+            len({(e.start, e.end, e.label_) for e in doc.ents} & {(e.start, e.end, e.label_) for e in eg.reference.ents})
+            for doc, eg in zip(copies, examples)
+        )
+        grid = numpy.asarray([t])
+        assert _count_above(candidates, grid)[0] == predicted
+        assert _count_above(golds, grid)[0] == correct
+        # doc.spans keeps the spans' threshold whatever doc.ents uses.
+        assert all(min(doc.spans["sc"].attrs["scores"], default=1.0) > 1 / (1 + numpy.exp(-1.0)) - 1e-6 for doc in copies)
+    assert gp.threshold(ENTS_THRESHOLD) == 1.1
+    gp.cfg["calibrated"] = {"threshold": 0.5}
+    assert gp.threshold(ENTS_THRESHOLD) == 0.5  # not calibrated yet: the spans' threshold
+
+
 def test_ents_are_non_overlapping_and_respect_earlier_entities(trained_nlp):
     gp = trained_nlp.get_pipe("globalpointer")
     gp.cfg["ents"] = True
