@@ -74,8 +74,18 @@ def readme_figures(workflow: str) -> List[Tuple[str, str, str, str]]:
     return figures
 
 
+# How far a quoted 0-1 score may lie from what the run gives. The same code,
+# seed and steps give slightly different figures on CPUs with other vector
+# kernels: the `all` sample's spans F1 was 0.986 on the machine it was quoted
+# from and 0.980 on an AVX-512 one (stop 27), with no change to the code. A stale
+# figure (other steps, other defaults) has been 0.02 to 0.1 off, so this still
+# catches it.
+FIGURE_TOLERANCE = 0.01
+
+
 def check_readme_figures(root: Path, workflow: str) -> None:
-    """Every figure the READMEs quote for `workflow` is what the run wrote, rounded as quoted."""
+    """Every figure the READMEs quote for `workflow` is what the run wrote,
+    rounded as quoted, within FIGURE_TOLERANCE."""
     figures = readme_figures(workflow)
     assert figures, f"no <!-- figures: {workflow} ... --> table in the READMEs"
     wrong = []
@@ -84,7 +94,7 @@ def check_readme_figures(root: Path, workflow: str) -> None:
         for part in key.split("."):
             value = value[part]
         decimals = len(quoted.split(".")[1]) if "." in quoted else 0
-        if f"{value:.{decimals}f}" != quoted:
+        if abs(float(f"{value:.{decimals}f}") - float(quoted)) > FIGURE_TOLERANCE + 1e-9:
             wrong.append(f"{readme}: {key} is quoted as {quoted}, the run gives {value:.{decimals}f}")
     assert not wrong, "\n".join(wrong)
 
