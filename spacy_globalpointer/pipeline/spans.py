@@ -244,7 +244,8 @@ class GlobalPointer(PairComponent):
         best non-overlapping ones among them, so a span below the spans'
         optimum can still be the best entity of its tokens. On CLUENER (CNN,
         held-out calibration) the ents' own threshold was 0.45 and 1.3 lower
-        than the spans' on two seeds, and gave ents F1 +0.56 and +1.24."""
+        than the spans' on two seeds, and gave ents F1 +0.56 and +1.24
+        (WNUT-17: 0.4 lower, +0.73)."""
         if setting == ENTS_THRESHOLD:
             calibrated = self.cfg.get("calibrated", {}).get(ENTS_THRESHOLD) if self.cfg.get("calibrate_threshold") else None
             return float(calibrated) if calibrated is not None else super().threshold()
