@@ -27,7 +27,7 @@ class DecodedSpans:
         return int(self.labels.shape[0])
 
     def subset(self, keep: numpy.ndarray) -> "DecodedSpans":
-        """The spans where the bool mask `keep` is True, in the same order."""
+        """The spans `keep` selects (a bool mask or sorted indices), in the same order."""
         return DecodedSpans(self.labels[keep], self.starts[keep], self.ends[keep], self.logits[keep])
 
 
