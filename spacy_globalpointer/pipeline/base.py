@@ -134,6 +134,9 @@ class PairComponent(TrainablePipe):
     gold_source: str = ""
     # The threshold settings calibration moves (cfg keys).
     threshold_settings: Tuple[str, ...] = ("threshold",)
+    # Calibrated thresholds with no setting of their own: until calibrated (or
+    # with calibration off) each decodes with the threshold it maps to.
+    calibrated_only_thresholds: Dict[str, str] = {}
     # Whether the component reads or writes doc._.relations / doc._.events.
     uses_extensions: bool = False
     # The cfg keys training writes (restored from a saved pipeline; the other
@@ -318,11 +321,14 @@ class PairComponent(TrainablePipe):
 
     def threshold(self, setting: str = "threshold") -> float:
         """The threshold decoding uses: the calibrated one where calibration is on
-        and has produced one, else the configured one."""
+        and has produced one, else the configured one (for a threshold of
+        `calibrated_only_thresholds`, the one it maps to)."""
         if self.cfg.get("calibrate_threshold"):
             calibrated = self.cfg.get("calibrated", {}).get(setting)
             if calibrated is not None:
                 return float(calibrated)
+        if setting in self.calibrated_only_thresholds:
+            return self.threshold(self.calibrated_only_thresholds[setting])
         return float(self.cfg[setting])
 
     @property

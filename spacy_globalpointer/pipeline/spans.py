@@ -15,14 +15,15 @@ from thinc.types import Floats3d
 
 from ..calibration import cell_decisions
 from ..checks import check_int
-from ..decoding import best_non_overlapping, decode_band, max_spans_for
+from ..decoding import DecodedSpans, best_non_overlapping, decode_band, max_spans_for
 from ..errors import Errors, Warnings
 from ..layouts import PairLayout
 from ..ml.pair_loss import pair_loss
 from .base import DEFAULT_CALIBRATION, PairComponent, default_model
 
 DEFAULT_SPANS_KEY = "sc"
-# The calibrated threshold doc.ents decodes with (ents = true): see `GlobalPointer.threshold`.
+# The calibrated threshold doc.ents decodes with (ents = true): see
+# `GlobalPointer.calibrated_only_thresholds`.
 ENTS_THRESHOLD = "ents_threshold"
 DEFAULT_MAX_SPAN_WIDTH = 64
 
@@ -136,6 +137,14 @@ class GlobalPointer(PairComponent):
     """
 
     gold_source = "spans in `doc.spans['{key}']`"
+    # doc.ents' threshold (ents = true), calibrated on doc.ents' own decisions
+    # (`_ents_decisions`); until then, the spans' threshold. Why two: doc.spans
+    # keeps every span over the threshold, doc.ents the best non-overlapping
+    # ones among them, so a span below the spans' optimum can still be the best
+    # entity of its tokens. On CLUENER (CNN, held-out calibration) the ents' own
+    # threshold was 0.45 and 1.3 lower than the spans' on two seeds and gave
+    # ents F1 +0.56 and +1.24 (WNUT-17: 0.4 lower, +0.73).
+    calibrated_only_thresholds = {ENTS_THRESHOLD: "threshold"}
 
     def __init__(
         self,
@@ -235,37 +244,21 @@ class GlobalPointer(PairComponent):
             return [self.model.ops.alloc3f(len(self.labels), 0, 0) for _ in docs]
         return self.model.predict(docs)
 
-    def threshold(self, setting: str = "threshold") -> float:
-        """The threshold decoding uses. "ents_threshold": the one doc.ents is
-        decoded with, calibrated on its own (see `_ents_decisions`) and, until
-        calibrated or with calibration off, the spans' threshold.
-
-        Why two: doc.spans keeps every span over the threshold, doc.ents the
-        best non-overlapping ones among them, so a span below the spans'
-        optimum can still be the best entity of its tokens. On CLUENER (CNN,
-        held-out calibration) the ents' own threshold was 0.45 and 1.3 lower
-        than the spans' on two seeds, and gave ents F1 +0.56 and +1.24
-        (WNUT-17: 0.4 lower, +0.73)."""
-        if setting == ENTS_THRESHOLD:
-            calibrated = self.cfg.get("calibrated", {}).get(ENTS_THRESHOLD) if self.cfg.get("calibrate_threshold") else None
-            return float(calibrated) if calibrated is not None else super().threshold()
-        return super().threshold(setting)
+    def _decode(self, doc: Doc, doc_scores: Floats3d, threshold: float) -> DecodedSpans:
+        """The spans of one doc over `threshold` (the max_spans_per_token cap,
+        never on whitespace tokens): what decoding and ents calibration read."""
+        cap = max_spans_for(len(doc), float(self.cfg["max_spans_per_token"]))
+        return decode_band(doc_scores, threshold, cap, boundary_ok=_non_space_tokens(doc))
 
     def set_annotations(self, docs: Iterable[Doc], scores: List[Floats3d]) -> None:
         """Write doc.spans[key] (with scores) and, with `ents` on, doc.ents."""
         labels = self.labels
         threshold = self.threshold()
         ents_threshold = self.threshold(ENTS_THRESHOLD) if self.cfg["ents"] else threshold
-        per_token = float(self.cfg["max_spans_per_token"])
         for doc, doc_scores in zip(docs, scores):
             # One decoding at the lower threshold serves both: the max_spans
             # best above it, then each output's own threshold.
-            decoded = decode_band(
-                doc_scores,
-                min(threshold, ents_threshold),
-                max_spans_for(len(doc), per_token),
-                boundary_ok=_non_space_tokens(doc),
-            )
+            decoded = self._decode(doc, doc_scores, min(threshold, ents_threshold))
             spans = [
                 Span(doc, int(start), int(end), label=labels[label])
                 for label, start, end in zip(decoded.labels, decoded.starts, decoded.ends)
@@ -306,7 +299,6 @@ class GlobalPointer(PairComponent):
         whose logit is above t; each threshold's ents F1 is the counting of a
         cell calibration over these decisions."""
         labels = self.labels
-        per_token = float(self.cfg["max_spans_per_token"])
         lowest = self._calibrator(ENTS_THRESHOLD).lowest
         candidates: List[numpy.ndarray] = []
         golds: List[numpy.ndarray] = []
@@ -314,9 +306,7 @@ class GlobalPointer(PairComponent):
             doc = eg.predicted
             if not len(doc) or not eg.reference.has_annotation("ENT_IOB"):
                 continue
-            decoded = decode_band(
-                doc_scores, lowest, max_spans_for(len(doc), per_token), boundary_ok=_non_space_tokens(doc)
-            )
+            decoded = self._decode(doc, doc_scores, lowest)
             kept = best_non_overlapping(decoded, occupied=_occupied_by_ents(doc))
             gold = {(s.start, s.end, s.label_) for s in eg.get_aligned_spans_y2x(eg.reference.ents)}
             logits = decoded.logits[kept].astype("float32")
