@@ -14,7 +14,7 @@ from thinc.api import Config, fix_random_seed
 from spacy_globalpointer import Event
 from spacy_globalpointer.decoding import linked_groups
 from spacy_globalpointer.pipeline.event_structure import (
-    ANY_TYPE, TRIGGER_ROLE, event_label, predictable_labels, type_arguments,
+    ANY_TYPE, TRIGGER_ROLE, event_label, mentioned_events, predictable_labels, type_arguments,
 )
 
 from conftest import check_multiprocess, check_round_trips
@@ -590,6 +590,61 @@ def test_span_pair_links_overfit_decide_the_links_and_round_trip(tmp_path):
         nlp, [t for t, _ in EVENT_DATA], event_tuples, lambda d: [e.score for e in d._.events], build(),
         tmp_path / "model",
     )
+
+
+def test_an_extra_trigger_mentions_the_event_it_overlaps_or_the_only_one_of_its_type():
+    gold = [
+        ("Attack", [(TRIGGER_ROLE, (2, 4)), ("victim", (5, 6))]),
+        ("Attack", [(TRIGGER_ROLE, (10, 11)), ("victim", (12, 13))]),
+        ("Sale", [(TRIGGER_ROLE, (20, 21)), ("buyer", (22, 23))]),
+        ("Sale", [("buyer", (40, 41))]),  # no trigger: nothing overlaps it
+    ]
+    windows = [0, 0, 1, 2]
+    triggers = [
+        ("Attack", (3, 5), 0),  # overlaps the first Attack's trigger
+        ("Attack", (7, 8), 0),  # two Attacks in its window, overlaps neither: none
+        ("Sale", (24, 25), 1),  # the only Sale of its window
+        ("Sale", (30, 31), 3),  # no Sale in its window
+        ("Attack", (20, 21), 1),  # a Sale's trigger span, but no Attack there
+    ]
+    assert mentioned_events(gold, windows, triggers) == [0, None, 2, None, None]
+
+
+def test_predicted_triggers_join_the_link_candidates_with_the_event_they_mention():
+    """link_predicted_triggers: the triggers the argument head decodes beyond
+    the gold ones become link candidates of the scoring pass, linked to the
+    event they mention again (here the only Departure of the sentence) and to
+    nothing else; the loss and the calibration read the same candidates."""
+    nlp = build_events_nlp(link_predicted_triggers=True)
+    component = nlp.get_pipe("globalpointer_events")
+    examples = make_event_examples(nlp)
+    component.initialize(lambda: examples, nlp=nlp)
+    eg = examples[1]  # Rui Costa left ... : trigger (2, 3)
+    gold = component.aligned_gold(eg)
+    plain = component._candidate_links(eg, gold)
+    label = component.labels.index(event_label("Departure", TRIGGER_ROLE))
+    (doc_scores,) = component.model.get_ref("head").predict(component.model.get_ref("tok2vec").predict([eg.predicted]))
+    arg_scores = numpy.full_like(component.model.ops.to_numpy(doc_scores[0]), -50.0)
+    layout = component.argument_layout
+    for start, end in ((2, 3), (1, 3)):  # the gold trigger and an extra one
+        arg_scores[label, start, layout.column(start, end - 1, len(eg.predicted))] = 5.0
+    links = component._links_with_predicted_triggers(eg, component.model.ops.asarray3f(arg_scores))
+    assert component.candidate_links(eg) is links
+    pairs = [tuple(p) for p in links.spans.tolist()]
+    extra = [k for k, (s1, e1, s2, e2) in enumerate(pairs) if (1, 3) in ((s1, e1), (s2, e2))]
+    members = {span for _, span in gold.events[0][1]}
+    assert len(pairs) == len(plain.spans) + len(extra) and len(extra) == len(members)
+    assert all(links.together[k] for k in extra)
+    assert links.together.sum() == plain.together.sum() + len(extra)
+
+
+def test_link_predicted_triggers_overfits_to_event_f1_1():
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_events_nlp(link_predicted_triggers=True)
+    examples = overfit(nlp)
+    scores = nlp.evaluate(examples)
+    assert scores["events_f"] == 1.0 and scores["events_coevent_pair_f"] == 1.0, scores
 
 
 def test_grouping_by_triggers_lets_links_choose_only_between_triggers():

@@ -307,7 +307,9 @@ def with_span_pairs(pair_layer: Model, span_pair_scorer: Model) -> Model:
     """A pair layer and a span-pair scorer on the same token vectors.
 
     Input `(vectors, cells or None, pairs)`: the pair layer gets `(vectors,
-    cells)` as ever, the scorer `(vectors, pairs)` (see `span_pairs.py`).
+    cells)` as ever, the scorer `(vectors, pairs)` (see `span_pairs.py`);
+    `pairs` may be a function of the pair layer's outputs that returns them
+    (pairs that depend on what the pair layer predicts).
     Output per doc: the pair layer's outputs, then the doc's span-pair scores
     (pairs, predicates). Gradients of both reach the vectors, summed.
     """
@@ -334,6 +336,8 @@ def _with_span_pairs_forward(model: Model, X: Any, is_train: bool) -> Tuple[Any,
     vectors, cells, pairs = X
     pair_layer, scorer = model.layers
     pair_scores, backprop_pairs = pair_layer((vectors, cells), is_train)
+    if callable(pairs):
+        pairs = pairs(pair_scores)
     flat, backprop_flat = scorer((vectors, pairs), is_train)
     sizes = numpy.cumsum([0] + [len(p) for p in pairs])
     Y = [(*doc_scores, flat[sizes[i] : sizes[i + 1]]) for i, doc_scores in enumerate(pair_scores)]

@@ -308,6 +308,11 @@ class PairComponent(TrainablePipe):
         self._gold_cache[(id(eg), what)] = (eg, value)
         return value
 
+    def remember_per_example(self, eg: Example, what: str, value: Any) -> None:
+        """Set what `per_example(eg, what, ...)` returns for the rest of this
+        update (a value found while scoring, such as the predicted triggers)."""
+        self._gold_cache[(id(eg), what)] = (eg, value)
+
     def _count_gold(self, eg: Example, gold: Any, counts: Counter) -> None:
         """Add to `counts` what initialize concludes from this example's gold:
         what cannot be learned, and what is read from the whole training data."""

@@ -60,6 +60,7 @@ from .event_structure import (
     align_events,
     group_events,
     head_label,
+    mentioned_events,
     split_label,
     type_arguments,
 )
@@ -149,6 +150,7 @@ def candidate_cells(links: CandidateLinks, channel: int, n_columns: int) -> Tupl
         "argument_labels": "roles",
         "loss_rows": "doc",
         "candidate_link_weight": DEFAULT_CANDIDATE_LINK_WEIGHT,
+        "link_predicted_triggers": False,
         "calibrate_threshold": True,
         "calibration": DEFAULT_CALIBRATION,
         "torch_threads": 1,
@@ -177,6 +179,7 @@ def make_globalpointer_events(
     argument_labels: str,
     loss_rows: str,
     candidate_link_weight: float,
+    link_predicted_triggers: bool,
     calibrate_threshold: bool,
     calibration: Union[str, Dict[str, Any]],
     torch_threads: Optional[int],
@@ -223,6 +226,12 @@ def make_globalpointer_events(
         no argument and leaves true links scoring below 0 (the calibrated
         link threshold sat at its grid's floor); this one trains the decision
         decoding makes. 0: GPLinker's loss alone.
+    link_predicted_triggers (bool): with a span-pair link scorer, also train
+        (and calibrate) its links on the triggers the argument head predicts
+        beyond the gold ones: such a trigger is linked to the gold event it
+        mentions again (`event_structure.mentioned_events`), or to nothing.
+        False: the scorer learns from pairs of gold arguments alone and never
+        sees the second trigger of one event that decoding meets.
     calibrate_threshold, calibration, torch_threads: see `PairComponent`
         (pipeline/base.py); both thresholds are calibrated.
     scorer (Optional[Callable]): the scoring method.
@@ -242,6 +251,7 @@ def make_globalpointer_events(
         argument_labels=argument_labels,
         loss_rows=loss_rows,
         candidate_link_weight=candidate_link_weight,
+        link_predicted_triggers=link_predicted_triggers,
         calibrate_threshold=calibrate_threshold,
         calibration=calibration,
         torch_threads=torch_threads,
@@ -295,6 +305,7 @@ class GlobalPointerEvents(PairComponent):
         argument_labels: str = "roles",
         loss_rows: str = "doc",
         candidate_link_weight: float = DEFAULT_CANDIDATE_LINK_WEIGHT,
+        link_predicted_triggers: bool = False,
         calibrate_threshold: bool = True,
         calibration: Union[str, Dict[str, Any], None] = None,
         torch_threads: Optional[int] = 1,
@@ -323,6 +334,7 @@ class GlobalPointerEvents(PairComponent):
                 "argument_labels": argument_labels,
                 "loss_rows": loss_rows,
                 "candidate_link_weight": float(candidate_link_weight),
+                "link_predicted_triggers": bool(link_predicted_triggers),
                 "calibrate_threshold": calibrate_threshold,
                 "calibration": calibration,
                 "torch_threads": torch_threads,
@@ -363,7 +375,15 @@ class GlobalPointerEvents(PairComponent):
         docs = [eg.predicted for eg in examples]
         if not self.has_link_pairs:
             return docs
-        return (docs, None, [self.candidate_links(eg).spans for eg in examples])
+        if not self.cfg.get("link_predicted_triggers"):
+            return (docs, None, [self.candidate_links(eg).spans for eg in examples])
+
+        def pairs_given(head_scores: List[Tuple[Any, ...]]) -> List[numpy.ndarray]:
+            # The predicted triggers are known once the argument head has scored
+            # the docs: the model asks for the pairs then (`with_span_pairs`).
+            return [self._links_with_predicted_triggers(eg, s[ARGUMENTS]).spans for eg, s in zip(examples, head_scores)]
+
+        return (docs, None, pairs_given)
 
     def add_label(self, label: str) -> int:
         """Add an 'event_type::role' label (see `event_label`)."""
@@ -576,21 +596,60 @@ class GlobalPointerEvents(PairComponent):
         return candidates, golds_out
 
     def candidate_links(self, eg: Example) -> CandidateLinks:
-        """`_candidate_links` of an example, once per update."""
+        """`_candidate_links` of an example, once per update (with
+        link_predicted_triggers, what the scoring pass found: see
+        `_links_with_predicted_triggers`)."""
         return self.per_example(eg, "candidate_links", lambda e: self._candidate_links(e, self.aligned_gold(e)))
 
-    def _candidate_links(self, eg: Example, gold: EventGold) -> CandidateLinks:
+    def _links_with_predicted_triggers(self, eg: Example, arg_scores: Floats3d) -> CandidateLinks:
+        """The candidate links of an example's gold arguments and of the
+        triggers its argument scores decode to that are not gold triggers of
+        their type; kept as the example's `candidate_links` for this update's
+        loss and calibration."""
+        gold = self.aligned_gold(eg)
+        gold_triggers = {
+            (event_type, members[0][1]) for event_type, members in gold.events
+            if members and members[0][0] == TRIGGER_ROLE
+        }
+        arguments, _, _ = self._decode_arguments(eg.predicted, arg_scores)
+        extra = sorted({
+            (event_type, span) for (event_type, role), span, _ in arguments
+            if role == TRIGGER_ROLE and (event_type, span) not in gold_triggers
+        })
+        links = self._candidate_links(eg, gold, extra)
+        self.remember_per_example(eg, "candidate_links", links)
+        return links
+
+    def _candidate_links(
+        self, eg: Example, gold: EventGold, extra_triggers: Sequence[Tuple[str, Tuple[int, int]]] = ()
+    ) -> CandidateLinks:
         """The pairs of distinct gold argument spans of a doc that decoding would
         try (one window, within max_pair_distance, both cells held): their link
         cells and whether the two share an event. What the link threshold is
-        calibrated on and the candidate link loss trains."""
-        spans = sorted({span for _, members in gold.events for _, span in members})
+        calibrated on and the candidate link loss trains.
+
+        extra_triggers: (event type, span) of predicted triggers that are not
+            gold ones: candidates too, sharing the event they mention again
+            (`mentioned_events`) or none."""
+        spans = sorted(
+            {span for _, members in gold.events for _, span in members} | {span for _, span in extra_triggers}
+        )
         if len(spans) < 2:
             return CandidateLinks.none()
         together = {(a, b) for _, members in gold.events for _, a in members for _, b in members}
         starts = numpy.asarray([s for s, _ in spans], dtype="int64")
         ends = numpy.asarray([e for _, e in spans], dtype="int64")
         windows = span_windows(link_windows(eg.predicted, self.cfg["link_scope"]), starts, ends)
+        if extra_triggers:
+            window_of = {span: int(w) for span, w in zip(spans, windows)}
+            gold_windows = [window_of[members[0][1]] if members else -1 for _, members in gold.events]
+            mentioned = mentioned_events(
+                gold.events, gold_windows, [(t, span, window_of[span]) for t, span in extra_triggers]
+            )
+            for (_, span), event in zip(extra_triggers, mentioned):
+                if event is not None:
+                    for _, other in gold.events[event][1]:
+                        together.update({(span, other), (other, span)})
         a, b = near_pairs(starts, ends, windows, self.cfg["max_pair_distance"])
         rows_s, cols_s, rows_e, cols_e = self._link_cells(starts[a], ends[a], starts[b], ends[b], len(eg.predicted))
         held = (cols_s >= 0) & (cols_e >= 0)
