@@ -14,7 +14,7 @@ from thinc.api import Config, fix_random_seed
 from spacy_globalpointer import Event
 from spacy_globalpointer.decoding import linked_groups
 from spacy_globalpointer.pipeline.event_structure import (
-    ANY_TYPE, TRIGGER_ROLE, event_label, mentioned_events, predictable_labels, type_arguments,
+    ANY_TYPE, TRIGGER_ROLE, event_label, mentioned_events, output_decisions, predictable_labels, type_arguments,
 )
 
 from conftest import check_multiprocess, check_round_trips
@@ -608,6 +608,28 @@ def test_an_extra_trigger_mentions_the_event_it_overlaps_or_the_only_one_of_its_
         ("Attack", (20, 21), 1),  # a Sale's trigger span, but no Attack there
     ]
     assert mentioned_events(gold, windows, triggers) == [0, None, 2, None, None]
+
+
+def test_the_argument_threshold_decides_what_the_output_holds():
+    """The argument threshold is calibrated on the output's (type, role, span):
+    a role counts at no more than the best trigger of its type in its window,
+    one without such a trigger is no decision, a gold item never decoded is
+    -inf; at each threshold the counts are what the output's argument and
+    trigger F1 count."""
+    arguments = [
+        (("Attack", TRIGGER_ROLE), (2, 3), 1.5),
+        (("Attack", TRIGGER_ROLE), (7, 8), -0.5),
+        (("Attack", "victim"), (4, 5), 3.0),  # capped by the trigger's 1.5
+        (("Attack", "place"), (0, 1), -1.0),
+        (("Sale", "buyer"), (5, 6), 2.0),  # no Sale trigger in its window
+        (("Attack", "victim"), (10, 11), 2.0),  # window 1: no trigger there
+        (("Attack", "place"), (0, 1), -2.0),  # the same item again: its best score
+    ]
+    windows = numpy.asarray([0, 0, 0, 0, 0, 1, 0])
+    gold = {("Attack", TRIGGER_ROLE, (2, 3)), ("Attack", "victim", (4, 5)), ("Attack", "time", (9, 10))}
+    candidates, golds = output_decisions(arguments, windows, gold)
+    assert sorted(candidates.tolist()) == [-1.0, -0.5, 1.5, 1.5]
+    assert sorted(golds.tolist()) == [-numpy.inf, 1.5, 1.5]
 
 
 def test_predicted_triggers_join_the_link_candidates_with_the_event_they_mention():

@@ -39,7 +39,6 @@ from spacy.vocab import Vocab
 from thinc.api import Model
 from thinc.types import Floats3d
 
-from ..calibration import cell_decisions
 from ..checks import check_choice, check_int, check_number_in
 from ..decoding import decode_band, max_spans_for, to_numpy
 from ..errors import Errors, Warnings
@@ -61,6 +60,7 @@ from .event_structure import (
     group_events,
     head_label,
     mentioned_events,
+    output_decisions,
     split_label,
     type_arguments,
 )
@@ -569,15 +569,30 @@ class GlobalPointerEvents(PairComponent):
     def _calibration_decisions(
         self, examples: List[Example], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
     ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
-        """Arguments: every valid cell (as for spans); links: see `_link_decisions`."""
+        """Arguments: the (event type, role, span) of the output
+        (`_output_decisions`); links: see `_link_decisions`."""
         golds = [self.aligned_gold(eg) for eg in examples]
-        gold = self._gold_cells(golds, examples)
         return {
-            "threshold": cell_decisions(
-                [s[ARGUMENTS] for s in scores], gold[ARGUMENTS], self.argument_layout, self._calibrator().lowest
-            ),
+            "threshold": self._output_decisions(examples, golds, scores),
             "link_threshold": self._link_decisions(examples, golds, scores),
         }
+
+    def _output_decisions(
+        self, examples: List[Example], golds: List[EventGold], scores: List[Tuple[Any, ...]]
+    ) -> Tuple[List[numpy.ndarray], List[numpy.ndarray]]:
+        """The argument threshold's decisions: the (event type, role, span)
+        the output would hold, decoded at the grid's floor (`output_decisions`)."""
+        lowest = self._calibrator().lowest
+        candidates, golds_out = [], []
+        for eg, gold, doc_scores in zip(examples, golds, scores):
+            if not len(eg.predicted):
+                continue
+            arguments, windows, _ = self._decode_arguments(eg.predicted, doc_scores[ARGUMENTS], lowest)
+            items = {(event_type, role, span) for event_type, members in gold.events for role, span in members}
+            found, gold_found = output_decisions(arguments, windows, items)
+            candidates.append(found)
+            golds_out.append(gold_found)
+        return candidates, golds_out
 
     def _link_decisions(
         self, examples: List[Example], golds: List[EventGold], scores: List[Tuple[Floats3d, Floats3d, Floats3d]]
@@ -698,14 +713,15 @@ class GlobalPointerEvents(PairComponent):
         return [(*doc_scores, flat[sizes[i] : sizes[i + 1]]) for i, doc_scores in enumerate(head_scores)]
 
     def _decode_arguments(
-        self, doc: Doc, arg_scores: Floats3d
+        self, doc: Doc, arg_scores: Floats3d, threshold: Optional[float] = None
     ) -> Tuple[List[Argument], numpy.ndarray, Tuple[int, int]]:
         """The arguments of a doc over the threshold, at most max_arguments near
         one another per window (the best-scoring), typed by the triggers in
         their window under shared role labels: (arguments, their windows, (how
         many the cap kept, how many it cut), counted before typing)."""
         labels = self.labels
-        decoded = decode_band(arg_scores, self.threshold(), max_spans_for(len(doc), 1.0))
+        threshold = self.threshold() if threshold is None else threshold
+        decoded = decode_band(arg_scores, threshold, max_spans_for(len(doc), 1.0))
         kept, windows, n_cut = choose_candidates(
             doc, decoded.starts, decoded.ends, decoded.labels.tolist(), decoded.logits,
             scope=self.cfg["link_scope"], limit=int(self.cfg["max_arguments"]),
