@@ -305,7 +305,7 @@ class PairComponent(TrainablePipe):
         if cached is not None and cached[0] is eg:
             return cached[1]
         value = compute(eg)
-        self._gold_cache[(id(eg), what)] = (eg, value)
+        self.remember_per_example(eg, what, value)
         return value
 
     def remember_per_example(self, eg: Example, what: str, value: Any) -> None:
