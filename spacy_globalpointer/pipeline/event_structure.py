@@ -137,6 +137,29 @@ def align_events(eg: Example) -> EventGold:
     )
 
 
+def gold_triggers(
+    gold_events: Sequence[Tuple[str, List[Tuple[str, Tuple[int, int]]]]]
+) -> List[Tuple[int, str, Tuple[int, int]]]:
+    """(event index, event type, trigger span) of each gold event, as
+    `align_events` gives them (trigger first), that has a trigger."""
+    return [
+        (e, event_type, members[0][1]) for e, (event_type, members) in enumerate(gold_events)
+        if members and members[0][0] == TRIGGER_ROLE
+    ]
+
+
+def extra_triggers(
+    arguments: Sequence[Argument], gold_events: Sequence[Tuple[str, List[Tuple[str, Tuple[int, int]]]]]
+) -> List[Tuple[str, Tuple[int, int]]]:
+    """The decoded triggers (event type, span) that are not gold triggers of
+    their type, each once, sorted: what `mentioned_events` places."""
+    gold = {(event_type, span) for _, event_type, span in gold_triggers(gold_events)}
+    return sorted({
+        (event_type, tuple(span)) for (event_type, role), span, _ in arguments
+        if role == TRIGGER_ROLE and (event_type, tuple(span)) not in gold
+    })
+
+
 def mentioned_events(
     gold_events: Sequence[Tuple[str, List[Tuple[str, Tuple[int, int]]]]],
     gold_windows: Sequence[int],
@@ -161,14 +184,14 @@ def mentioned_events(
         member (-1 for an event with no members).
     """
     by_type: Dict[Tuple[str, int], List[int]] = {}
-    gold_triggers: Dict[str, List[Tuple[int, Tuple[int, int]]]] = {}
-    for e, ((event_type, members), window) in enumerate(zip(gold_events, gold_windows)):
+    for e, ((event_type, _), window) in enumerate(zip(gold_events, gold_windows)):
         by_type.setdefault((event_type, int(window)), []).append(e)
-        if members and members[0][0] == TRIGGER_ROLE:
-            gold_triggers.setdefault(event_type, []).append((e, members[0][1]))
+    triggers_of: Dict[str, List[Tuple[int, Tuple[int, int]]]] = {}
+    for e, event_type, span in gold_triggers(gold_events):
+        triggers_of.setdefault(event_type, []).append((e, span))
     out: List[Optional[int]] = []
     for event_type, (start, end), window in triggers:
-        overlapped = [e for e, (s, t) in gold_triggers.get(event_type, []) if s < end and start < t]
+        overlapped = [e for e, (s, t) in triggers_of.get(event_type, []) if s < end and start < t]
         if overlapped:
             out.append(overlapped[0])
             continue

@@ -57,6 +57,7 @@ from .event_structure import (
     TRIGGER_ROLE,
     EventGold,
     align_events,
+    extra_triggers,
     group_events,
     head_label,
     mentioned_events,
@@ -622,16 +623,8 @@ class GlobalPointerEvents(PairComponent):
         their type; kept as the example's `candidate_links` for this update's
         loss and calibration."""
         gold = self.aligned_gold(eg)
-        gold_triggers = {
-            (event_type, members[0][1]) for event_type, members in gold.events
-            if members and members[0][0] == TRIGGER_ROLE
-        }
         arguments, _, _ = self._decode_arguments(eg.predicted, arg_scores)
-        extra = sorted({
-            (event_type, span) for (event_type, role), span, _ in arguments
-            if role == TRIGGER_ROLE and (event_type, span) not in gold_triggers
-        })
-        links = self._candidate_links(eg, gold, extra)
+        links = self._candidate_links(eg, gold, extra_triggers(arguments, gold.events))
         self.remember_per_example(eg, "candidate_links", links)
         return links
 
