@@ -135,6 +135,12 @@ class Errors:
         "all of it; 0: none, the link scorer learns on top of the encoder the argument "
         "loss trains)."
     )
+    E043 = (
+        "[E043] '{name}': link_predicted_triggers = true needs the span-pair link scorer "
+        "(the model's link_pair_width > 0): with the link cells (link_pair_width = 0) "
+        "there is no scorer for it to train. Set link_predicted_triggers = false or give "
+        "the model a link_pair_width."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

@@ -660,6 +660,11 @@ def test_predicted_triggers_join_the_link_candidates_with_the_event_they_mention
     assert links.together.sum() == plain.together.sum() + len(extra)
 
 
+def test_link_predicted_triggers_without_a_span_pair_scorer_is_refused():
+    with pytest.raises(ValueError, match="E043"):
+        build_events_nlp(model_settings={"link_pair_width": 0}, link_predicted_triggers=True)
+
+
 def test_link_predicted_triggers_overfits_to_event_f1_1():
     torch.set_num_threads(1)
     fix_random_seed(0)

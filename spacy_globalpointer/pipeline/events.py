@@ -342,6 +342,8 @@ class GlobalPointerEvents(PairComponent):
             },
             scorer,
         )
+        if link_predicted_triggers and not self.has_link_pairs:
+            raise ValueError(Errors.E043.format(name=name))
 
     @property
     def key(self) -> str:
