@@ -241,6 +241,48 @@ def test_span_link_vectors_pool_both_spans_the_gap_and_one_hot_distance():
         assert d_vectors[i, j] == pytest.approx((up - down) / (2 * eps), rel=1e-2, abs=1e-3)
 
 
+def test_ordered_span_link_vectors_keep_subject_first_and_flag_an_object_before_it():
+    """A relation's span-pair context (span_pair_context): subject's mean,
+    object's mean, the tokens between them wherever the two lie, the distance
+    bucket, and one more feature that is 1 where the object comes first; so
+    (s, o) and (o, s) differ, where the unordered link vectors are equal."""
+    from spacy_globalpointer.ml.span_pairs import N_DISTANCE_FEATURES, span_link_vectors
+
+    rng = numpy.random.default_rng(2)
+    vectors = [rng.normal(size=(12, 3)).astype("float32")]
+    pairs = [numpy.asarray([[8, 10, 0, 2], [0, 2, 8, 10]])]
+    v = vectors[0]
+    ordered = span_link_vectors(ordered=True)
+    ordered.initialize(X=(vectors, pairs))
+    assert ordered.get_dim("nO") == 9 + N_DISTANCE_FEATURES + 1
+    out = ordered.predict((vectors, pairs))
+    gap = v[2:8].mean(0)
+    numpy.testing.assert_allclose(out[0, :9], numpy.concatenate([v[8:10].mean(0), v[0:2].mean(0), gap]), rtol=1e-6)
+    numpy.testing.assert_allclose(out[1, :9], numpy.concatenate([v[0:2].mean(0), v[8:10].mean(0), gap]), rtol=1e-6)
+    assert out[:, 9 + 5].tolist() == [1.0, 1.0]  # gap 6 both ways
+    assert out[:, -1].tolist() == [1.0, 0.0]
+    unordered = span_link_vectors()
+    unordered.initialize(X=(vectors, pairs))
+    both = unordered.predict((vectors, pairs))
+    numpy.testing.assert_allclose(both[0], both[1])
+
+
+def test_relation_span_pair_context_scores_the_order_of_a_pair():
+    """GPLinker.v1 span_pair_context: the relation scorer reads the ordered
+    context vectors, so a pair and its reverse get different logits."""
+    from spacy_globalpointer.ml.span_pairs import span_pair_scorer
+
+    rng = numpy.random.default_rng(3)
+    vectors = [rng.normal(size=(12, 4)).astype("float32")]
+    pairs = [numpy.asarray([[8, 10, 0, 2], [0, 2, 8, 10]])]
+    scorer = span_pair_scorer(8, 3, context=True)
+    scorer.initialize(X=(vectors, pairs))
+    assert scorer.layers[0].name == "span_link_vectors"
+    logits = scorer.predict((vectors, pairs))
+    assert logits.shape == (2, 3)
+    assert not numpy.allclose(logits[0], logits[1])
+
+
 def test_span_link_vectors_scale_the_gradient_to_the_encoder_and_pass_zeros_at_0():
     """GPLinkerEvents link_encoder_grad_scale: the link loss's gradient to the
     token vectors times the scale; at 0 zeros of each doc's shape, so the

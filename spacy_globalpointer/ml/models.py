@@ -102,6 +102,7 @@ def build_gplinker(
     nO: Optional[int] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
+    span_pair_context: bool = False,
 ) -> Model:
     """GPLinker's relation heads: per predicate a head-pair and a tail-pair matrix.
 
@@ -130,6 +131,9 @@ def build_gplinker(
         (59.5 against 54.8 entity F1) but cost SciERC 3.8 relation F1 and the
         relations sample 6.6, so the default is 1.0.
     nO (Optional[int]): number of predicates; set by the component if None.
+    span_pair_context (bool): the span-pair scorer also reads the mean vector
+        of the tokens between subject and object, their distance and their
+        order (`span_pairs.span_pair_scorer`); needs span_pair_width > 0.
     RETURNS (Model): per doc, (heads, tails), each (predicates, n, C); given
         (docs, cells) instead of docs, the scores of those cells only. With
         span pairs the input is (docs, cells or None, pairs) and each doc's
@@ -151,7 +155,7 @@ def build_gplinker(
     )
     if not span_pair_width:
         return _with_tok2vec(tok2vec, head, chain(encoder, head))
-    scorer = span_pair_scorer(span_pair_width, nO)
+    scorer = span_pair_scorer(span_pair_width, nO, context=bool(span_pair_context))
     model = _with_tok2vec(tok2vec, head, chain(encoder, with_span_pairs(head, scorer)))
     model.set_ref("span_pairs", scorer)
     model.set_ref("span_pair_output", scorer.get_ref("output_layer"))
