@@ -172,6 +172,9 @@ RELATION_SYSTEMS: Dict[str, System] = {
     # The shipped form whose span-pair scorer also reads the tokens between
     # subject and object, their distance and their order (span_pair_context).
     "gplinker_context": _relation_system({**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True}),
+    "gplinker_context_grad01": _relation_system(
+        {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1}
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
