@@ -175,6 +175,18 @@ RELATION_SYSTEMS: Dict[str, System] = {
     "gplinker_context_grad01": _relation_system(
         {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1}
     ),
+    # The relation head reads the shared tok2vec through two CNN layers of its
+    # own (configs/gplinker_private.cfg), with context, at a tenth or all of
+    # the relation gradient reaching the shared encoder.
+    "gplinker_private_grad01": System(
+        CONFIG_DIR / "gplinker_private.cfg",
+        {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1},
+        targets=("relations", "spans"),
+    ),
+    "gplinker_private": System(
+        CONFIG_DIR / "gplinker_private.cfg", {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True},
+        targets=("relations", "spans"),
+    ),
     "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
