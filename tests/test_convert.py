@@ -432,3 +432,25 @@ def test_cli_converts_and_reports(tmp_path):
     result = subprocess.run(cmd[:2] + [str(bad), str(out), "--format", "jsonl"], capture_output=True, text=True, encoding="utf8")
     assert result.returncode == 1
     assert f"{bad}:2: 'text' must be a string" in " ".join(result.stdout.split())
+
+
+def test_output_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    """The DocBin is written beside the output and renamed: a write that fails
+    halfway leaves the old file as it was and no partial file behind (two
+    benchmark runs converting one corpus at once read a truncated DocBin
+    before)."""
+    src = write(tmp_path / "in.jsonl", json.dumps({"text": "Ana works here.", "spans": []}) + "\n")
+    out = tmp_path / "out.spacy"
+    convert(src, out, format="jsonl", lang="en")
+    before = out.read_bytes()
+    assert len(list(DocBin().from_disk(out).get_docs(spacy.blank("en").vocab))) == 1
+
+    def half_write(self, path):
+        Path(path).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(DocBin, "to_disk", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        convert(src, out, format="jsonl", lang="en")
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.spacy"]

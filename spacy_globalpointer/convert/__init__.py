@@ -38,6 +38,7 @@ With `relations=True` / `events=True` the jsonl format also reads `relations`
 "trigger": {"start", "end"}, "arguments": [{"role", "start", "end"}]}`). Relations go to `doc._.relations` and their spans to
 `doc.spans[spans_key]`; events go to `doc._.events` only (see `extensions.py`).
 """
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Union
@@ -128,7 +129,16 @@ def convert(
         doc_bin.add(doc)
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    doc_bin.to_disk(output_path)
+    # Written beside it and renamed: a reader (a training run started at the
+    # same time, two benchmark runs converting the same corpus) sees the old
+    # file or the new one whole, never a half-written DocBin.
+    partial = output_path.with_name(f".{output_path.name}.{os.getpid()}.partial")
+    try:
+        doc_bin.to_disk(partial)
+        os.replace(partial, output_path)
+    finally:
+        if partial.exists():
+            partial.unlink()
     return stats
 
 
