@@ -117,7 +117,9 @@ class Errors:
     E039 = (
         "[E039] label_triples must be one of {options}, got {value!r}: 'seen' keeps a "
         "relation only if its (head label, predicate, tail label) occurs in the training "
-        "gold, 'any' keeps every label pair."
+        "gold, 'typed' also gives a pair of spans whose labels were never seen with the "
+        "predicate the labels it was seen with where that is one choice, 'any' keeps "
+        "every label pair."
     )
     E040 = (
         "[E040] argument_labels must be one of {options}, got {value!r}: 'typed' scores "

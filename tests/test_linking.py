@@ -158,3 +158,24 @@ def test_label_triples_allow_what_training_saw_and_leave_unrecorded_predicates_f
     for free in (LabelTriples(seen, predicates, "any"), LabelTriples([], predicates, "seen")):
         assert free.allowed("Person", "Book").all() and not free.constrains
         assert (free.mask(logits, [("Person", "Book")] * 3, -numpy.inf) == logits).all()
+
+
+def test_typed_label_triples_mask_as_seen_and_name_the_labels_of_one_choice():
+    """label_triples = "typed": the same mask as "seen"; a predicate gives two
+    spans the label pair it was seen with that agrees best with the labels the
+    spans carry, only where that is one pair agreeing with at least one label."""
+    from spacy_globalpointer.pipeline.linking import LabelTriples
+
+    predicates = ["author", "capital", "spouse"]
+    seen = [("Book", "author", "Person"), ("Country", "capital", "City"), ("Novel", "author", "Person")]
+    typed = LabelTriples(seen, predicates, "typed")
+    assert typed.types_by_predicate and not LabelTriples(seen, predicates, "seen").types_by_predicate
+    for head, tail in [("Book", "Person"), ("Person", "Book"), ("Country", "City")]:
+        assert typed.allowed(head, tail).tolist() == LabelTriples(seen, predicates, "seen").allowed(head, tail).tolist()
+    assert typed.typed("capital", ["Country"], ["Person"]) == ("Country", "City")
+    assert typed.typed("capital", ["Org"], ["City", "Person"]) == ("Country", "City")
+    assert typed.typed("capital", ["Org"], ["Person"]) is None  # agrees with neither label
+    assert typed.typed("author", ["Film"], ["Person"]) is None  # Book or Novel: two choices
+    assert typed.typed("author", ["Novel", "Film"], ["Org"]) == ("Novel", "Person")
+    assert typed.typed("spouse", ["Person"], ["Person"]) is None  # never seen
+    assert typed.typed("founded", ["Person"], ["Org"]) is None  # not a predicate of the model

@@ -181,6 +181,37 @@ def test_relations_keep_only_label_triples_seen_in_training(trained_rel, tmp_pat
     assert {tuple(t) for t in from_bytes.cfg["seen_label_triples"]} == seen
 
 
+def test_typed_label_triples_give_a_pair_the_labels_its_predicate_was_seen_with(trained_rel):
+    """label_triples = "typed": a passing pair whose labels were never seen with
+    the predicate is kept with the labels it was seen with where that is one
+    choice agreeing with a label of the spans, and dropped as under "seen"
+    otherwise; what "seen" keeps stays as it was."""
+    nlp, _ = trained_rel
+    component = nlp.get_pipe("globalpointer_relations")
+    saved = component.cfg["seen_label_triples"]
+    part_of = ((5, 10, "ORG"), "part_of", (5, 8, "ORG"))
+    seen_output = set(rel_tuples(nlp(REL_DATA[0][0])))
+    try:
+        component.cfg["label_triples"] = "typed"
+        assert set(rel_tuples(nlp(REL_DATA[0][0]))) == seen_output  # every triple already seen
+        others = [t for t in saved if t[1] != "part_of"]
+        component.cfg["seen_label_triples"] = others + [["ORG", "part_of", "LOC"]]
+        got = set(rel_tuples(nlp(REL_DATA[0][0])))
+        assert part_of not in got and ((5, 10, "ORG"), "part_of", (5, 8, "LOC")) in got
+        assert got - {((5, 10, "ORG"), "part_of", (5, 8, "LOC"))} == seen_output - {part_of}
+        doc = nlp(REL_DATA[0][0])
+        typed = [r for r in doc._.relations if r.label == "part_of"]
+        assert len(typed) == 1 and 0.5 < typed[0].score <= 1.0
+        # Two label pairs agree with one label each: no one choice, dropped.
+        component.cfg["seen_label_triples"] = others + [["ORG", "part_of", "LOC"], ["LOC", "part_of", "ORG"]]
+        assert {r for r in rel_tuples(nlp(REL_DATA[0][0])) if r[1] == "part_of"} == set()
+        # Agrees with neither label: dropped.
+        component.cfg["seen_label_triples"] = others + [["PER", "part_of", "LOC"]]
+        assert part_of not in rel_tuples(nlp(REL_DATA[0][0]))
+    finally:
+        component.cfg["seen_label_triples"], component.cfg["label_triples"] = saved, "seen"
+
+
 def test_evaluating_gold_with_label_triples_never_trained_on_warns_with_counts(trained_rel):
     nlp, examples = trained_rel
     with warnings.catch_warnings():

@@ -16,7 +16,9 @@ argument spans; both decide the same things, here once:
   pair, so a 20k-token doc costs what its windows cost;
 - which predicates may link two labelled spans (`LabelTriples`): under
   `label_triples = "seen"` those recorded with the two labels in the training
-  gold, because pair scores see tokens, not the labels an entity head gave.
+  gold, because pair scores see tokens, not the labels an entity head gave;
+  under "typed" also which labels a predicate gives two spans whose own
+  labels it was never seen with (`LabelTriples.typed`).
 
 Everything works on arrays of token offsets (starts, ends exclusive), so the
 components, the calibration and the benchmark's pair classifier rank the same
@@ -30,8 +32,11 @@ from spacy.tokens import Doc
 
 LINK_SCOPES = ("sentence", "doc")
 # "seen": a relation only where its (head label, predicate, tail label) occurs
-# in the training gold; "any": every label pair (the seeds' form).
-LABEL_TRIPLE_MODES = ("seen", "any")
+# in the training gold; "typed": the same, and a pair of spans whose labels
+# were never seen with a predicate takes the labels that predicate was seen
+# with, where the spans' labels leave one choice; "any": every label pair
+# (the seeds' form).
+LABEL_TRIPLE_MODES = ("typed", "seen", "any")
 
 
 class LabelTriples:
@@ -48,12 +53,17 @@ class LabelTriples:
         self._index = index
         unconstrained = numpy.ones((len(predicates),), dtype=bool)
         self._masks: Dict[Tuple[str, str], numpy.ndarray] = {}
-        if mode == "seen":
+        self._pairs_of: Dict[str, List[Tuple[str, str]]] = {}
+        self.types_by_predicate = mode == "typed"
+        if mode in ("seen", "typed"):
             known = [(h, index[p], t) for h, p, t in seen if p in index]
             for _, p, _ in known:
                 unconstrained[p] = False
             for h, p, t in known:
                 self._masks.setdefault((h, t), unconstrained.copy())[p] = True
+            for h, p, t in seen:
+                if p in index and (h, t) not in self._pairs_of.setdefault(p, []):
+                    self._pairs_of[p].append((h, t))
         self._default = unconstrained
 
     @property
@@ -69,6 +79,27 @@ class LabelTriples:
         """Whether this triple may be predicted (a predicate of another model: yes)."""
         p = self._index.get(predicate)
         return p is None or bool(self.allowed(head_label, tail_label)[p])
+
+    def typed(self, predicate: str, head_labels: Iterable[str], tail_labels: Iterable[str]) -> Optional[Tuple[str, str]]:
+        """The (head label, tail label) a predicate gives two spans that carry
+        these labels (all the labels the entity head gave each span) and none
+        of whose label pairs it was seen with: of the label pairs it was seen
+        with in training, the one that agrees with the most of them, where
+        exactly one agrees best and it agrees with at least one label. None
+        where there is no such one choice (or the predicate was never seen).
+
+        Why: a pair scorer that reads tokens finds the relation whatever label
+        the entity head gave its spans, and where it gave a wrong one the
+        relation was dropped ("seen") or kept with the wrong label ("any").
+        Where a predicate links one kind of span to one other kind (44 of
+        DuIE's 45 predicates), the predicate names the labels."""
+        heads, tails = set(head_labels), set(tail_labels)
+        agreement = [((h in heads) + (t in tails), (h, t)) for h, t in self._pairs_of.get(predicate, [])]
+        if not agreement:
+            return None
+        best = max(score for score, _ in agreement)
+        chosen = [pair for score, pair in agreement if score == best]
+        return chosen[0] if best >= 1 and len(chosen) == 1 else None
 
     def mask(self, logits: numpy.ndarray, label_pairs: Sequence[Tuple[str, str]], fill: float) -> numpy.ndarray:
         """`logits` (pairs, predicates) with the disallowed cells set to `fill`."""
