@@ -143,6 +143,11 @@ class Errors:
         "there is no scorer for it to train. Set link_predicted_triggers = false or give "
         "the model a link_pair_width."
     )
+    E044 = (
+        "[E044] overlapping_arguments must be one of {options}, got {value!r}: 'best' keeps "
+        "the best-scoring of the spans of one label that overlap in one window, 'all' "
+        "(GPLinker's) keeps every span over the threshold."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

@@ -437,7 +437,7 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
         ("max_arguments", 0, "E024"), ("max_pair_distance", -1, "E024"), ("max_argument_width", 0, "E024"),
         ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"), ("loss_rows", "cells", "E012"),
         ("argument_labels", "shared", "E040"), ("candidate_link_weight", -1.0, "E041"), ("event_grouping", "trigger", "E034"),
-        ("candidate_link_weight", True, "E041"),
+        ("candidate_link_weight", True, "E041"), ("overlapping_arguments", "nms", "E044"),
     ],
 )
 def test_bad_settings_are_refused(setting, value, code):
@@ -533,7 +533,8 @@ def test_candidate_link_loss_trains_the_pairs_decoding_tries():
     baseline = build_events_nlp(candidate_link_weight=0.0).get_pipe("globalpointer_events")
     baseline.cfg.update({k: v for k, v in component.cfg.items() if k != "candidate_link_weight"})
     eg = examples[0]  # two Acquisition events: buyers (0, 1) and (4, 5)
-    scores = component.predict([eg.predicted])
+    # Scored as update scores them (the training pairs, not decoded ones).
+    scores = component.model.predict(component._scoring_input([eg]))
     loss, (d_with,) = component.get_loss([eg], scores)
     base_loss, (d_without,) = baseline.get_loss([eg], scores)
     assert loss > base_loss
@@ -630,6 +631,44 @@ def test_the_argument_threshold_decides_what_the_output_holds():
     candidates, golds = output_decisions(arguments, windows, gold)
     assert sorted(candidates.tolist()) == [-1.0, -0.5, 1.5, 1.5]
     assert sorted(golds.tolist()) == [-numpy.inf, 1.5, 1.5]
+
+
+def test_best_of_overlapping_keeps_one_span_per_overlapping_set_of_one_label_and_window():
+    """overlapping_arguments = "best": the best-scoring span of an overlapping
+    set of one label in one window; other labels may nest, other windows and
+    touching spans are apart, and what is kept over a threshold is what is
+    kept at a lower one that passes it (calibration decodes at its floor)."""
+    from spacy_globalpointer.pipeline.event_structure import best_of_overlapping
+
+    labels = ["place", "place", "place", "org", "place", "place", "place"]
+    spans = [(4, 9), (6, 7), (5, 9), (4, 9), (9, 10), (6, 7), (0, 2)]
+    logits = [1.0, 2.0, 0.5, 0.2, 0.1, 3.0, -1.0]
+    windows = [0, 0, 0, 0, 0, 1, 0]
+    # (6, 7) beats (4, 9) and (5, 9), which overlap it; org nests; (9, 10)
+    # touches (5, 9) without overlapping; window 1 is another set.
+    assert best_of_overlapping(labels, spans, logits, windows) == [1, 3, 4, 5, 6]
+    for threshold in (-2.0, 0.0, 0.15, 1.5):
+        above = [i for i, logit in enumerate(logits) if logit > threshold]
+        kept_above = best_of_overlapping([labels[i] for i in above], [spans[i] for i in above],
+                                         [logits[i] for i in above], [windows[i] for i in above])
+        assert [above[j] for j in kept_above] == [i for i in [1, 3, 4, 5, 6] if logits[i] > threshold]
+    assert best_of_overlapping([], [], [], []) == []
+
+
+def test_overlapping_arguments_all_is_gplinkers_every_span(trained_events):
+    """The trained sample pipeline under "all" and "best": the same events
+    where it found no overlapping spans of one role; "best" is the factory's."""
+    nlp, examples = trained_events
+    component = nlp.get_pipe("globalpointer_events")
+    assert component.cfg["overlapping_arguments"] == "best"
+    best = [sorted(map(repr, nlp(eg.reference.text)._.events)) for eg in examples]
+    try:
+        component.cfg["overlapping_arguments"] = "all"
+        every = [sorted(map(repr, nlp(eg.reference.text)._.events)) for eg in examples]
+    finally:
+        component.cfg["overlapping_arguments"] = "best"
+    assert best == every
+    assert nlp.evaluate(examples)["events_f"] == 1.0
 
 
 def test_predicted_triggers_join_the_link_candidates_with_the_event_they_mention():

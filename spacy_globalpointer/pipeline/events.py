@@ -52,10 +52,12 @@ from .event_structure import (
     ANY_TYPE,
     ARGUMENT_LABELS,
     GROUPINGS,
+    OVERLAPPING_ARGUMENTS,
     Argument,
     LABEL_SEPARATOR,
     TRIGGER_ROLE,
     EventGold,
+    best_of_overlapping,
     align_events,
     extra_triggers,
     group_events,
@@ -149,6 +151,7 @@ def candidate_cells(links: CandidateLinks, channel: int, n_columns: int) -> Tupl
         "link_scope": DEFAULT_LINK_SCOPE,
         "event_grouping": "cliques",
         "argument_labels": "roles",
+        "overlapping_arguments": "best",
         "loss_rows": "doc",
         "candidate_link_weight": DEFAULT_CANDIDATE_LINK_WEIGHT,
         "link_predicted_triggers": False,
@@ -178,6 +181,7 @@ def make_globalpointer_events(
     link_scope: str,
     event_grouping: str,
     argument_labels: str,
+    overlapping_arguments: str,
     loss_rows: str,
     candidate_link_weight: float,
     link_predicted_triggers: bool,
@@ -216,6 +220,12 @@ def make_globalpointer_events(
         role), each learning from its own type's examples alone. On DuEE (65
         types, 217 labels) "roles" scored far higher (README, Benchmarks); on
         PHEE (2 types) the two were level within the seeds' spread.
+    overlapping_arguments (str): "best" (default): of the decoded spans of
+        one label that overlap in one window, only the best-scoring is an
+        argument (`event_structure.best_of_overlapping`): the head often finds
+        one argument twice, a word wider or narrower, and an event holding
+        both is wrong; spans of different labels may still nest. "all"
+        (GPLinker's): every span over the threshold.
     loss_rows (str): as for `globalpointer`, default "doc": with many (type,
         role) labels most per-label rows hold negatives only and push every
         score down (results.md, DuEE).
@@ -250,6 +260,7 @@ def make_globalpointer_events(
         link_scope=link_scope,
         event_grouping=event_grouping,
         argument_labels=argument_labels,
+        overlapping_arguments=overlapping_arguments,
         loss_rows=loss_rows,
         candidate_link_weight=candidate_link_weight,
         link_predicted_triggers=link_predicted_triggers,
@@ -304,6 +315,7 @@ class GlobalPointerEvents(PairComponent):
         link_scope: str = DEFAULT_LINK_SCOPE,
         event_grouping: str = "cliques",
         argument_labels: str = "roles",
+        overlapping_arguments: str = "best",
         loss_rows: str = "doc",
         candidate_link_weight: float = DEFAULT_CANDIDATE_LINK_WEIGHT,
         link_predicted_triggers: bool = False,
@@ -318,6 +330,7 @@ class GlobalPointerEvents(PairComponent):
         check_choice("E032", link_scope, LINK_SCOPES)
         check_choice("E034", event_grouping, GROUPINGS)
         check_choice("E040", argument_labels, ARGUMENT_LABELS)
+        check_choice("E044", overlapping_arguments, OVERLAPPING_ARGUMENTS)
         check_number_in("E041", candidate_link_weight, 0, 10)
         super().__init__(
             vocab,
@@ -333,6 +346,7 @@ class GlobalPointerEvents(PairComponent):
                 "link_scope": link_scope,
                 "event_grouping": event_grouping,
                 "argument_labels": argument_labels,
+                "overlapping_arguments": overlapping_arguments,
                 "loss_rows": loss_rows,
                 "candidate_link_weight": float(candidate_link_weight),
                 "link_predicted_triggers": bool(link_predicted_triggers),
@@ -722,13 +736,22 @@ class GlobalPointerEvents(PairComponent):
             scope=self.cfg["link_scope"], limit=int(self.cfg["max_arguments"]),
             distance=self.cfg["max_pair_distance"],
         )
+        n_kept = len(kept)
+        if self.cfg.get("overlapping_arguments", "all") == "best" and n_kept:
+            chosen = best_of_overlapping(
+                [int(decoded.labels[i]) for i in kept],
+                [(int(decoded.starts[i]), int(decoded.ends[i])) for i in kept],
+                [float(decoded.logits[i]) for i in kept],
+                windows,
+            )
+            kept, windows = [kept[j] for j in chosen], numpy.asarray(windows)[chosen]
         arguments = [
             (split_label(labels[decoded.labels[i]]), (int(decoded.starts[i]), int(decoded.ends[i])), float(decoded.logits[i]))
             for i in kept
         ]
         if self.cfg["argument_labels"] == "roles":
             arguments, windows = type_arguments(arguments, windows, self.roles_of)
-        return arguments, windows, (len(kept), n_cut)
+        return arguments, windows, (n_kept, n_cut)
 
     def _link_pairs(self, arguments: List[Argument], windows: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """The pairs (a, b) of arguments decoding may link: one event type, one
