@@ -155,7 +155,7 @@ def test_relations_keep_only_label_triples_seen_in_training(trained_rel, tmp_pat
     assert seen == {
         (ents[h][2], p, ents[t][2]) for _, ents, relations in REL_DATA for h, p, t in relations
     }
-    assert component.cfg["label_triples"] == "seen"
+    assert component.cfg["label_triples"] == "typed"  # the default: "seen" and more
     part_of = ((5, 10, "ORG"), "part_of", (5, 8, "ORG"))
     assert part_of in rel_tuples(nlp(REL_DATA[0][0]))
     saved = component.cfg["seen_label_triples"]
@@ -173,7 +173,7 @@ def test_relations_keep_only_label_triples_seen_in_training(trained_rel, tmp_pat
         component.cfg["label_triples"] = "any"
         assert part_of in rel_tuples(nlp(REL_DATA[0][0]))
     finally:
-        component.cfg["seen_label_triples"], component.cfg["label_triples"] = saved, "seen"
+        component.cfg["seen_label_triples"], component.cfg["label_triples"] = saved, "typed"
     nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model").get_pipe("globalpointer_relations")
     assert {tuple(t) for t in loaded.cfg["seen_label_triples"]} == seen
@@ -190,8 +190,9 @@ def test_typed_label_triples_give_a_pair_the_labels_its_predicate_was_seen_with(
     component = nlp.get_pipe("globalpointer_relations")
     saved = component.cfg["seen_label_triples"]
     part_of = ((5, 10, "ORG"), "part_of", (5, 8, "ORG"))
-    seen_output = set(rel_tuples(nlp(REL_DATA[0][0])))
     try:
+        component.cfg["label_triples"] = "seen"
+        seen_output = set(rel_tuples(nlp(REL_DATA[0][0])))
         component.cfg["label_triples"] = "typed"
         assert set(rel_tuples(nlp(REL_DATA[0][0]))) == seen_output  # every triple already seen
         others = [t for t in saved if t[1] != "part_of"]
@@ -209,7 +210,7 @@ def test_typed_label_triples_give_a_pair_the_labels_its_predicate_was_seen_with(
         component.cfg["seen_label_triples"] = others + [["PER", "part_of", "LOC"]]
         assert part_of not in rel_tuples(nlp(REL_DATA[0][0]))
     finally:
-        component.cfg["seen_label_triples"], component.cfg["label_triples"] = saved, "seen"
+        component.cfg["seen_label_triples"], component.cfg["label_triples"] = saved, "typed"
 
 
 def test_evaluating_gold_with_label_triples_never_trained_on_warns_with_counts(trained_rel):
@@ -231,7 +232,7 @@ def test_evaluating_gold_with_label_triples_never_trained_on_warns_with_counts(t
             warnings.simplefilter("error", UserWarning)
             nlp.evaluate([Example(doc, ref)])
     finally:
-        component.cfg["label_triples"] = "seen"
+        component.cfg["label_triples"] = "typed"
 
 
 def test_multiprocess_pipe_equals_single_process(trained_rel):
@@ -371,7 +372,7 @@ def test_an_empty_upstream_group_gives_no_relations(trained_rel):
         assert len(doc._.relations) == 4 * len(component.labels)
     finally:
         component.cfg["threshold"], component.cfg["calibrate_threshold"] = threshold, calibrate
-        component.cfg["label_triples"] = "seen"
+        component.cfg["label_triples"] = "typed"
 
 
 def test_the_candidate_cap_holds_per_window_of_max_pair_distance():

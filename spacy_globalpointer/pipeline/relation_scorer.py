@@ -57,7 +57,7 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
                 gold_by.get(predicate, set()),
             )
     warn_about_gold(examples, gold_labels, kwargs.get("labels"), "relations", "predicates")
-    if kwargs.get("label_triples") == "seen" and kwargs.get("seen_label_triples") and kwargs.get("labels"):
+    if kwargs.get("label_triples") in ("seen", "typed") and kwargs.get("seen_label_triples") and kwargs.get("labels"):
         _warn_unseen_label_triples(examples, LabelTriples(kwargs["seen_label_triples"], kwargs["labels"]))
     return {
         "relations_micro_p": strict.precision,
@@ -72,7 +72,7 @@ def score_relations(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any
 
 def _warn_unseen_label_triples(examples: List[Example], triples: LabelTriples) -> None:
     """W011 where gold relations have a (head label, predicate, tail label)
-    the training data never had: label_triples = "seen" never predicts them."""
+    the training data never had: label_triples = "seen" or "typed" never predicts them."""
     unseen: Counter = Counter()
     total = 0
     for eg in examples:
@@ -88,7 +88,7 @@ def _warn_unseen_label_triples(examples: List[Example], triples: LabelTriples) -
             f"never occurs in the training data: {listed}{more}"
         )
         hint = (
-            'With label_triples = "seen" the model never predicts them, so they count as missed: '
+            'With label_triples = "seen" or "typed" the model never predicts them, so they count as missed: '
             'train on data that has them, or set label_triples = "any".'
         )
         warnings.warn(Warnings.W011.format(problem=problem, hint=hint))
