@@ -171,9 +171,9 @@ RELATION_SYSTEMS: Dict[str, System] = {
     ),
     # The shipped form whose span-pair scorer also reads the tokens between
     # subject and object, their distance and their order (span_pair_context).
-    # The shipped form with label_triples = "typed": a passing pair whose spans'
-    # labels were never seen with the predicate takes the labels it was seen with.
-    "gplinker_typed": _relation_system({**GPLINKER_CANDIDATES, REL + "label_triples": "typed"}),
+    # The shipped form before label_triples = "typed" (stop 29): a pair whose
+    # spans' labels were never seen with the predicate is dropped.
+    "gplinker_seen": _relation_system({**GPLINKER_CANDIDATES, REL + "label_triples": "seen"}),
     "gplinker_context": _relation_system({**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True}),
     "gplinker_context_grad01": _relation_system(
         {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1}
