@@ -737,7 +737,7 @@ class GlobalPointerEvents(PairComponent):
             distance=self.cfg["max_pair_distance"],
         )
         n_kept = len(kept)
-        if self.cfg.get("overlapping_arguments", "all") == "best" and n_kept:
+        if self.cfg["overlapping_arguments"] == "best" and n_kept:
             chosen = best_of_overlapping(
                 [int(decoded.labels[i]) for i in kept],
                 [(int(decoded.starts[i]), int(decoded.ends[i])) for i in kept],
