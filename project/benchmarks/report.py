@@ -433,6 +433,7 @@ def hand_written_notes(path: Path) -> str:
 
 
 def write_report(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)  # a run that failed before writing anything
     results_dir = out_dir / "results"
     results = load_results(results_dir)
     scale_path = results_dir / "scale.json"
