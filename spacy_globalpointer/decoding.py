@@ -74,25 +74,39 @@ def decode_band(
 
 
 def best_non_overlapping(
-    spans: DecodedSpans, occupied: Optional[numpy.ndarray] = None
+    spans: DecodedSpans, occupied: Optional[numpy.ndarray] = None, groups: Optional[numpy.ndarray] = None
 ) -> numpy.ndarray:
-    """Indices of a greedy best-first set of non-overlapping spans (for doc.ents).
+    """Indices of a greedy best-first set of non-overlapping spans (doc.ents;
+    the events' arguments of one label in one window).
 
     Spans are taken by descending logit (ties: longer first, then earlier);
     a span is kept if none of its tokens is taken yet. Tokens marked in
     `occupied` (entities set earlier in the pipeline) are never taken.
+    groups: per span a group key (an int or a row of ints); spans only
+    compete with those of their own group. None: all spans compete. The
+    order depends on the logits alone, so the spans kept over a higher
+    threshold are those kept at a lower one that pass it.
     """
     if len(spans) == 0:
         return numpy.zeros((0,), dtype="int64")
+    if groups is not None:
+        keys = numpy.asarray(groups).reshape(len(spans), -1)
+        group_of = numpy.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
+        by_group = numpy.argsort(group_of, kind="stable")
+        bounds = numpy.cumsum(numpy.bincount(group_of))[:-1]
+        keep = [members[best_non_overlapping(spans.subset(members), occupied)] for members in numpy.split(by_group, bounds)]
+        return numpy.sort(numpy.concatenate(keep))
     lengths = spans.ends - spans.starts
     order = numpy.lexsort((spans.starts, -lengths, -spans.logits))
-    taken = numpy.zeros((int(spans.ends.max()),), dtype=bool)
+    # Tokens from the first span's start on: a group late in a long doc needs no more.
+    first = int(spans.starts.min())
+    taken = numpy.zeros((int(spans.ends.max()) - first,), dtype=bool)
     if occupied is not None:
-        overlap = min(len(occupied), len(taken))
-        taken[:overlap] = occupied[:overlap]
+        marked = occupied[first : first + len(taken)]
+        taken[: len(marked)] = marked
     keep = []
     for i in order:
-        start, end = spans.starts[i], spans.ends[i]
+        start, end = spans.starts[i] - first, spans.ends[i] - first
         if not taken[start:end].any():
             taken[start:end] = True
             keep.append(i)

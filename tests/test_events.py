@@ -633,26 +633,31 @@ def test_the_argument_threshold_decides_what_the_output_holds():
     assert sorted(golds.tolist()) == [-numpy.inf, 1.5, 1.5]
 
 
-def test_best_of_overlapping_keeps_one_span_per_overlapping_set_of_one_label_and_window():
+def test_best_non_overlapping_keeps_one_span_per_overlapping_set_of_one_label_and_window():
     """overlapping_arguments = "best": the best-scoring span of an overlapping
     set of one label in one window; other labels may nest, other windows and
     touching spans are apart, and what is kept over a threshold is what is
     kept at a lower one that passes it (calibration decodes at its floor)."""
-    from spacy_globalpointer.pipeline.event_structure import best_of_overlapping
+    from spacy_globalpointer.decoding import DecodedSpans, best_non_overlapping
 
-    labels = ["place", "place", "place", "org", "place", "place", "place"]
+    labels = numpy.asarray([0, 0, 0, 1, 0, 0, 0])  # 0: place, 1: org
     spans = [(4, 9), (6, 7), (5, 9), (4, 9), (9, 10), (6, 7), (0, 2)]
-    logits = [1.0, 2.0, 0.5, 0.2, 0.1, 3.0, -1.0]
-    windows = [0, 0, 0, 0, 0, 1, 0]
+    logits = numpy.asarray([1.0, 2.0, 0.5, 0.2, 0.1, 3.0, -1.0], dtype="float32")
+    windows = numpy.asarray([0, 0, 0, 0, 0, 1, 0])
+
+    def best(rows):
+        decoded = DecodedSpans(labels[rows], numpy.asarray([spans[i][0] for i in rows], dtype="int64"),
+                               numpy.asarray([spans[i][1] for i in rows], dtype="int64"), logits[rows])
+        groups = numpy.stack([labels[rows], windows[rows]], axis=1) if len(rows) else numpy.zeros((0, 2), dtype="int64")
+        return [rows[j] for j in best_non_overlapping(decoded, groups=groups)]
+
     # (6, 7) beats (4, 9) and (5, 9), which overlap it; org nests; (9, 10)
     # touches (5, 9) without overlapping; window 1 is another set.
-    assert best_of_overlapping(labels, spans, logits, windows) == [1, 3, 4, 5, 6]
+    assert best(list(range(7))) == [1, 3, 4, 5, 6]
     for threshold in (-2.0, 0.0, 0.15, 1.5):
-        above = [i for i, logit in enumerate(logits) if logit > threshold]
-        kept_above = best_of_overlapping([labels[i] for i in above], [spans[i] for i in above],
-                                         [logits[i] for i in above], [windows[i] for i in above])
-        assert [above[j] for j in kept_above] == [i for i in [1, 3, 4, 5, 6] if logits[i] > threshold]
-    assert best_of_overlapping([], [], [], []) == []
+        above = [i for i in range(7) if logits[i] > threshold]
+        assert best(above) == [i for i in [1, 3, 4, 5, 6] if logits[i] > threshold]
+    assert best([]) == []
 
 
 def test_overlapping_arguments_all_is_gplinkers_every_span(trained_events):

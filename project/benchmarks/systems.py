@@ -169,11 +169,11 @@ RELATION_SYSTEMS: Dict[str, System] = {
     "gplinker_grad01_no_near_misses": _relation_system(
         {**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1, REL + "near_miss_negatives": False}
     ),
-    # The shipped form whose span-pair scorer also reads the tokens between
-    # subject and object, their distance and their order (span_pair_context).
     # The shipped form before label_triples = "typed" (stop 29): a pair whose
     # spans' labels were never seen with the predicate is dropped.
     "gplinker_seen": _relation_system({**GPLINKER_CANDIDATES, REL + "label_triples": "seen"}),
+    # The shipped form whose span-pair scorer also reads the tokens between
+    # subject and object, their distance and their order (span_pair_context).
     "gplinker_context": _relation_system({**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True}),
     "gplinker_context_grad01": _relation_system(
         {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1}

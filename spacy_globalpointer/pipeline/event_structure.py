@@ -93,34 +93,6 @@ def type_arguments(
     return typed, numpy.asarray(typed_windows, dtype="int64")
 
 
-def best_of_overlapping(labels: Sequence[Any], spans: Sequence[Tuple[int, int]], logits: Sequence[float],
-                        windows: Sequence[int]) -> List[int]:
-    """The indices of the spans to keep, in their order: of spans with one
-    label in one window, a span is dropped where it overlaps one that scores
-    higher and is kept (greedy, best first, as non-maximum suppression).
-
-    Why: the argument head scores every (start, end) on its own, so one
-    argument often passes twice, with and without a word at an edge. Both
-    join its event, and an event with an argument too many is not the
-    event; in DuEE's dev gold one event in 1,790 holds two overlapping spans
-    of one role, in the predicted events of the CNN model one in six did.
-    Spans of different labels (a sub-argument inside its argument, a trigger
-    inside an argument) are left alone. Best first, so the spans kept over a
-    higher threshold are those kept at a lower one that pass it: calibration
-    decodes once at its grid's floor."""
-    order = sorted(range(len(spans)), key=lambda i: -logits[i])
-    kept_by_group: Dict[Tuple[Any, int], List[Tuple[int, int]]] = {}
-    keep: List[int] = []
-    for i in order:
-        start, end = spans[i]
-        kept = kept_by_group.setdefault((labels[i], int(windows[i])), [])
-        if any(start < other_end and other_start < end for other_start, other_end in kept):
-            continue
-        kept.append((start, end))
-        keep.append(i)
-    return sorted(keep)
-
-
 def split_label(label: str) -> Tuple[str, str]:
     event_type, _, role = label.rpartition(LABEL_SEPARATOR)
     return event_type, role

@@ -61,9 +61,9 @@ class LabelTriples:
                 unconstrained[p] = False
             for h, p, t in known:
                 self._masks.setdefault((h, t), unconstrained.copy())[p] = True
-            for h, p, t in seen:
-                if p in index and (h, t) not in self._pairs_of.setdefault(p, []):
-                    self._pairs_of[p].append((h, t))
+                pairs = self._pairs_of.setdefault(predicates[p], [])
+                if (h, t) not in pairs:
+                    pairs.append((h, t))
         self._default = unconstrained
 
     @property
