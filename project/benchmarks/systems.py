@@ -215,6 +215,12 @@ RELATION_SYSTEMS: Dict[str, System] = {
 RELATIONS_TRF_CONFIG = PROJECT_DIR / "configs" / "relations_trf.cfg"
 RELATION_TRF_SYSTEMS: Dict[str, System] = {
     "gplinker_trf": System(RELATIONS_TRF_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans"), transformer=True),
+    # The shipped form with span_pair_context (the scorer also reads the tokens
+    # between subject and object, their distance and their order).
+    "gplinker_trf_context": System(
+        RELATIONS_TRF_CONFIG, {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True},
+        targets=("relations", "spans"), transformer=True,
+    ),
     "gplinker_trf_seeds": System(
         RELATIONS_TRF_CONFIG,
         {**GPLINKER_CANDIDATES, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0, REL + "loss_mean": "docs"},
