@@ -56,6 +56,7 @@ setup(
             "spacy-globalpointer.GlobalPointer.v1 = spacy_globalpointer.ml.models:build_globalpointer",
             "spacy-globalpointer.EfficientGlobalPointer.v1 = spacy_globalpointer.ml.models:build_efficient_globalpointer",
             "spacy-globalpointer.GPLinker.v1 = spacy_globalpointer.ml.models:build_gplinker",
+            "spacy-globalpointer.GPLinker.v2 = spacy_globalpointer.ml.models:build_gplinker_v2",
             "spacy-globalpointer.GPLinkerEvents.v1 = spacy_globalpointer.ml.models:build_gplinker_events",
             "spacy-globalpointer.GPLinkerEvents.v2 = spacy_globalpointer.ml.models:build_gplinker_events_v2",
         ],

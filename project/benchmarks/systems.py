@@ -124,7 +124,11 @@ REL = "components.globalpointer_relations."
 SEEDS_FORM = {
     **GPLINKER_CANDIDATES, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0,
     REL + "loss_mean": "docs", REL + "model.encoder_grad_scale": 1.0, REL + "label_triples": "any",
+    REL + "model.span_pair_context": False,
 }
+# The systems measured before span_pair_context was the default (stop 30)
+# keep the pair scorer that reads the two spans alone.
+NO_CONTEXT = {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": False}
 
 
 def _relation_system(overrides: Dict[str, Any]) -> "System":
@@ -132,9 +136,13 @@ def _relation_system(overrides: Dict[str, Any]) -> "System":
 
 
 RELATION_SYSTEMS: Dict[str, System] = {
-    # The shipped relations.cfg: span-pair scores decide (cells untrained), row
-    # means, seen label triples only.
+    # The shipped relations.cfg: span-pair scores that also read the tokens
+    # between subject and object decide (cells untrained), row means, typed
+    # label triples.
     "gplinker": _relation_system(GPLINKER_CANDIDATES),
+    # The same with the pair scorer reading the two spans alone (the default
+    # before stop 30).
+    "gplinker_no_context": _relation_system(NO_CONTEXT),
     "gplinker_seeds": _relation_system(SEEDS_FORM),
     # One projection pair per predicate (GlobalPointer form) instead of the
     # shared projection with per-predicate biases (the efficient default).
@@ -164,17 +172,14 @@ RELATION_SYSTEMS: Dict[str, System] = {
     ),
     # The shipped form with a tenth of the relation gradient reaching the
     # shared encoder, with and without near-miss negatives (gold entity pairs only).
-    "gplinker_grad01": _relation_system({**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1}),
-    "gplinker_grad03": _relation_system({**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.3}),
+    "gplinker_grad01": _relation_system({**NO_CONTEXT, REL + "model.encoder_grad_scale": 0.1}),
+    "gplinker_grad03": _relation_system({**NO_CONTEXT, REL + "model.encoder_grad_scale": 0.3}),
     "gplinker_grad01_no_near_misses": _relation_system(
-        {**GPLINKER_CANDIDATES, REL + "model.encoder_grad_scale": 0.1, REL + "near_miss_negatives": False}
+        {**NO_CONTEXT, REL + "model.encoder_grad_scale": 0.1, REL + "near_miss_negatives": False}
     ),
     # The shipped form before label_triples = "typed" (stop 29): a pair whose
     # spans' labels were never seen with the predicate is dropped.
-    "gplinker_seen": _relation_system({**GPLINKER_CANDIDATES, REL + "label_triples": "seen"}),
-    # The shipped form whose span-pair scorer also reads the tokens between
-    # subject and object, their distance and their order (span_pair_context).
-    "gplinker_context": _relation_system({**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True}),
+    "gplinker_seen": _relation_system({**NO_CONTEXT, REL + "label_triples": "seen"}),
     "gplinker_context_grad01": _relation_system(
         {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1}
     ),
