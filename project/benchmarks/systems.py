@@ -212,7 +212,7 @@ RELATION_SYSTEMS: Dict[str, System] = {
     ),
 }
 # The relations_trf suite: the shipped relations_trf.cfg (the CNN's relation
-# form: span pairs deciding, row means, seen label triples) against the pair
+# form: span pairs with their context deciding, row means, typed label triples) against the pair
 # classifier on the same transformer (benchmarks/configs/pair_classifier_trf.cfg
 # differs from it only in the relation component), and the seeds' form on that
 # transformer (what relations_trf.cfg held before it was measured; its label
@@ -220,15 +220,12 @@ RELATION_SYSTEMS: Dict[str, System] = {
 RELATIONS_TRF_CONFIG = PROJECT_DIR / "configs" / "relations_trf.cfg"
 RELATION_TRF_SYSTEMS: Dict[str, System] = {
     "gplinker_trf": System(RELATIONS_TRF_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans"), transformer=True),
-    # The shipped form with span_pair_context (the scorer also reads the tokens
-    # between subject and object, their distance and their order).
-    "gplinker_trf_context": System(
-        RELATIONS_TRF_CONFIG, {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True},
-        targets=("relations", "spans"), transformer=True,
-    ),
+    # The shipped form with the pair scorer reading the two spans alone (the
+    # default before stop 30).
+    "gplinker_trf_no_context": System(RELATIONS_TRF_CONFIG, NO_CONTEXT, targets=("relations", "spans"), transformer=True),
     "gplinker_trf_seeds": System(
         RELATIONS_TRF_CONFIG,
-        {**GPLINKER_CANDIDATES, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0, REL + "loss_mean": "docs"},
+        {**NO_CONTEXT, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0, REL + "loss_mean": "docs"},
         targets=("relations", "spans"), transformer=True,
     ),
     "pair_classifier_trf": System(
