@@ -312,3 +312,37 @@ def test_link_encoder_grad_scale_outside_0_to_1_is_refused_with_its_code():
     for value in (1.5, -0.1, True, "0.5"):
         with pytest.raises(ValueError, match="E042"):
             build_gplinker_events_v2(None, link_encoder_grad_scale=value)
+
+
+def test_gplinker_v2_reads_the_context_by_default_and_v1_saved_without_the_key_loads_as_trained(tmp_path):
+    """The factory's default model (GPLinker.v2) scores a pair with its context;
+    a pipeline saved before span_pair_context existed (GPLinker.v1, no such key
+    in its config) loads with the pair scorer it was trained with, and scores
+    the same pairs the same."""
+    import spacy
+    from spacy.util import load_config
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("globalpointer")
+    component = nlp.add_pipe("globalpointer_relations")
+    assert nlp.get_pipe_config("globalpointer_relations")["model"]["@architectures"] == "spacy-globalpointer.GPLinker.v2"
+    assert component.model.get_ref("span_pairs").layers[0].name == "span_link_vectors"
+
+    nlp = build_rel_nlp(**{
+        "components.globalpointer_relations.model.@architectures": "spacy-globalpointer.GPLinker.v1",
+        "components.globalpointer_relations.model.span_pair_context": False,
+    })
+    examples = make_rel_examples(nlp)
+    nlp.initialize(lambda: examples)
+    assert nlp.get_pipe("globalpointer_relations").model.get_ref("span_pairs").layers[0].name == "span_pair_vectors"
+    doc = nlp(REL_DATA[0][0])
+    pairs = [numpy.asarray([[0, 1, 3, 5], [3, 5, 0, 1]])]
+    expected = nlp.get_pipe("globalpointer_relations").model.predict(([doc], None, pairs))[0][2]
+    nlp.to_disk(tmp_path / "model")
+    config = load_config(tmp_path / "model" / "config.cfg")
+    del config["components"]["globalpointer_relations"]["model"]["span_pair_context"]
+    config.to_disk(tmp_path / "model" / "config.cfg")
+    loaded = spacy.load(tmp_path / "model")
+    model = loaded.get_pipe("globalpointer_relations").model
+    assert model.get_ref("span_pairs").layers[0].name == "span_pair_vectors"
+    numpy.testing.assert_allclose(model.predict(([loaded(REL_DATA[0][0])], None, pairs))[0][2], expected, rtol=1e-5)
