@@ -410,7 +410,9 @@ def report(results: List[Dict[str, Any]]) -> List[str]:
         "`events_benchmark.py`: " + " and ".join(f"`{c}`" for c in configs)
         + (f" on {encoder} (CPU, 1 thread)" if encoder else " on the CNN tok2vec")
         + ": GPLinker (`globalpointer_events`) and, as the baseline (`span_events*.cfg`: the same encoder and "
-        "training settings; `spancat_singlelabel` over the same (event type, role) labels, then one event per "
+        + ("batcher, the transformer kept at its pretrained weights and the classifier trained at 1e-3 (the "
+           "config's header says why)" if encoder else "training settings")
+        + "; `spancat_singlelabel` over the same (event type, role) labels, then one event per "
         "event type and sentence, `span_events.py`), trained with `spacy train` on "
         + origin
         + (f"; the evaluations during training use {train_dev_text(first)}" if first.get("train_dev_docs") else "")
