@@ -1,6 +1,7 @@
 """The `globalpointer` component: API, training, serialization, bad input."""
 import pickle
 import warnings
+from pathlib import Path
 from typing import List, Set, Tuple
 
 import numpy
@@ -554,7 +555,7 @@ def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pas
     data = [(f"{text} ({k})", spans) for k in range(12) for text, spans in NESTED_DATA]
     examples = make_examples(nlp, data)
     gp = nlp.get_pipe("globalpointer")
-    assert gp.calibration.source == "auto"  # (the default is "heldout")
+    assert gp.calibration.source == "auto"
     in_loss, rescored = record_loss_and_rescoring(monkeypatch, gp)
     real_begin_update = type(gp.model).begin_update
 
@@ -570,6 +571,21 @@ def test_auto_calibration_on_the_cnn_holds_nothing_out_and_uses_the_training_pas
     assert in_loss == {eg.predicted.text for eg in examples}
     assert not rescored  # no rescoring pass
     assert -1.0 < gp.threshold() < -0.3
+
+
+def test_span_component_defaults_to_auto_calibration_and_relations_and_events_to_heldout():
+    """Since stop 30 the span component calibrates on the training pass on the
+    CNN and on held-out docs on a transformer ("auto"); relations and events
+    keep "heldout", the source they were measured with."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("globalpointer")
+    nlp.add_pipe("globalpointer_relations")
+    nlp.add_pipe("globalpointer_events")
+    assert nlp.get_pipe("globalpointer").calibration.source == "auto"
+    assert nlp.get_pipe("globalpointer_relations").calibration.source == "heldout"
+    assert nlp.get_pipe("globalpointer_events").calibration.source == "heldout"
+    config = spacy.util.load_config(Path(__file__).parent.parent / "project" / "configs" / "cnn.cfg")
+    assert config["components"]["globalpointer"]["calibration"]["source"] == "auto"
 
 
 def test_doc_loss_rows_overfit():
