@@ -93,9 +93,9 @@ def make_calibration(
         "heldout" where the component's encoder is a transformer, else
         "batches". Measured on the CNN (README, "Scores"), "batches" against
         "heldout" over three seeds: WNUT-17 ents +2.9 to +6.2 F1 (its models
-        scored 2.5-3.6 higher at their dev-best thresholds: the 5% held out
-        of a small training set cost more than the batches' over-confident
-        thresholds), CLUENER spans -0.3 and CMeEE -0.4 on the means (within
+        scored 2.5-3.6 higher at their dev-best thresholds; likely the 5%
+        held out of a small training set, which cost more than the batches'
+        over-confident thresholds), CLUENER spans -0.3 and CMeEE -0.4 on the means (within
         the seeds' spread); a user's
         nested and flat data +0.5-0.7. A transformer fits its training docs,
         so only "heldout" suits it (+0.7 on MiniLM in that user's trial).
