@@ -275,8 +275,8 @@ def test_span_events_baseline_differs_from_events_cfg_only_in_the_event_componen
         schedule = baseline["training"]["optimizer"]["learn_rate"]
         assert {key: schedule[key] for key in TRF_BASELINE_SCHEDULE} == TRF_BASELINE_SCHEDULE
         schedule.update({key: shipped["training"]["optimizer"]["learn_rate"][key] for key in TRF_BASELINE_SCHEDULE})
-        listener = Config().from_disk(BENCHMARKS / "configs" / "span_events_trf.cfg", interpolate=False)
-        assert listener["components"]["spancat_singlelabel"]["model"]["tok2vec"]["grad_factor"] == 0.0
+        config = Config().from_disk(BENCHMARKS / "configs" / "span_events_trf.cfg", interpolate=False)
+        assert config["components"]["spancat_singlelabel"]["model"]["tok2vec"]["grad_factor"] == 0.0
     assert baseline == shipped
 
 

@@ -46,7 +46,7 @@ DEFAULT_MODEL = default_model(default_model_config)
 # 0.68 nested / 0.47 flat F1, and gained CLUENER 0.3 and CMeEE 0.4 on the means,
 # inside the seeds' spread (README, "Scores"). Relations and events keep
 # "heldout", the source they were measured with.
-SPANS_CALIBRATION = {"@misc": "spacy-globalpointer.calibration.v1", "source": "auto"}
+SPANS_CALIBRATION = {**DEFAULT_CALIBRATION, "source": "auto"}
 
 
 @Language.factory(
