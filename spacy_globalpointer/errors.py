@@ -148,6 +148,12 @@ class Errors:
         "the best-scoring of the spans of one label that overlap in one window, 'all' "
         "(GPLinker's) keeps every span over the threshold."
     )
+    E045 = (
+        "[E045] calibration_entities must be one of {options}, got {value!r}: 'predicted' "
+        "calibrates the relation threshold on the pairs of the spans the upstream component "
+        "predicted on the calibration docs (what the decoder tries), 'gold' on the pairs of "
+        "their gold entities and near misses."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

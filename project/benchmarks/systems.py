@@ -121,14 +121,17 @@ REL = "components.globalpointer_relations."
 # cells decide, trained with the full gradient and losses summed over the
 # predicates, every label pair kept. The ablations below start from it (they
 # were measured when relations.cfg held this form).
+# The systems measured before calibration_entities = "predicted" was the
+# default (stop 31) keep the threshold calibrated on the gold entities' pairs.
+GOLD_CALIBRATION = {REL + "calibration_entities": "gold"}
 SEEDS_FORM = {
-    **GPLINKER_CANDIDATES, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0,
+    **GPLINKER_CANDIDATES, **GOLD_CALIBRATION, REL + "model.span_pair_width": 0, REL + "cell_loss_weight": 1.0,
     REL + "loss_mean": "docs", REL + "model.encoder_grad_scale": 1.0, REL + "label_triples": "any",
     REL + "model.span_pair_context": False,
 }
 # The systems measured before span_pair_context was the default (stop 30)
 # keep the pair scorer that reads the two spans alone.
-NO_CONTEXT = {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": False}
+NO_CONTEXT = {**GPLINKER_CANDIDATES, **GOLD_CALIBRATION, REL + "model.span_pair_context": False}
 
 
 def _relation_system(overrides: Dict[str, Any]) -> "System":
@@ -138,8 +141,11 @@ def _relation_system(overrides: Dict[str, Any]) -> "System":
 RELATION_SYSTEMS: Dict[str, System] = {
     # The shipped relations.cfg: span-pair scores that also read the tokens
     # between subject and object decide (cells untrained), row means, typed
-    # label triples.
+    # label triples, the threshold calibrated on the predicted entities' pairs.
     "gplinker": _relation_system(GPLINKER_CANDIDATES),
+    # The same with the threshold calibrated on the gold entities' pairs (the
+    # default before stop 31).
+    "gplinker_gold_calibration": _relation_system({**GPLINKER_CANDIDATES, **GOLD_CALIBRATION}),
     # The same with the pair scorer reading the two spans alone (the default
     # before stop 30).
     "gplinker_no_context": _relation_system(NO_CONTEXT),
@@ -181,21 +187,26 @@ RELATION_SYSTEMS: Dict[str, System] = {
     # spans' labels were never seen with the predicate is dropped.
     "gplinker_seen": _relation_system({**NO_CONTEXT, REL + "label_triples": "seen"}),
     "gplinker_context_grad01": _relation_system(
-        {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1}
+        {**GPLINKER_CANDIDATES, **GOLD_CALIBRATION, REL + "model.span_pair_context": True,
+         REL + "model.encoder_grad_scale": 0.1}
     ),
     # The relation head reads the shared tok2vec through two CNN layers of its
     # own (configs/gplinker_private.cfg), with context, at a tenth or all of
     # the relation gradient reaching the shared encoder.
     "gplinker_private_grad01": System(
         CONFIG_DIR / "gplinker_private.cfg",
-        {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True, REL + "model.encoder_grad_scale": 0.1},
+        {**GPLINKER_CANDIDATES, **GOLD_CALIBRATION, REL + "model.span_pair_context": True,
+         REL + "model.encoder_grad_scale": 0.1},
         targets=("relations", "spans"),
     ),
     "gplinker_private": System(
-        CONFIG_DIR / "gplinker_private.cfg", {**GPLINKER_CANDIDATES, REL + "model.span_pair_context": True},
+        CONFIG_DIR / "gplinker_private.cfg",
+        {**GPLINKER_CANDIDATES, **GOLD_CALIBRATION, REL + "model.span_pair_context": True},
         targets=("relations", "spans"),
     ),
-    "gplinker_pipeline": System(CONFIG_DIR / "gplinker_pipeline.cfg", GPLINKER_CANDIDATES, targets=("relations", "spans")),
+    "gplinker_pipeline": System(
+        CONFIG_DIR / "gplinker_pipeline.cfg", {**GPLINKER_CANDIDATES, **GOLD_CALIBRATION}, targets=("relations", "spans")
+    ),
     "pair_classifier": System(
         CONFIG_DIR / "pair_classifier.cfg", {"components.benchmark_pair_classifier.max_candidates": RELATION_CANDIDATES},
         targets=("relations", "spans"), code=HERE / "pair_classifier.py",
@@ -220,6 +231,11 @@ RELATION_SYSTEMS: Dict[str, System] = {
 RELATIONS_TRF_CONFIG = PROJECT_DIR / "configs" / "relations_trf.cfg"
 RELATION_TRF_SYSTEMS: Dict[str, System] = {
     "gplinker_trf": System(RELATIONS_TRF_CONFIG, GPLINKER_CANDIDATES, targets=("relations", "spans"), transformer=True),
+    # The same with the threshold calibrated on the gold entities' pairs (the
+    # default before stop 31).
+    "gplinker_trf_gold_calibration": System(
+        RELATIONS_TRF_CONFIG, {**GPLINKER_CANDIDATES, **GOLD_CALIBRATION}, targets=("relations", "spans"), transformer=True
+    ),
     # The shipped form with the pair scorer reading the two spans alone (the
     # default before stop 30).
     "gplinker_trf_no_context": System(RELATIONS_TRF_CONFIG, NO_CONTEXT, targets=("relations", "spans"), transformer=True),

@@ -578,10 +578,20 @@ class PairComponent(TrainablePipe):
         else:
             warnings.warn(Warnings.W008.format(name=self.name))
         rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
-        scores = self.model.predict(self._scoring_input(rescored))
-        for setting, (candidates, golds) in self._calibration_decisions(rescored, scores).items():
+        for setting, (candidates, golds) in self._inference_calibration_decisions(rescored).items():
             self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
             self._calibrate(candidates, golds, setting, guard=True)
+
+    def _inference_calibration_decisions(
+        self, examples: List[Example]
+    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
+        """Per threshold setting, the decisions of docs rescored as at
+        inference (the pipeline's earlier components have annotated
+        `eg.predicted`): by default those `_calibration_decisions` finds in the
+        model's scores of them. A component whose decoder tries what the
+        earlier components predicted (relations) can calibrate on that instead."""
+        scores = self.model.predict(self._scoring_input(examples))
+        return self._calibration_decisions(examples, scores)
 
     @property
     def calibration_source(self) -> str:
