@@ -545,7 +545,7 @@ def test_gathered_scores_equal_the_full_matrix_on_a_short_doc(trained_seeds_rel)
      ("threshold", float("nan"), "E025"), ("threshold", float("inf"), "E025"), ("threshold", "0.5", "E025"),
      ("torch_threads", -1, "E024"), ("calibration", "dev", "E029"),
      ("cell_loss_weight", 2.0, "E036"), ("cell_loss_weight", True, "E036"), ("loss_mean", "predicates", "E037"),
-     ("label_triples", "schema", "E039")],
+     ("label_triples", "schema", "E039"), ("calibration_entities", "dev", "E045")],
 )
 def test_bad_settings_are_refused(bare_model, setting, value, code):
     from spacy_globalpointer import GlobalPointerRelations

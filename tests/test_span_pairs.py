@@ -346,3 +346,76 @@ def test_gplinker_v2_reads_the_context_by_default_and_v1_saved_without_the_key_l
     model = loaded.get_pipe("globalpointer_relations").model
     assert model.get_ref("span_pairs").layers[0].name == "span_pair_vectors"
     numpy.testing.assert_allclose(model.predict(([loaded(REL_DATA[0][0])], None, pairs))[0][2], expected, rtol=1e-5)
+
+
+def _rescored(nlp, examples):
+    """The examples with their predicted docs annotated by the earlier
+    components (the entity head), as calibration rescores held-out docs."""
+    docs = list(nlp.pipe([eg.reference.text for eg in examples], disable=["globalpointer_relations"]))
+    return [type(eg)(doc, eg.reference) for doc, eg in zip(docs, examples)]
+
+
+def test_calibration_on_predicted_entities_scores_what_the_decoder_finds_end_to_end(trained_span_pairs):
+    """calibration_entities = "predicted": the candidates are the triples the
+    decoder finds among the predicted spans (their logits), and each gold
+    triple counts with its decoded logit, or -inf where its spans were not
+    predicted (missed at every threshold). "gold", or docs without predicted
+    spans: the gold entities' pairs, where every gold triple has a score."""
+    from spacy_globalpointer.extensions import relation_records
+
+    nlp, examples = trained_span_pairs
+    component = nlp.get_pipe("globalpointer_relations")
+    egs = _rescored(nlp, examples)
+    doc = egs[0].predicted
+    dropped = next(s for s in doc.spans["sc"] if s.label_ == "PER")  # Ana Ferreira: works_for's head
+    doc.spans["sc"] = [s for s in doc.spans["sc"] if s is not dropped and s != dropped]
+    candidates, golds = component._inference_calibration_decisions(egs)["threshold"]
+    low = component._calibrator().lowest
+    for eg, doc_candidates, doc_golds in zip(egs, candidates, golds):
+        decoded = component._decoded(component._predict([eg.predicted])[0], low)
+        numpy.testing.assert_allclose(numpy.sort(doc_candidates), numpy.sort([d[3] for d in decoded]))
+        logits = {d[:3]: d[3] for d in decoded}
+        gold = {(h, p, t) for h, p, t, _ in relation_records(eg.reference)}
+        assert len(doc_golds) == len(gold)
+        expected = sorted(logits.get(triple, -numpy.inf) for triple in gold)
+        numpy.testing.assert_allclose(numpy.sort(doc_golds), expected)
+    # The dropped span's triple is missed; the trained model finds the others.
+    assert numpy.isinf(golds[0]).sum() == 1 and numpy.isfinite(golds[0]).sum() == len(golds[0]) - 1
+    assert all(numpy.isfinite(g).all() for g in golds[1:])
+
+    saved = component.cfg["calibration_entities"]
+    try:
+        component.cfg["calibration_entities"] = "gold"
+        _, gold_golds = component._inference_calibration_decisions(egs)["threshold"]
+    finally:
+        component.cfg["calibration_entities"] = saved
+    assert all(numpy.isfinite(g).all() for g in gold_golds)
+    del egs[1].predicted.spans["sc"]  # nothing upstream wrote spans: the gold pairs
+    _, fallback_golds = component._inference_calibration_decisions(egs)["threshold"]
+    assert all(numpy.isfinite(g).all() for g in fallback_golds)
+
+
+def test_triples_decoded_at_a_low_threshold_and_cut_are_those_decoded_at_the_higher_one(trained_span_pairs):
+    """What calibration relies on: a triple's presence depends on its own logit alone."""
+    nlp, examples = trained_span_pairs
+    component = nlp.get_pipe("globalpointer_relations")
+    predictions = component._predict([eg.predicted for eg in _rescored(nlp, examples)])
+    low = component._calibrator().lowest
+    for prediction in predictions:
+        everything = component._decoded(prediction, low)
+        for threshold in (low, -1.0, 0.0, 1.0, 3.0):
+            assert sorted(d for d in everything if d[3] > threshold) == sorted(component._decoded(prediction, threshold))
+
+
+def test_relations_cfg_calibrates_on_predicted_entities_and_the_earlier_systems_pin_gold():
+    from spacy_globalpointer.pipeline.relations import make_globalpointer_relations
+    import inspect
+    from pathlib import Path
+    from thinc.api import Config
+
+    project = Path(__file__).resolve().parents[1] / "project"
+    for name in ("relations.cfg", "relations_trf.cfg"):
+        config = Config().from_disk(project / "configs" / name)
+        assert config["components"]["globalpointer_relations"]["calibration_entities"] == "predicted"
+    assert "calibration_entities" in inspect.signature(make_globalpointer_relations).parameters
+    assert build_rel_nlp().get_pipe("globalpointer_relations").cfg["calibration_entities"] == "predicted"
