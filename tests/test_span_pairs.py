@@ -68,6 +68,13 @@ def trained_span_pairs():
     return train_rel_nlp(300, **SPAN_PAIRS)
 
 
+def _rescored(nlp, examples):
+    """The examples with their predicted docs annotated by the earlier
+    components (the entity head), as calibration rescores held-out docs."""
+    docs = list(nlp.pipe([eg.reference.text for eg in examples], disable=["globalpointer_relations"]))
+    return [type(eg)(doc, eg.reference) for doc, eg in zip(docs, examples)]
+
+
 def test_overfits_with_span_pair_scores(trained_span_pairs):
     nlp, examples = trained_span_pairs
     component = nlp.get_pipe("globalpointer_relations")
@@ -105,8 +112,7 @@ def test_cell_loss_weight_scales_the_cells_loss_and_gradient(trained_span_pairs)
     scores still learn; 0.5 halves the cells' share."""
     nlp, examples = trained_span_pairs
     component = nlp.get_pipe("globalpointer_relations")
-    docs = list(nlp.pipe([eg.reference.text for eg in examples], disable=["globalpointer_relations"]))
-    egs = [type(eg)(doc, eg.reference) for doc, eg in zip(docs, examples)]
+    egs = _rescored(nlp, examples)
     scores = component.model.predict(component._scoring_input(egs))
     golds = [component.aligned_gold(eg) for eg in egs]
     results = {}
@@ -346,13 +352,6 @@ def test_gplinker_v2_reads_the_context_by_default_and_v1_saved_without_the_key_l
     model = loaded.get_pipe("globalpointer_relations").model
     assert model.get_ref("span_pairs").layers[0].name == "span_pair_vectors"
     numpy.testing.assert_allclose(model.predict(([loaded(REL_DATA[0][0])], None, pairs))[0][2], expected, rtol=1e-5)
-
-
-def _rescored(nlp, examples):
-    """The examples with their predicted docs annotated by the earlier
-    components (the entity head), as calibration rescores held-out docs."""
-    docs = list(nlp.pipe([eg.reference.text for eg in examples], disable=["globalpointer_relations"]))
-    return [type(eg)(doc, eg.reference) for doc, eg in zip(docs, examples)]
 
 
 def test_calibration_on_predicted_entities_scores_what_the_decoder_finds_end_to_end(trained_span_pairs):

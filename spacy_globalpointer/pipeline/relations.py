@@ -261,17 +261,22 @@ def make_relations_scorer() -> Callable[..., Dict[str, Any]]:
 
 
 class RelationGold(NamedTuple):
-    """One example's gold in predicted tokens: relations ((start, end),
-    predicate, (start, end)) that align, the entities to link (the spans key's
-    and the relations' own, deduplicated), how many records there were, and
-    their (head label, predicate, tail label) triples."""
+    """One example's gold in predicted tokens: relations ((start, end, label),
+    predicate, (start, end, label)) that align, the entities to link (the
+    spans key's and the relations' own, deduplicated), how many records there
+    were, and their (head label, predicate, tail label) triples."""
 
-    relations: List[Tuple[Tuple[int, int], str, Tuple[int, int]]]
+    labelled_relations: List[Tuple[SpanRecord, str, SpanRecord]]
     entities: List[Tuple[int, int]]
     n_records: int
     n_duplicates: int
     n_unlisted: int
     label_triples: List[Tuple[str, str, str]]
+
+    @property
+    def relations(self) -> List[Tuple[Tuple[int, int], str, Tuple[int, int]]]:
+        """The relations by their spans alone: ((start, end), predicate, (start, end))."""
+        return [(head[:2], predicate, tail[:2]) for head, predicate, tail in self.labelled_relations]
 
 
 class GlobalPointerRelations(PairComponent):
@@ -431,10 +436,10 @@ class GlobalPointerRelations(PairComponent):
     def _candidates(self, doc: Doc, counts: CapCounts) -> Optional[Tuple[List[Span], numpy.ndarray]]:
         """The upstream spans to link and their windows, each (start, end, label)
         once, capped by max_candidates per window (what is cut goes to `counts`)."""
+        if not self._has_upstream_spans(doc):
+            return None
         if self.cfg["use_ents"]:
             spans, scores = list(doc.ents), None
-        elif self.key not in doc.spans:
-            return None
         else:
             group = doc.spans[self.key]
             spans = list(group)
@@ -454,6 +459,11 @@ class GlobalPointerRelations(PairComponent):
         counts.add(len(kept), n_cut)
         return [spans[i] for i in kept], windows
 
+    def _has_upstream_spans(self, doc: Doc) -> bool:
+        """Whether an upstream component wrote the spans to link (doc.ents always
+        exist; a spans key only once something wrote it)."""
+        return bool(self.cfg["use_ents"]) or self.key in doc.spans
+
     # Gold
 
     def _gold_labels(self, eg: Example) -> Iterable[str]:
@@ -469,7 +479,7 @@ class GlobalPointerRelations(PairComponent):
             head_span = to_predicted(eg, head)
             tail_span = to_predicted(eg, tail)
             if head_span is not None and tail_span is not None:
-                relations.append((head_span, predicate, tail_span))
+                relations.append(((*head_span, head[2]), predicate, (*tail_span, tail[2])))
         ref = eg.reference
         listed = ref.ents if self.cfg["use_ents"] else ref.spans.get(self.key, [])
         listed_records = {(span.start, span.end, span.label_) for span in listed}
@@ -479,7 +489,7 @@ class GlobalPointerRelations(PairComponent):
             if aligned is not None:
                 entities.add(aligned)
         for head, _, tail in relations:
-            entities.update((head, tail))
+            entities.update((head[:2], tail[:2]))
         n_unlisted = sum(
             head not in listed_records or tail not in listed_records for head, _, tail, _ in records
         )
@@ -755,8 +765,8 @@ class GlobalPointerRelations(PairComponent):
         decoded logit or -inf where it was not found, so that it counts as
         missed at every threshold. Else the gold entities' pairs (`PairComponent`)."""
         docs = [eg.predicted for eg in examples]
-        if self.cfg.get("calibration_entities", "predicted") != "predicted" or any(
-            self._candidates(doc, CapCounts()) is None for doc in docs
+        if self.cfg.get("calibration_entities", "predicted") != "predicted" or not all(
+            self._has_upstream_spans(doc) for doc in docs
         ):
             return super()._inference_calibration_decisions(examples)
         lowest = self._calibrator().lowest
@@ -767,11 +777,7 @@ class GlobalPointerRelations(PairComponent):
             for head, predicate, tail, logit in self._decoded(prediction, lowest):
                 key = (head, predicate, tail)
                 logits[key] = max(logit, logits.get(key, -numpy.inf))
-            gold = set()
-            for head, predicate, tail, _ in relation_records(eg.reference):
-                head_span, tail_span = to_predicted(eg, head), to_predicted(eg, tail)
-                if head_span is not None and tail_span is not None:
-                    gold.add(((*head_span, head[2]), predicate, (*tail_span, tail[2])))
+            gold = set(self.aligned_gold(eg).labelled_relations)
             candidates.append(numpy.asarray(list(logits.values()), dtype="float64"))
             golds.append(numpy.asarray([logits.get(triple, -numpy.inf) for triple in gold], dtype="float64"))
         return {"threshold": (candidates, golds)}
