@@ -11,7 +11,7 @@ the config block `spacy-globalpointer.calibration.v1`). A decision is a cell
 lower of its head-pair and tail-pair cells): callers hand over flat scores.
 """
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -146,6 +146,16 @@ def uses_transformer(component_model: Model, component_name: str, nlp: Optional[
     return False
 
 
+class GridCounts(NamedTuple):
+    """Decisions given as counts per doc at each point of a calibrator's grid,
+    where they are not each a score over a threshold (events' co-event pairs:
+    a pair can leave the output as the link threshold rises and come back)."""
+
+    predicted: numpy.ndarray  # (docs, grid points): decisions made there
+    correct: numpy.ndarray  # (docs, grid points): gold decisions among them
+    n_gold: numpy.ndarray  # (docs,): gold decisions
+
+
 class ThresholdCalibrator:
     """Decayed counts of cells above each candidate threshold, on training batches.
 
@@ -174,6 +184,11 @@ class ThresholdCalibrator:
         """Decisions scored at or below this never matter: leave them out."""
         return float(self.grid[0])
 
+    @property
+    def highest(self) -> float:
+        """No threshold above this is ever proposed."""
+        return float(self.grid[-1])
+
     def observe_decisions(
         self, candidates: Sequence[numpy.ndarray], golds: Sequence[numpy.ndarray]
     ) -> None:
@@ -183,12 +198,22 @@ class ThresholdCalibrator:
             ones included; those below the grid may be left out).
         golds: the scores of the gold decisions.
         """
+        self.observe_counts(
+            _count_above(list(candidates), self.grid),
+            _count_above(list(golds), self.grid),
+            float(sum(len(g) for g in golds)),
+        )
+
+    def observe_counts(self, predicted_above: numpy.ndarray, gold_above: numpy.ndarray, n_gold: float) -> None:
+        """Count one batch given as counts at each grid threshold: the decisions
+        made there and the gold ones among them (for a decoder whose decisions
+        are not each a score over a threshold: events' co-event pairs)."""
         self.predicted_above *= self.decay
         self.gold_above *= self.decay
         self.n_gold *= self.decay
-        self.predicted_above += _count_above(list(candidates), self.grid)
-        self.gold_above += _count_above(list(golds), self.grid)
-        self.n_gold += float(sum(len(g) for g in golds))
+        self.predicted_above += predicted_above
+        self.gold_above += gold_above
+        self.n_gold += float(n_gold)
 
     def best_threshold(self) -> Optional[float]:
         """The grid threshold with the best F1 so far, or None with too little data."""
@@ -268,15 +293,53 @@ def guarded_threshold(
     predicted = numpy.stack([_count_above([c], points) for c in candidates])
     correct = numpy.stack([_count_above([g], points) for g in golds])
     n_gold = numpy.asarray([len(g) for g in golds], dtype="float64")
+    return _guarded_point(points, predicted, correct, n_gold, seed, confidence)
+
+
+def guarded_threshold_of_counts(
+    threshold: Optional[float],
+    grid: numpy.ndarray,
+    predicted: numpy.ndarray,
+    correct: numpy.ndarray,
+    n_gold: numpy.ndarray,
+    seed: int = 0,
+    confidence: float = GUARD_CONFIDENCE,
+    reference: float = 0.0,
+) -> Optional[float]:
+    """`guarded_threshold` for decisions given as counts per doc at each point
+    of a calibrator's grid (`ThresholdCalibrator.observe_counts`): predicted
+    and correct (docs, grid points), n_gold (docs,). The points on the way
+    from `reference` (a grid point; 0.0 as in `guarded_threshold`) are tested
+    against it, and it is kept where none passes."""
+    if threshold is None or threshold == reference or not len(n_gold):
+        return threshold
+    low, high = sorted((reference, threshold))
+    on_the_way = numpy.flatnonzero((grid >= low - 1e-9) & (grid <= high + 1e-9))
+    if threshold < reference:
+        on_the_way = on_the_way[::-1]  # [reference, ..., threshold]
+    return _guarded_point(grid[on_the_way], predicted[:, on_the_way], correct[:, on_the_way], n_gold, seed, confidence)
+
+
+def _guarded_point(
+    points: numpy.ndarray,
+    predicted: numpy.ndarray,
+    correct: numpy.ndarray,
+    n_gold: numpy.ndarray,
+    seed: int,
+    confidence: float,
+) -> float:
+    """The guard's test (`guarded_threshold`) on counts per doc at `points`
+    (the first is the reference, 0 there): the best point that beats it in
+    `confidence` of the bootstrap resamples of the docs, else the reference."""
     rng = numpy.random.default_rng(seed)
-    sample = rng.integers(0, len(candidates), size=(GUARD_RESAMPLES, len(candidates)))
+    sample = rng.integers(0, len(n_gold), size=(GUARD_RESAMPLES, len(n_gold)))
     tp = correct[sample].sum(axis=1)  # (resamples, points)
     denominator = predicted[sample].sum(axis=1) + n_gold[sample].sum(axis=1)[:, None]
     f1 = 2 * tp / numpy.maximum(denominator, 1e-9)
     wins = (f1[:, 1:] > f1[:, :1]).mean(axis=0)  # each point against logit 0
     passing = numpy.flatnonzero(wins >= confidence) + 1
     if not len(passing):
-        return 0.0
+        return float(points[0])
     f1_all = 2 * correct.sum(axis=0) / numpy.maximum(predicted.sum(axis=0) + n_gold.sum(), 1e-9)
     # The best F1 on all the docs among the points that pass; ties: nearest 0.
     best = passing[f1_all[passing] >= f1_all[passing].max() - 1e-12]

@@ -154,6 +154,12 @@ class Errors:
         "predicted on the calibration docs (what the decoder tries), 'gold' on the pairs of "
         "their gold entities and near misses."
     )
+    E046 = (
+        "[E046] calibration_arguments must be one of {options}, got {value!r}: 'predicted' "
+        "calibrates the link threshold on the events decoded from the arguments the component "
+        "predicts on the calibration docs (the co-event argument pairs of its output), 'gold' on "
+        "the pairs of their gold arguments."
+    )
     E150 = (
         "[E150] Cannot load the component '{name}': its file {path} is missing. "
         "{why} The pipeline folder is incomplete: copy or unpack it again in full, "

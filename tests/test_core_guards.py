@@ -182,3 +182,46 @@ def test_guarded_threshold_keeps_the_gain_that_holds_nearer_zero():
     assert guarded_threshold(best, candidates, golds) == -0.35
     # Without the way there (the optimum alone tested) nothing would pass.
     assert guarded_threshold(best, candidates, golds, step=1.25) == 0.0
+
+
+@pytest.mark.parametrize("case", ["gain", "noise", "nearer_zero", "above_zero"])
+def test_guarded_threshold_of_counts_is_the_guard_on_the_same_decisions(case):
+    """Decisions given as counts at each grid point (events' co-event pairs)
+    get the same guarded threshold as the same decisions given as scores."""
+    from spacy_globalpointer.calibration import (
+        ThresholdCalibrator, _count_above, guarded_threshold, guarded_threshold_of_counts,
+    )
+
+    rng = numpy.random.default_rng(1)
+    if case == "gain":
+        golds = [rng.normal(-1.0, 0.3, size=3) for _ in range(80)]
+        candidates = [numpy.concatenate([g, rng.normal(-3.0, 0.3, size=20)]) for g in golds]
+    elif case == "noise":
+        golds = [rng.normal(1.0, 1.0, size=1) for _ in range(60)]
+        candidates = [numpy.concatenate([g, rng.normal(-1.0, 1.0, size=4)]) for g in golds]
+    elif case == "nearer_zero":
+        regular = numpy.asarray([1.0, 1.0, -0.3])
+        golds = [regular] * 99 + [numpy.full(300, -1.2)]
+        candidates = [numpy.concatenate([regular, [0.5, -1.0, -1.0, -1.0] + [-3.0] * 10])] * 99 + [golds[-1]]
+    else:  # over-confident: the best threshold lies above 0
+        golds = [rng.normal(1.5, 0.2, size=2) for _ in range(80)]
+        candidates = [numpy.concatenate([g, rng.normal(0.6, 0.2, size=6)]) for g in golds]
+    calibrator = ThresholdCalibrator(decay=0.0)
+    calibrator.observe_decisions(candidates, golds)
+    best = calibrator.best_threshold()
+    grid = calibrator.grid
+    predicted = numpy.stack([_count_above([c], grid) for c in candidates])
+    correct = numpy.stack([_count_above([g], grid) for g in golds])
+    n_gold = numpy.asarray([len(g) for g in golds], dtype="float64")
+    counted = ThresholdCalibrator(decay=0.0)
+    counted.observe_counts(predicted.sum(axis=0), correct.sum(axis=0), n_gold.sum())
+    assert counted.best_threshold() == best
+    expected = guarded_threshold(best, candidates, golds)
+    assert guarded_threshold_of_counts(best, grid, predicted, correct, n_gold) == expected
+    if case != "noise":
+        assert expected != 0.0  # the cases test the way to a kept threshold too
+    # From another reference: kept where nothing on the way beats it.
+    assert guarded_threshold_of_counts(best, grid, predicted, correct, n_gold, reference=best) == best
+    far = float(grid[-1]) if best < 0 else float(grid[0])
+    moved = guarded_threshold_of_counts(best, grid, predicted, correct, n_gold, reference=far)
+    assert moved in grid and abs(moved - best) <= abs(far - best)

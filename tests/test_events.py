@@ -438,6 +438,7 @@ def test_flood_of_arguments_on_an_untrained_model_is_bounded():
         ("threshold", float("nan"), "E025"), ("link_threshold", float("inf"), "E025"), ("torch_threads", 0, "E024"), ("loss_rows", "cells", "E012"),
         ("argument_labels", "shared", "E040"), ("candidate_link_weight", -1.0, "E041"), ("event_grouping", "trigger", "E034"),
         ("candidate_link_weight", True, "E041"), ("overlapping_arguments", "nms", "E044"),
+        ("calibration_arguments", "output", "E046"),
     ],
 )
 def test_bad_settings_are_refused(setting, value, code):
@@ -765,3 +766,70 @@ def test_the_factory_default_decides_links_by_span_pairs():
     assert nlp.add_pipe("globalpointer_events").has_link_pairs
     v1 = {"@architectures": "spacy-globalpointer.GPLinkerEvents.v1", "tok2vec": TINY_TOK2VEC}
     assert not spacy.blank("en").add_pipe("globalpointer_events", config={"model": v1}).has_link_pairs
+
+
+def test_link_threshold_levels_are_where_the_passing_links_change():
+    from spacy_globalpointer.pipeline.event_structure import link_threshold_levels
+
+    # Logits at or below the floor never pass; above the top, all pass alike.
+    assert link_threshold_levels([-5.0, -1.0, 0.5, 0.5, 3.0], -4.0, 2.0) == [-4.0, -1.0, 0.5]
+    assert link_threshold_levels([], -4.0, 2.0) == [-4.0]
+
+
+@pytest.mark.parametrize("argument_labels", ["roles", "typed"])
+def test_link_calibration_on_predicted_arguments_counts_the_outputs_coevent_pairs(argument_labels):
+    """calibration_arguments = "predicted": at every link threshold of the
+    grid, the decisions above it are the co-event pairs the output holds when
+    decoded there, and the gold ones above it those the scorer matches: the
+    calibrator's F1 is `events_coevent_pair_f`. "gold" keeps the gold
+    arguments' pairs."""
+    from spacy_globalpointer.pipeline.event_scorer import score_events
+
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_events_nlp(argument_labels=argument_labels)
+    examples = overfit(nlp, steps=20)  # part-trained: link logits inside the grid
+    component = nlp.get_pipe("globalpointer_events")
+    assert component.cfg["calibration_arguments"] == "predicted"
+    egs = [Example(nlp.make_doc(eg.reference.text), eg.reference) for eg in examples]
+    decisions = list(component._inference_calibration_decisions(egs))
+    # The argument threshold, the link threshold on gold pairs, then on the output.
+    assert [setting for setting, _ in decisions] == ["threshold", "link_threshold", "link_threshold"]
+    counts = decisions[-1][1]
+    assert counts.predicted.shape == counts.correct.shape == (len(egs), len(component._calibrator("link_threshold").grid))
+    n_gold = counts.n_gold.sum()
+    scores = component.predict([eg.predicted for eg in egs])
+    grid = component._calibrator("link_threshold").grid
+    checked = set()
+    for point, threshold in enumerate(grid):
+        component.cfg["calibrated"]["link_threshold"] = float(threshold)
+        docs = [eg.predicted.copy() for eg in egs]
+        component.set_annotations(docs, scores)
+        expected = score_events([Example(doc, eg.reference) for doc, eg in zip(docs, egs)])
+        predicted, correct = counts.predicted[:, point].sum(), counts.correct[:, point].sum()
+        f1 = 2 * correct / (predicted + n_gold) if predicted + n_gold else 0.0
+        assert f1 == pytest.approx(expected["events_coevent_pair_f"] or 0.0), threshold
+        checked.add(predicted)
+    assert len(checked) > 1  # the threshold changed what the output holds
+    component._calibrators.clear()
+    component._calibrate_counts(counts, "link_threshold", reference=float(grid[0]))
+    assert component.threshold("link_threshold") in grid
+
+    component.cfg["calibration_arguments"] = "gold"
+    decisions = list(component._inference_calibration_decisions(egs))
+    assert [setting for setting, _ in decisions] == ["threshold", "link_threshold"]
+    _, gold_pairs = decisions[-1][1]  # scores per pair
+    assert all(numpy.isfinite(g).all() for g in gold_pairs)
+
+
+def test_events_cfgs_and_the_factory_calibrate_links_on_predicted_arguments():
+    from pathlib import Path
+
+    from thinc.api import Config
+
+    project = Path(__file__).resolve().parents[1] / "project"
+    for name in ("events.cfg", "events_trf.cfg"):
+        config = Config().from_disk(project / "configs" / name)
+        assert config["components"]["globalpointer_events"]["calibration_arguments"] == "predicted"
+    nlp = spacy.blank("en")
+    assert nlp.add_pipe("globalpointer_events").cfg["calibration_arguments"] == "predicted"

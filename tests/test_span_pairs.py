@@ -368,7 +368,7 @@ def test_calibration_on_predicted_entities_scores_what_the_decoder_finds_end_to_
     doc = egs[0].predicted
     dropped = next(s for s in doc.spans["sc"] if s.label_ == "PER")  # Ana Ferreira: works_for's head
     doc.spans["sc"] = [s for s in doc.spans["sc"] if s is not dropped and s != dropped]
-    candidates, golds = component._inference_calibration_decisions(egs)["threshold"]
+    candidates, golds = dict(component._inference_calibration_decisions(egs))["threshold"]
     low = component._calibrator().lowest
     for eg, doc_candidates, doc_golds in zip(egs, candidates, golds):
         decoded = component._decoded(component._predict([eg.predicted])[0], low)
@@ -385,12 +385,12 @@ def test_calibration_on_predicted_entities_scores_what_the_decoder_finds_end_to_
     saved = component.cfg["calibration_entities"]
     try:
         component.cfg["calibration_entities"] = "gold"
-        _, gold_golds = component._inference_calibration_decisions(egs)["threshold"]
+        _, gold_golds = dict(component._inference_calibration_decisions(egs))["threshold"]
     finally:
         component.cfg["calibration_entities"] = saved
     assert all(numpy.isfinite(g).all() for g in gold_golds)
     del egs[1].predicted.spans["sc"]  # nothing upstream wrote spans: the gold pairs
-    _, fallback_golds = component._inference_calibration_decisions(egs)["threshold"]
+    _, fallback_golds = dict(component._inference_calibration_decisions(egs))["threshold"]
     assert all(numpy.isfinite(g).all() for g in fallback_golds)
 
 

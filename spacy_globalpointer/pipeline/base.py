@@ -16,7 +16,7 @@ import zlib
 from collections import Counter
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.pipeline import TrainablePipe
@@ -26,7 +26,10 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, get_array_module, set_dropout_rate
 
-from ..calibration import CalibrationSettings, ThresholdCalibrator, guarded_threshold, resolve_source, uses_transformer
+from ..calibration import (
+    CalibrationSettings, GridCounts, ThresholdCalibrator, guarded_threshold, guarded_threshold_of_counts, resolve_source,
+    uses_transformer,
+)
 from ..checks import check_choice, check_int, check_threshold
 from ..decoding import span_probability
 from ..errors import Errors, Warnings
@@ -137,6 +140,9 @@ class PairComponent(TrainablePipe):
     # Calibrated thresholds with no setting of their own: until calibrated (or
     # with calibration off) each decodes with the threshold it maps to.
     calibrated_only_thresholds: Dict[str, str] = {}
+    # Threshold settings whose calibration grid is not the calibrator's
+    # default (-4 to 2 logits): setting -> (lowest, highest).
+    calibration_ranges: Dict[str, Tuple[float, float]] = {}
     # Whether the component reads or writes doc._.relations / doc._.events.
     uses_extensions: bool = False
     # The cfg keys training writes (restored from a saved pipeline; the other
@@ -343,8 +349,14 @@ class PairComponent(TrainablePipe):
     def _calibrator(self, setting: str = "threshold") -> ThresholdCalibrator:
         """The calibrator of one threshold setting (a component may have several)."""
         if setting not in self._calibrators:
-            self._calibrators[setting] = ThresholdCalibrator()
+            self._calibrators[setting] = self._new_calibrator(setting)
         return self._calibrators[setting]
+
+    def _new_calibrator(self, setting: str, decay: float = 0.98) -> ThresholdCalibrator:
+        if setting in self.calibration_ranges:
+            low, high = self.calibration_ranges[setting]
+            return ThresholdCalibrator(low=low, high=high, decay=decay)
+        return ThresholdCalibrator(decay=decay)
 
     def _calibrate(
         self,
@@ -364,6 +376,23 @@ class PairComponent(TrainablePipe):
             threshold = guarded_threshold(
                 threshold, candidates, golds, confidence=self.calibration.guard_confidence
             )
+        self._adopt_threshold(setting, threshold)
+
+    def _calibrate_counts(self, counts: GridCounts, setting: str, reference: float = 0.0) -> None:
+        """`_calibrate` (guarded) for decisions given as counts at the grid's
+        points; the guard tests the way from `reference` (a grid point), and
+        keeps it where nothing on the way beats it beyond the docs' noise."""
+        if not self.cfg.get("calibrate_threshold"):
+            return
+        calibrator = self._calibrator(setting)
+        calibrator.observe_counts(counts.predicted.sum(axis=0), counts.correct.sum(axis=0), counts.n_gold.sum())
+        threshold = guarded_threshold_of_counts(
+            calibrator.best_threshold(), calibrator.grid, counts.predicted, counts.correct, counts.n_gold,
+            confidence=self.calibration.guard_confidence, reference=reference,
+        )
+        self._adopt_threshold(setting, threshold)
+
+    def _adopt_threshold(self, setting: str, threshold: Optional[float]) -> None:
         if threshold is not None:
             # Rounded to the grid's precision: the JSON of a saved pipeline keeps
             # fewer digits than a float, and a reloaded pipeline must decode alike.
@@ -578,20 +607,33 @@ class PairComponent(TrainablePipe):
         else:
             warnings.warn(Warnings.W008.format(name=self.name))
         rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
-        for setting, (candidates, golds) in self._inference_calibration_decisions(rescored).items():
-            self._calibrators[setting] = ThresholdCalibrator(decay=0.0)
-            self._calibrate(candidates, golds, setting, guard=True)
+        # Each setting is calibrated before the next decisions are made, so
+        # that those may decode with it (events: links among the arguments the
+        # new argument threshold decodes); a setting may come twice.
+        calibrated_now: Dict[str, float] = {}
+        for setting, decisions in self._inference_calibration_decisions(rescored):
+            self._calibrators[setting] = self._new_calibrator(setting, decay=0.0)
+            if isinstance(decisions, GridCounts):
+                # Counts refine the threshold calibrated just before in this
+                # pass (events: on the gold arguments' pairs), else 0.
+                self._calibrate_counts(decisions, setting, calibrated_now.get(setting, 0.0))
+            else:
+                self._calibrate(*decisions, setting, guard=True)
+            calibrated_now[setting] = float(self.cfg.get("calibrated", {}).get(setting, 0.0))
 
     def _inference_calibration_decisions(
         self, examples: List[Example]
-    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
-        """Per threshold setting, the decisions of docs rescored as at
-        inference (the pipeline's earlier components have annotated
-        `eg.predicted`): by default those `_calibration_decisions` finds in the
-        model's scores of them. A component whose decoder tries what the
-        earlier components predicted (relations) can calibrate on that instead."""
+    ) -> Iterator[Tuple[str, Union[Tuple[List[numpy.ndarray], List[numpy.ndarray]], GridCounts]]]:
+        """Per threshold setting, in the order they are calibrated, the
+        decisions of docs rescored as at inference (the pipeline's earlier
+        components have annotated `eg.predicted`): by default those
+        `_calibration_decisions` finds in the model's scores of them. A
+        component whose decoder tries what the earlier components predicted
+        (relations) or what its own earlier thresholds decode (events' links)
+        can calibrate on that instead: (candidate scores, gold scores) per
+        doc, or `GridCounts`."""
         scores = self.model.predict(self._scoring_input(examples))
-        return self._calibration_decisions(examples, scores)
+        yield from self._calibration_decisions(examples, scores).items()
 
     @property
     def calibration_source(self) -> str:

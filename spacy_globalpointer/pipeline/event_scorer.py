@@ -63,6 +63,13 @@ def score_events(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Any]:
     return scores
 
 
+def coevent_pairs(records: Iterable[EventRecord], eg: Optional[Example] = None) -> Set[Any]:
+    """The co-event argument pairs of event records, as `events_coevent_pair_*`
+    counts them: gold records (eg None) in their own tokens, predicted ones
+    mapped onto the reference tokens of `eg`."""
+    return _facts(records, eg)["coevent_pair"]
+
+
 def _facts(records: Iterable[EventRecord], eg: Optional[Example]) -> Dict[str, Set[Any]]:
     """The sets each score compares; predicted spans mapped to reference tokens."""
     facts: Dict[str, Set[Any]] = {

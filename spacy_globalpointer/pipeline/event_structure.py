@@ -6,7 +6,7 @@ trigger is one more role) and links arguments; this module turns gold events
 into what it learns from (`align_events`) and linked arguments back into
 events (`group_events`), as pure functions of plain data.
 """
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy
 from spacy.training import Example
@@ -31,6 +31,10 @@ ARGUMENT_LABELS = ("typed", "roles")
 # "best" the best-scoring of each overlapping set, "all" (GPLinker) every one
 # over the threshold.
 OVERLAPPING_ARGUMENTS = ("best", "all")
+# What the link threshold is calibrated on (`calibration_arguments`):
+# "predicted" the co-event pairs of the events decoded from predicted
+# arguments, "gold" the pairs of gold arguments.
+CALIBRATION_ARGUMENTS = ("predicted", "gold")
 # The event-type half of a role label shared by every type ("*::place").
 ANY_TYPE = "*"
 # A decoded argument: ((event type, role), (start, end), logit).
@@ -302,6 +306,15 @@ def group_events(
                 seen.add(record[:3])
                 records.append(record)
     return records
+
+
+def link_threshold_levels(link_logits: Iterable[float], lowest: float, highest: float) -> List[float]:
+    """The link thresholds from `lowest` to `highest` at which decoding can
+    change: `lowest` and every distinct link logit above it, up to `highest`.
+    Between two levels the same links pass (a link passes where its logit is
+    above the threshold), so decoding at the levels is decoding at every
+    threshold of the range."""
+    return [lowest] + sorted({float(v) for v in link_logits if lowest < v <= highest})
 
 
 def _trigger_groups(

@@ -28,7 +28,7 @@ which spans are candidates and which pairs are tried is `linking.py`'s.
 """
 import warnings
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.language import Language
@@ -757,7 +757,7 @@ class GlobalPointerRelations(PairComponent):
 
     def _inference_calibration_decisions(
         self, examples: List[Example]
-    ) -> Dict[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]:
+    ) -> Iterator[Tuple[str, Tuple[List[numpy.ndarray], List[numpy.ndarray]]]]:
         """With calibration_entities = "predicted" and spans predicted upstream
         on every doc: the logits of the triples the decoder finds among those
         spans (decoded at the calibrator's lowest threshold), and per gold
@@ -768,7 +768,8 @@ class GlobalPointerRelations(PairComponent):
         if self.cfg.get("calibration_entities", "predicted") != "predicted" or not all(
             self._has_upstream_spans(doc) for doc in docs
         ):
-            return super()._inference_calibration_decisions(examples)
+            yield from super()._inference_calibration_decisions(examples)
+            return
         lowest = self._calibrator().lowest
         candidates: List[numpy.ndarray] = []
         golds: List[numpy.ndarray] = []
@@ -780,7 +781,7 @@ class GlobalPointerRelations(PairComponent):
             gold = set(self.aligned_gold(eg).labelled_relations)
             candidates.append(numpy.asarray(list(logits.values()), dtype="float64"))
             golds.append(numpy.asarray([logits.get(triple, -numpy.inf) for triple in gold], dtype="float64"))
-        return {"threshold": (candidates, golds)}
+        yield "threshold", (candidates, golds)
 
     def _warn_no_spans(self) -> None:
         if not self._warned_no_spans:
