@@ -833,3 +833,38 @@ def test_events_cfgs_and_the_factory_calibrate_links_on_predicted_arguments():
         assert config["components"]["globalpointer_events"]["calibration_arguments"] == "predicted"
     nlp = spacy.blank("en")
     assert nlp.add_pipe("globalpointer_events").cfg["calibration_arguments"] == "predicted"
+
+
+def test_events_recalibrate_benchmark_runs_the_components_calibration(tmp_path):
+    """benchmarks/events_recalibrate.py, as its docstring runs it: the
+    held-out training docs' thresholds, then dev scores for both groupings."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from spacy.tokens import DocBin
+
+    torch.set_num_threads(1)
+    fix_random_seed(0)
+    nlp = build_events_nlp()
+    examples = overfit(nlp, steps=20)
+    nlp.to_disk(tmp_path / "model")
+    # Enough docs with events that some are held out (one text in 20 by hash):
+    # the data with its first word varied (the token offsets stay).
+    data = DocBin(store_user_data=True)
+    for n in range(60):
+        varied = [(f"W{n} " + text.split(" ", 1)[1], events) for text, events in EVENT_DATA]
+        for eg in make_event_examples(nlp, varied):
+            data.add(eg.reference)
+    data.to_disk(tmp_path / "train.spacy")
+    dev = DocBin(store_user_data=True, docs=[eg.reference for eg in examples])
+    dev.to_disk(tmp_path / "dev.spacy")
+    script = Path(__file__).resolve().parents[1] / "project" / "benchmarks" / "events_recalibrate.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "model"), str(tmp_path / "train.spacy"), str(tmp_path / "dev.spacy")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("held-out docs") and "after {'threshold'" in lines[0] and "'link_threshold'" in lines[0]
+    assert [line.split()[0] for line in lines[1:]] == ["cliques", "types"]

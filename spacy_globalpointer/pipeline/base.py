@@ -606,7 +606,10 @@ class PairComponent(TrainablePipe):
                     docs = list(proc.pipe(docs))
         else:
             warnings.warn(Warnings.W008.format(name=self.name))
-        rescored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+        self._calibrate_rescored([Example(doc, eg.reference) for doc, eg in zip(docs, examples)])
+
+    def _calibrate_rescored(self, rescored: List[Example]) -> None:
+        """Recalibrate from scratch on docs the earlier components have annotated."""
         # Each setting is calibrated before the next decisions are made, so
         # that those may decode with it (events: links among the arguments the
         # new argument threshold decodes); a setting may come twice.
