@@ -249,12 +249,14 @@ def make_globalpointer_events(
         sees the second trigger of one event that decoding meets.
     calibration_arguments (str): what the link threshold is calibrated on
         where docs are rescored as at inference (calibration sources
-        "heldout", "inference"). "predicted" (default): the events decoded
-        from the arguments the component predicts there (at the argument
-        threshold just calibrated on them), scored as the co-event argument
-        pairs of the output against the gold events' (the link threshold's
-        F1 is the output's co-event pair F1). "gold": the pairs of the gold
-        arguments that decoding would try, those sharing an event positive.
+        "heldout", "inference"). "gold": the pairs of the gold arguments that
+        decoding would try, those sharing an event positive. "predicted"
+        (default): that first, then the events decoded from the arguments the
+        component predicts there (at the argument threshold just calibrated
+        on them), their co-event argument pairs counted against the gold
+        events' (F1 = the output's co-event pair F1); the threshold moves
+        from the gold pairs' one only where the output gains beyond the
+        docs' noise.
         Why: the links of predicted arguments (a boundary off, an extra
         trigger) are weaker than those of gold ones; calibrated on gold pairs
         the threshold split events the output needed whole (PHEE seed 2:
