@@ -635,16 +635,33 @@ class GlobalPointerEvents(PairComponent):
         pairs' threshold is the better-founded one there; on PHEE the output
         showed what the gold pairs hide (one model's threshold split the
         predicted arguments' events: exact events 6.2 against 10.0)."""
-        predicted = self.cfg.get("calibration_arguments", "predicted") == "predicted"
-        for setting, decisions in super()._inference_calibration_decisions(examples):
-            yield setting, decisions
-            if setting == "link_threshold" and predicted:
-                yield setting, self._output_link_decisions(examples)
+        if self.cfg.get("calibration_arguments", "predicted") != "predicted":
+            yield from super()._inference_calibration_decisions(examples)
+            return
+        # PairComponent's scores (the gold arguments' pairs linked), from an
+        # encoding and argument scores that the output's decisions reuse.
+        docs = [eg.predicted for eg in examples]
+        if self.has_link_pairs:
+            vectors, head_scores = self._encode(docs)
+            gold_pairs = self._scoring_input(examples)[2]
+            if callable(gold_pairs):  # link_predicted_triggers: pairs given the argument scores
+                gold_pairs = gold_pairs(head_scores)
+            scores = self._with_pair_logits(vectors, head_scores, gold_pairs)
+        else:
+            scores = self.model.predict(self._scoring_input(examples))
+        yield from self._calibration_decisions(examples, scores).items()
+        # The argument threshold is calibrated now: decode the output with it.
+        if self.has_link_pairs:
+            predictions = self._with_pair_logits(vectors, head_scores, self._argument_pairs(docs, head_scores))
+        else:
+            predictions = scores  # the link cells do not depend on the arguments
+        yield "link_threshold", self._output_link_decisions(examples, predictions)
 
-    def _output_link_decisions(self, examples: List[Example]) -> GridCounts:
+    def _output_link_decisions(self, examples: List[Example], predictions: List[Tuple[Any, ...]]) -> GridCounts:
         """Per doc and link threshold of the calibrator's grid, the co-event
-        argument pairs of the events decoded there (as at inference: the
-        arguments over the argument threshold, their links, the grouping) and
+        argument pairs of the events decoded there from `predictions` (as
+        `_predict` gives them: the arguments over the argument threshold,
+        their links; then the grouping) and
         how many of them the gold events hold: the calibrator's F1 at a
         threshold is the output's co-event pair F1 there (the scorer's
         `events_coevent_pair_f`). Decoded once per level where the passing
@@ -654,13 +671,12 @@ class GlobalPointerEvents(PairComponent):
         the links of predicted arguments (a boundary off, a trigger mentioned
         twice) score lower, and the threshold split events the output needed
         whole (PHEE seed 2: exact events 6.2 against 10.0 for one event per type)."""
-        grid = self._calibrator("link_threshold").grid
-        lowest, highest = float(grid[0]), float(grid[-1])
+        calibrator = self._calibrator("link_threshold")
+        grid, lowest, highest = calibrator.grid, calibrator.lowest, calibrator.highest
         predicted = numpy.zeros((len(examples), len(grid)), dtype="float64")
         correct = numpy.zeros_like(predicted)
         n_gold = numpy.zeros((len(examples),), dtype="float64")
-        docs = [eg.predicted for eg in examples]
-        for row, (eg, prediction) in enumerate(zip(examples, self._predict(docs))):
+        for row, (eg, prediction) in enumerate(zip(examples, predictions)):
             gold = coevent_pairs(event_records(eg.reference))
             n_gold[row] = len(gold)
             arguments, windows, _ = self._decode_arguments(eg.predicted, prediction[ARGUMENTS])
@@ -792,8 +808,18 @@ class GlobalPointerEvents(PairComponent):
             return self.model.predict(docs)
         # Which pairs to score depends on the arguments: encode once, score the
         # arguments, decode them, then score their pairs on the same vectors.
+        vectors, head_scores = self._encode(docs)
+        return self._with_pair_logits(vectors, head_scores, self._argument_pairs(docs, head_scores))
+
+    def _encode(self, docs: List[Doc]) -> Tuple[List[Any], List[Tuple[Any, ...]]]:
+        """With a span-pair link scorer: the docs' token vectors and the
+        head's scores of them (arguments, start links, end links)."""
         vectors = self.model.get_ref("tok2vec").predict(docs)
-        head_scores = self.model.get_ref("head").predict(vectors)
+        return vectors, self.model.get_ref("head").predict(vectors)
+
+    def _argument_pairs(self, docs: List[Doc], head_scores: List[Tuple[Any, ...]]) -> List[numpy.ndarray]:
+        """Per doc, the (start, end, start, end) of the pairs decoding may link
+        (`_link_pairs`) among the arguments over the current threshold."""
         pairs = []
         for doc, doc_scores in zip(docs, head_scores):
             arguments, windows, _ = self._decode_arguments(doc, doc_scores[ARGUMENTS])
@@ -801,6 +827,13 @@ class GlobalPointerEvents(PairComponent):
             ends = numpy.asarray([span[1] for _, span, _ in arguments], dtype="int64")
             a, b = self._link_pairs(arguments, windows)
             pairs.append(numpy.stack([starts[a], ends[a], starts[b], ends[b]], axis=1).reshape(-1, 4))
+        return pairs
+
+    def _with_pair_logits(
+        self, vectors: List[Any], head_scores: List[Tuple[Any, ...]], pairs: List[numpy.ndarray]
+    ) -> List[Tuple[Any, ...]]:
+        """The head's scores of each doc followed by the span-pair link logits
+        (pairs, 1) of its `pairs`, scored on the same vectors."""
         flat = self.model.get_ref("link_pairs").predict((vectors, pairs))
         sizes = numpy.cumsum([0] + [len(p) for p in pairs])
         return [(*doc_scores, flat[sizes[i] : sizes[i + 1]]) for i, doc_scores in enumerate(head_scores)]
