@@ -19,9 +19,8 @@ import torch
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
+from events_benchmark import COMPONENT, has_two_of_a_type
 from spacy_globalpointer.pipeline.base import is_held_out
-
-COMPONENT = "globalpointer_events"
 
 
 def upstream(nlp, gold: List[Doc]) -> List[Doc]:
@@ -47,10 +46,7 @@ def main(model: str, train: str, dev: str) -> None:
     print(f"held-out docs {len(held)}; thresholds before {before}, after {component.cfg['calibrated']}")
     gold = list(DocBin(store_user_data=True).from_disk(dev).get_docs(nlp.vocab))
     docs = upstream(nlp, gold)
-    multi = [
-        n for n, g in enumerate(gold)
-        if any([e.label for e in g._.events].count(t) >= 2 for t in {e.label for e in g._.events})
-    ]
+    multi = [n for n, doc in enumerate(gold) if has_two_of_a_type(doc)]
     scores = []
     for i in range(0, len(docs), 64):
         scores.extend(component.predict(docs[i : i + 64]))

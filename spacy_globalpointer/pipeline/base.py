@@ -352,11 +352,12 @@ class PairComponent(TrainablePipe):
             self._calibrators[setting] = self._new_calibrator(setting)
         return self._calibrators[setting]
 
-    def _new_calibrator(self, setting: str, decay: float = 0.98) -> ThresholdCalibrator:
+    def _new_calibrator(self, setting: str, **settings: float) -> ThresholdCalibrator:
+        """A calibrator on the setting's grid (`calibration_ranges`); `settings`
+        as `ThresholdCalibrator` takes them."""
         if setting in self.calibration_ranges:
-            low, high = self.calibration_ranges[setting]
-            return ThresholdCalibrator(low=low, high=high, decay=decay)
-        return ThresholdCalibrator(decay=decay)
+            settings["low"], settings["high"] = self.calibration_ranges[setting]
+        return ThresholdCalibrator(**settings)
 
     def _calibrate(
         self,
